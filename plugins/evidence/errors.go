@@ -1,0 +1,5 @@
+package evidence
+
+import "errors"
+
+var errIsDir = errors.New("is a directory")

@@ -1,0 +1,7 @@
+//go:build !linux && !windows && !darwin && !freebsd
+
+package evidence
+
+import "os"
+
+func fillTimes(path string, st os.FileInfo, fi *FileInfo) {}
