@@ -3,10 +3,19 @@
 package output
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
+	"github.com/Velocidex/json"
 	"github.com/Velocidex/ordereddict"
+	"www.velocidex.com/golang/vfilter/types"
 )
 
 // Writer receives rows one at a time; Close flushes (the table and the
@@ -19,7 +28,345 @@ type Writer interface {
 // Formats lists the names NewWriter accepts.
 var Formats = []string{"json", "jsonl", "csv", "table"}
 
+// Options tune a writer. The zero value is what NewWriter uses.
+type Options struct {
+	// Location for times (json, jsonl, csv, table); nil is UTC. Hosts set
+	// it from the scope's TZ variable (ScopeLocation).
+	Location *time.Location
+	// MaxCellWidth caps a table cell, in characters (default 40).
+	MaxCellWidth int
+}
+
 // NewWriter returns a writer for format.
 func NewWriter(format string, w io.Writer) (Writer, error) {
-	return nil, fmt.Errorf("output format %q not implemented yet", format)
+	return NewWriterWithOptions(format, w, Options{})
+}
+
+// NewWriterWithOptions returns a writer for format with options.
+func NewWriterWithOptions(format string, w io.Writer, o Options) (Writer, error) {
+	opts := func() *json.EncOpts { return EncOpts(o.Location) }
+	switch format {
+	case "json":
+		return &jsonWriter{w: bufio.NewWriter(w), opts: opts()}, nil
+	case "jsonl":
+		return &jsonlWriter{w: bufio.NewWriter(w), opts: opts()}, nil
+	case "csv":
+		return &csvWriter{out: w, opts: opts(), loc: o.Location}, nil
+	case "table":
+		width := o.MaxCellWidth
+		if width <= 0 {
+			width = 40
+		}
+		return &tableWriter{out: w, opts: opts(), loc: o.Location, max: width}, nil
+	}
+	return nil, fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// jsonWriter prints one JSON array per query, indented with one space
+// exactly as Velociraptor's `query --format json` prints a batch of rows
+// (vql.MarshalJsonIndent). Unlike Velociraptor, which cuts the stream
+// into arrays of at most 10 rows (and prints [] for LET statements),
+// all rows of one SELECT go in one array, followed by a newline.
+type jsonWriter struct {
+	w     *bufio.Writer
+	opts  *json.EncOpts
+	count int
+	buf   bytes.Buffer
+}
+
+func (j *jsonWriter) Write(row *ordereddict.Dict) error {
+	b, err := json.MarshalWithOptions(row, j.opts)
+	if err != nil {
+		return err
+	}
+	j.buf.Reset()
+	if err := json.Indent(&j.buf, b, " ", " "); err != nil {
+		return err
+	}
+	if j.count == 0 {
+		j.w.WriteString("[\n ")
+	} else {
+		j.w.WriteString(",\n ")
+	}
+	j.count++
+	_, err = j.w.Write(j.buf.Bytes())
+	return err
+}
+
+func (j *jsonWriter) Close() error {
+	if j.count == 0 {
+		j.w.WriteString("[]\n")
+	} else {
+		j.w.WriteString("\n]\n")
+	}
+	return j.w.Flush()
+}
+
+// jsonlWriter prints one compact JSON object per line, as Velociraptor's
+// MarshalJsonl.
+type jsonlWriter struct {
+	w    *bufio.Writer
+	opts *json.EncOpts
+}
+
+func (j *jsonlWriter) Write(row *ordereddict.Dict) error {
+	b, err := json.MarshalWithOptions(row, j.opts)
+	if err != nil {
+		return err
+	}
+	j.w.Write(b)
+	return j.w.WriteByte('\n')
+}
+
+func (j *jsonlWriter) Close() error { return j.w.Flush() }
+
+// csvWriter writes a header from the first row's columns. A later row
+// with columns the header lacks starts a new block: an empty line and a
+// header with the union of the columns, so nothing is dropped.
+type csvWriter struct {
+	out     io.Writer
+	w       *csv.Writer
+	opts    *json.EncOpts
+	loc     *time.Location
+	columns []string
+	known   map[string]bool
+}
+
+func (c *csvWriter) Write(row *ordereddict.Dict) error {
+	keys := row.Keys()
+	if c.w == nil {
+		c.w = csv.NewWriter(c.out)
+	}
+	var extra []string
+	for _, k := range keys {
+		if !c.known[k] {
+			extra = append(extra, k)
+		}
+	}
+	if c.columns == nil || len(extra) > 0 {
+		if c.columns != nil {
+			c.w.Flush()
+			if _, err := io.WriteString(c.out, "\n"); err != nil {
+				return err
+			}
+		}
+		if c.known == nil {
+			c.known = map[string]bool{}
+		}
+		for _, k := range extra {
+			c.known[k] = true
+			c.columns = append(c.columns, k)
+		}
+		if err := c.w.Write(c.columns); err != nil {
+			return err
+		}
+	}
+	rec := make([]string, len(c.columns))
+	for i, k := range c.columns {
+		v, pres := row.Get(k)
+		if !pres {
+			continue
+		}
+		rec[i] = CellString(v, c.loc, c.opts)
+	}
+	return c.w.Write(rec)
+}
+
+func (c *csvWriter) Close() error {
+	if c.w == nil {
+		return nil
+	}
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// CellString renders one value for csv and table cells: strings as is,
+// NULL as empty, numbers and booleans as in JSON, times as RFC 3339
+// (with nanoseconds when present, as in JSON), bytes as text, and
+// everything else (dicts, lists) as compact JSON.
+func CellString(v interface{}, loc *time.Location, opts *json.EncOpts) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	switch t := v.(type) {
+	case nil, types.Null, *types.Null:
+		return ""
+	case string:
+		return t
+	case []byte:
+		return string(t)
+	case bool:
+		return strconv.FormatBool(t)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return fmt.Sprintf("%d", t)
+	case time.Time:
+		return t.In(loc).Format(time.RFC3339Nano)
+	case *time.Time:
+		if t == nil {
+			return ""
+		}
+		return t.In(loc).Format(time.RFC3339Nano)
+	case func() types.Any:
+		return CellString(t(), loc, opts)
+	}
+	if opts == nil {
+		opts = EncOpts(loc)
+	}
+	b, err := json.MarshalWithOptions(v, opts)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	// A scalar that encodes as a JSON string (a Stringer, OSPath...)
+	// is shown without the quotes.
+	if len(b) >= 2 && b[0] == '"' {
+		var s string
+		if json.Unmarshal(b, &s) == nil {
+			return s
+		}
+	}
+	return string(b)
+}
+
+// tableWriter collects rows and prints a fixed-width table on Close.
+// Long cells are cut with an ellipsis, multi-line values show their
+// first line (and an ellipsis), times are RFC 3339 in the location.
+type tableWriter struct {
+	out     io.Writer
+	opts    *json.EncOpts
+	loc     *time.Location
+	max     int
+	columns []string
+	known   map[string]bool
+	rows    [][]string
+}
+
+func (t *tableWriter) Write(row *ordereddict.Dict) error {
+	if t.known == nil {
+		t.known = map[string]bool{}
+	}
+	for _, k := range row.Keys() {
+		if !t.known[k] {
+			t.known[k] = true
+			t.columns = append(t.columns, k)
+		}
+	}
+	rec := map[string]string{}
+	for _, k := range row.Keys() {
+		v, _ := row.Get(k)
+		rec[k] = t.cell(v)
+	}
+	cells := make([]string, len(t.columns))
+	for i, k := range t.columns {
+		cells[i] = rec[k]
+	}
+	t.rows = append(t.rows, cells)
+	return nil
+}
+
+func (t *tableWriter) cell(v interface{}) string {
+	var s string
+	switch tv := v.(type) {
+	case time.Time:
+		s = tableTime(tv, t.loc)
+	case *time.Time:
+		if tv != nil {
+			s = tableTime(*tv, t.loc)
+		}
+	default:
+		s = CellString(v, t.loc, t.opts)
+	}
+	cut := false
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+		cut = true
+	}
+	s = strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > t.max {
+		r := []rune(s)
+		s = string(r[:t.max-1])
+		cut = true
+	}
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+func tableTime(tv time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return tv.In(loc).Format(time.RFC3339)
+}
+
+func (t *tableWriter) Close() error {
+	if len(t.columns) == 0 {
+		return nil
+	}
+	widths := make([]int, len(t.columns))
+	for i, c := range t.columns {
+		widths[i] = utf8.RuneCountInString(c)
+		if widths[i] > t.max {
+			widths[i] = t.max
+		}
+	}
+	for _, r := range t.rows {
+		for i, c := range r {
+			if n := utf8.RuneCountInString(c); n > widths[i] {
+				widths[i] = n
+			}
+		}
+	}
+	w := bufio.NewWriter(t.out)
+	line := func(cells []string) {
+		for i := range t.columns {
+			c := ""
+			if i < len(cells) {
+				c = cells[i]
+			}
+			if i > 0 {
+				w.WriteString(" | ")
+			}
+			w.WriteString(c)
+			if i < len(t.columns)-1 {
+				w.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)))
+			}
+		}
+		w.WriteString("\n")
+	}
+	header := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		if utf8.RuneCountInString(c) > t.max {
+			c = string([]rune(c)[:t.max-1]) + "…"
+		}
+		header[i] = c
+	}
+	line(header)
+	for i := range t.columns {
+		if i > 0 {
+			w.WriteString("-+-")
+		}
+		w.WriteString(strings.Repeat("-", widths[i]))
+	}
+	w.WriteString("\n")
+	for _, r := range t.rows {
+		line(r)
+	}
+	fmt.Fprintf(w, "(%d %s)\n", len(t.rows), plural(len(t.rows), "row", "rows"))
+	return w.Flush()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
