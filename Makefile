@@ -1,0 +1,54 @@
+# azvql: see README.md. `make run` then `make test` on a fresh clone.
+GO      ?= go
+BIN     := bin
+VQL     := $(BIN)/vql
+DEMO    := tests/fixtures
+FUZZTIME ?= 60s
+
+.PHONY: all build run test vet fmt-check cross bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(VQL) ./vql
+
+# The main job on the bundled demo evidence: every execution found, as a table.
+run: build
+	@$(VQL) fixtures touch $(DEMO)
+	@$(VQL) query --format table --env srcDir=$(CURDIR) \
+	  "SELECT Started, Handler, HandlerVersion AS Version, SeqNo, \
+	          split(string=Command, sep='\n')[0] AS Command, Status, ExitCode, \
+	          split(string=StdOut, sep='\n')[0] AS Output \
+	   FROM Artifact.Linux.Azure.RunCommand(Root=srcDir + '/$(DEMO)/linux', source='Executions')"
+
+# Everything CI runs.
+test: build
+	$(GO) test ./...
+	$(VQL) artifacts verify
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# The binary goes onto every endpoint of a fleet.
+cross:
+	GOOS=windows GOARCH=amd64 $(GO) build -o $(BIN)/vql-windows-amd64.exe ./vql
+	GOOS=linux   GOARCH=arm64 $(GO) build -o $(BIN)/vql-linux-arm64 ./vql
+	GOOS=darwin  GOARCH=arm64 $(GO) build -o $(BIN)/vql-darwin-arm64 ./vql
+	GOOS=linux   GOARCH=amd64 $(GO) build -o $(BIN)/vql-linux-amd64 ./vql
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./plugins/...
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)
