@@ -1,0 +1,383 @@
+package artifacts
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/Velocidex/yaml/v2"
+	"www.velocidex.com/golang/vfilter"
+)
+
+// LoadOptions mirrors services.ArtifactOptions.
+type LoadOptions struct {
+	// Validate parses the VQL of the artifact and checks its shape
+	// (ValidateArtifact in Velociraptor). Always on for the vql host.
+	Validate bool
+
+	// BuiltIn marks embedded artifacts: others may not override them.
+	BuiltIn bool
+
+	// AllowOverridingAlias lets an alias replace an existing name.
+	AllowOverridingAlias bool
+
+	// Path records where the definition came from.
+	Path string
+}
+
+// Repository holds artifact definitions by name
+// (services/repository/repository.go).
+type Repository struct {
+	mu   sync.Mutex
+	data map[string]*Artifact
+}
+
+// NewRepository returns an empty repository.
+func NewRepository() *Repository {
+	return &Repository{data: make(map[string]*Artifact)}
+}
+
+var (
+	query_regexp   = regexp.MustCompile(`(?im)^[\s-]*(precondition|query):\s*$`)
+	queries_regexp = regexp.MustCompile(`(?im)(^ +- +)(SELECT|LET|//)`)
+)
+
+// sanitizeArtifactYaml is sanitize_artifact_yaml from Velociraptor: it
+// turns folded block scalars for queries into literal ones so the VQL
+// keeps its line breaks.
+func sanitizeArtifactYaml(data string) string {
+	data = strings.Replace(data, "\r\n", "\n", -1)
+
+	result := query_regexp.ReplaceAllStringFunc(data, func(m string) string {
+		return m + " |\n"
+	})
+
+	result = queries_regexp.ReplaceAllStringFunc(result, func(m string) string {
+		parts := queries_regexp.FindStringSubmatch(m)
+		return parts[1] + "|\n" + strings.Repeat(" ", len(parts[1])) + parts[2]
+	})
+
+	return result
+}
+
+// ParseYaml decodes one artifact definition strictly: keys outside
+// the Artifact schema are errors, as in Velociraptor's LoadYaml.
+func ParseYaml(data string) (*Artifact, error) {
+	artifact := &Artifact{}
+	err := yaml.UnmarshalStrict([]byte(sanitizeArtifactYaml(data)), artifact)
+	if err != nil {
+		return nil, fmt.Errorf("invalid artifact YAML: %w", err)
+	}
+	artifact.Raw = data
+	return artifact, nil
+}
+
+// LoadYaml parses and adds one definition.
+func (self *Repository) LoadYaml(data string, options LoadOptions) (*Artifact, error) {
+	artifact, err := ParseYaml(data)
+	if err != nil {
+		return nil, err
+	}
+	return self.LoadArtifact(artifact, options)
+}
+
+var (
+	artifactNameRegex      = regexp.MustCompile("^[a-zA-Z0-9_.]+$")
+	artifactComponentRegex = regexp.MustCompile("^[0-9]")
+)
+
+func validateArtifactName(name string) error {
+	if !artifactNameRegex.MatchString(name) {
+		return fmt.Errorf("Invalid artifact name %q. Can only contain characted in this set 'a-zA-Z0-9_.'", name)
+	}
+	for _, part := range strings.Split(name, ".") {
+		if artifactComponentRegex.MatchString(part) {
+			return fmt.Errorf("Invalid artifact name %q. Name parts can not start with a number'", name)
+		}
+	}
+	return nil
+}
+
+// knownPermissions is acls.GetPermission's list.
+var knownPermissions = map[string]bool{
+	"ANY_QUERY": true, "PUBLISH": true, "READ_RESULTS": true,
+	"LABEL_CLIENT": true, "COLLECT_CLIENT": true, "COLLECT_BASIC": true,
+	"START_HUNT": true, "COLLECT_SERVER": true, "ARTIFACT_WRITER": true,
+	"SERVER_ARTIFACT_WRITER": true, "EXECVE": true, "NOTEBOOK_EDITOR": true,
+	"SERVER_ADMIN": true, "ORG_ADMIN": true, "IMPERSONATION": true,
+	"FILESYSTEM_READ": true, "FILESYSTEM_WRITE": true, "NETWORK": true,
+	"MACHINE_STATE": true, "PREPARE_RESULTS": true, "DELETE_RESULTS": true,
+	"DATASTORE_ACCESS": true,
+}
+
+// ValidateArtifact normalizes and checks a parsed artifact exactly as
+// Velociraptor's LoadProto does with ValidateArtifact set.
+func ValidateArtifact(artifact *Artifact, validate bool) error {
+	if err := validateArtifactName(artifact.Name); err != nil {
+		return err
+	}
+
+	for _, report := range artifact.Reports {
+		report.Type = strings.ToLower(report.Type)
+		switch report.Type {
+		case "monitoring_daily", "server_event", "client",
+			"internal", "hunt", "templates", "html":
+		case "":
+			report.Type = "CLIENT"
+		default:
+			return fmt.Errorf("%s: Invalid report type %s", artifact.Name, report.Type)
+		}
+	}
+
+	artifact.Type = strings.ToLower(artifact.Type)
+	switch artifact.Type {
+	case "":
+		artifact.Type = "client"
+	case "client", "client_event", "server",
+		"server_event", "notebook", "internal":
+	default:
+		return fmt.Errorf("%s: Artifact type invalid.", artifact.Name)
+	}
+
+	// Convert the deprecated Queries field to Query.
+	for _, source := range artifact.Sources {
+		if source.Query == "" {
+			for _, query := range source.Queries {
+				source.Query += "\n" + query
+			}
+		}
+		source.Queries = nil
+	}
+
+	if !validate {
+		return nil
+	}
+
+	for _, perm := range artifact.RequiredPermissions {
+		if !knownPermissions[strings.ToUpper(perm)] {
+			return fmt.Errorf("%s: Invalid artifact permission: %v", artifact.Name, perm)
+		}
+	}
+
+	if artifact.Precondition != "" {
+		if _, err := vfilter.MultiParse(artifact.Precondition); err != nil {
+			return fmt.Errorf("%s: While parsing artifact precondition: %w",
+				artifact.Name, err)
+		}
+	}
+
+	if artifact.Export != "" {
+		if _, err := vfilter.MultiParse(artifact.Export); err != nil {
+			return fmt.Errorf("%s: While parsing artifact export: %w",
+				artifact.Name, err)
+		}
+	}
+
+	for _, source := range artifact.Sources {
+		name := SourceFullName(artifact.Name, source.Name)
+		if source.Precondition != "" {
+			if artifact.Precondition != "" {
+				return fmt.Errorf("Artifact %s contains a top level precondition "+
+					"and a source precondition.", artifact.Name)
+			}
+			if _, err := vfilter.MultiParse(source.Precondition); err != nil {
+				return fmt.Errorf("%s: While parsing precondition: %w", name, err)
+			}
+		}
+
+		if len(source.Query) > 0 {
+			queries, err := vfilter.MultiParse(source.Query)
+			if err != nil {
+				return fmt.Errorf("%s: While parsing source query: %w", name, err)
+			}
+			for idx, vql := range queries {
+				last := idx == len(queries)-1
+				if (!last && vql.Let == "") || (last && vql.Let != "") {
+					return fmt.Errorf("%s: Invalid artifact %s: All Queries in a source "+
+						"must be LET queries, except for the final one.", name, artifact.Name)
+				}
+			}
+		}
+
+		for _, cell := range source.Notebook {
+			cell.Type = strings.ToLower(cell.Type)
+			switch cell.Type {
+			case "md", "markdown", "vql", "vql_suggestion", "notebook", "none":
+			default:
+				return fmt.Errorf("Artifact %s contains an invalid notebook cell type: %v",
+					artifact.Name, cell.Type)
+			}
+		}
+	}
+	return nil
+}
+
+// SourceFullName is "Artifact" or "Artifact/Source".
+func SourceFullName(artifact, source string) string {
+	if source == "" {
+		return artifact
+	}
+	return artifact + "/" + source
+}
+
+// SplitFullSourceName splits "Artifact/Source" (paths.SplitFullSourceName).
+func SplitFullSourceName(name string) (string, string) {
+	parts := strings.SplitN(name, "/", 2)
+	if len(parts) == 2 {
+		return parts[0], parts[1]
+	}
+	return name, ""
+}
+
+// LoadArtifact validates and stores a parsed artifact (LoadProto).
+func (self *Repository) LoadArtifact(artifact *Artifact, options LoadOptions) (*Artifact, error) {
+	if artifact == nil {
+		return nil, errors.New("Invalid artifact")
+	}
+	artifact = artifact.Clone()
+	artifact.Compiled = false
+	artifact.IsAlias = false
+	artifact.IsInherited = false
+	artifact.Metadata = nil
+	artifact.BuiltIn = options.BuiltIn
+	artifact.Path = options.Path
+
+	if err := ValidateArtifact(artifact, options.Validate); err != nil {
+		return nil, err
+	}
+
+	self.mu.Lock()
+	defer self.mu.Unlock()
+
+	for _, alias := range artifact.Aliases {
+		if _, pres := self.data[alias]; pres && !options.AllowOverridingAlias {
+			return nil, fmt.Errorf("%s: Artifact Alias is already taken %s",
+				artifact.Name, alias)
+		}
+	}
+
+	if !options.BuiltIn {
+		if existing, pres := self.data[artifact.Name]; pres && existing.BuiltIn {
+			return nil, fmt.Errorf("Unable to override built in artifact %v",
+				artifact.Name)
+		}
+	}
+
+	self.data[artifact.Name] = artifact
+	for _, alias := range artifact.Aliases {
+		c := artifact.Clone()
+		c.Name = alias
+		c.IsAlias = true
+		self.data[alias] = c
+	}
+	return artifact, nil
+}
+
+// Get returns a copy of an artifact. "Name/Source" returns the
+// artifact with only that source, as Velociraptor's repository does.
+func (self *Repository) Get(name string) (*Artifact, bool) {
+	artifact_name, source_name := SplitFullSourceName(name)
+
+	self.mu.Lock()
+	res, pres := self.data[artifact_name]
+	self.mu.Unlock()
+	if !pres {
+		return nil, false
+	}
+
+	res = res.Clone()
+	if source_name == "" {
+		return res, true
+	}
+
+	sources := res.Sources
+	res.Sources = nil
+	for _, source := range sources {
+		if source.Name == source_name {
+			res.Sources = append(res.Sources, source)
+			return res, true
+		}
+	}
+	return nil, false
+}
+
+// List returns the sorted names.
+func (self *Repository) List() []string {
+	self.mu.Lock()
+	defer self.mu.Unlock()
+	result := make([]string, 0, len(self.data))
+	for k := range self.data {
+		result = append(result, k)
+	}
+	sort.Strings(result)
+	return result
+}
+
+// LoadFS loads every *.yaml (and *.yml) file under root in fsys.
+func (self *Repository) LoadFS(fsys fs.FS, root string, options LoadOptions) error {
+	var errs []error
+	err := fs.WalkDir(fsys, root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !isYaml(path) {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+			return nil
+		}
+		opts := options
+		opts.Path = path
+		if _, err := self.LoadYaml(string(data), opts); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// LoadDir loads every *.yaml file under dir, recursively.
+func (self *Repository) LoadDir(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !isYaml(path) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		if _, err := self.LoadYaml(string(data), LoadOptions{
+			Validate: true, Path: path}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func isYaml(path string) bool {
+	return strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")
+}
