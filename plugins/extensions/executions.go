@@ -1,0 +1,554 @@
+package extensions
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/arg_parser"
+)
+
+// Caps of the executions join (documented in docs/plugins-extensions.md).
+const (
+	MaxOutputBytes  = 64 << 10  // StdOut/StdErr: the first 64 KiB of download/<seq>/stdout|stderr
+	MaxScriptRead   = 64 << 10  // Command from script.sh: its first 64 KiB
+	MaxHashBytes    = 256 << 20 // files larger than this are not hashed (SHA256 NULL)
+	MaxWorkDirFiles = 1000      // Files entries per working folder
+	MaxWorkDirDepth = 8         // folder levels below the working folder
+)
+
+// ExecKind describes one handler whose runs leave a working folder per
+// sequence. CSE v2 (custom-script/download/<seq>) and RC v2
+// (run-command-handler/download/<name>/<seq>, MultiConfig) are added here.
+type ExecKind struct {
+	OS          string
+	Kind        string // RunCommand, CustomScript
+	Handler     string // Publisher.Type
+	DownloadDir string // evidence path holding <seq>/ (or <name>/<seq>/ when MultiConfig)
+	MultiConfig bool
+}
+
+// ExecKinds are the handlers azure_run_executions joins.
+var ExecKinds = []ExecKind{
+	{OS: "Linux", Kind: "RunCommand", Handler: "Microsoft.CPlat.Core.RunCommandLinux",
+		DownloadDir: "/var/lib/waagent/run-command/download"},
+}
+
+func findKind(os, handler string) *ExecKind {
+	for i := range ExecKinds {
+		k := &ExecKinds[i]
+		if k.OS == os && strings.EqualFold(k.Handler, handler) {
+			return k
+		}
+	}
+	return nil
+}
+
+type execKey struct {
+	Handler string
+	ExtName string
+	Seq     int64
+}
+
+type partRef struct {
+	OSPath  string
+	Version string
+	Entry   evidence.Entry
+}
+
+type execParts struct {
+	kind     *ExecKind
+	settings *partRef
+	status   *partRef
+	workDir  *evidence.Entry
+	// handler folder the state files (mrseq, pidstart) come from
+	state   *handlerState
+	version string
+}
+
+// execCollector gathers, from every source, the executions a tree holds:
+// only names and paths are kept in memory; contents are read row by row.
+type execCollector struct {
+	r      *evidence.Root
+	logf   func(string, ...any)
+	parts  map[execKey]*execParts
+	states map[string]*handlerState // by handler (+ ".<ext>" for multi-config)
+}
+
+func (c *execCollector) get(k execKey, kind *ExecKind) *execParts {
+	p := c.parts[k]
+	if p == nil {
+		p = &execParts{kind: kind}
+		c.parts[k] = p
+	}
+	return p
+}
+
+func (c *execCollector) listSeqFiles(dir, ext string, fn func(extName string, seq int64, e evidence.Entry)) {
+	list, err := c.r.ReadDir(dir)
+	if err != nil {
+		if !evidence.IsNotExist(err) {
+			c.logf("%s: %v", dir, err)
+		}
+		return
+	}
+	for _, e := range list {
+		if e.IsDir {
+			continue
+		}
+		if n, seq, ok := ParseSeqFileName(e.Name, ext); ok {
+			fn(n, seq, e)
+		}
+	}
+}
+
+// collect walks handler folders (oldest version first, so the newest
+// version's copy of a file wins) and download folders.
+func (c *execCollector) collect() {
+	for _, h := range ListHandlers(c.r, c.logf) {
+		kind := findKind(h.OS, h.Handler)
+		if kind == nil {
+			continue
+		}
+		h := h
+		c.listSeqFiles(h.ConfigDir, ".settings", func(n string, seq int64, e evidence.Entry) {
+			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Entry: e}
+			p.version = h.Version
+		})
+		c.listSeqFiles(h.StatusDir, ".status", func(n string, seq int64, e evidence.Entry) {
+			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Entry: e}
+		})
+		if !kind.MultiConfig {
+			st := readHandlerState(c.r, h.OSPath, "", c.logf)
+			if prev := c.states[kind.Handler]; prev == nil || st.Mrseq != nil || st.PidExists {
+				c.states[kind.Handler] = &st
+			}
+		}
+	}
+	for i := range ExecKinds {
+		kind := &ExecKinds[i]
+		list, err := c.r.ReadDir(kind.DownloadDir)
+		if err != nil {
+			if !evidence.IsNotExist(err) && !isWrongOS(err) {
+				c.logf("%s: %v", kind.DownloadDir, err)
+			}
+			continue
+		}
+		for _, e := range list {
+			if !e.IsDir || e.IsLink {
+				continue
+			}
+			seq, err := strconv.ParseInt(e.Name, 10, 64)
+			if err != nil || seq < 0 {
+				continue
+			}
+			e := e
+			c.get(execKey{kind.Handler, "", seq}, kind).workDir = &e
+		}
+	}
+}
+
+func (c *execCollector) sortedKeys() []execKey {
+	keys := make([]execKey, 0, len(c.parts))
+	for k := range c.parts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Handler != b.Handler {
+			return a.Handler < b.Handler
+		}
+		if a.ExtName != b.ExtName {
+			return a.ExtName < b.ExtName
+		}
+		return a.Seq < b.Seq
+	})
+	return keys
+}
+
+type executionsArgs struct {
+	Root     string `vfilter:"optional,field=root,doc=The root of the evidence system (/ for Linux or the C: drive for Windows) as an accessor path; default the running system's."`
+	Accessor string `vfilter:"optional,field=accessor,doc=The accessor that reads the evidence (default auto)."`
+	Redact   bool   `vfilter:"optional,field=redact,doc=Redact secrets (SAS signatures and storage keys and passwords) in commands and output and URIs; default true."`
+}
+
+// ExecutionsPlugin is azure_run_executions.
+type ExecutionsPlugin struct{}
+
+func (ExecutionsPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.PluginInfo {
+	return &vfilter.PluginInfo{
+		Name:    "azure_run_executions",
+		Doc:     "One row per Run Command execution (handler, extension name, sequence), joining its settings, status, working folder (script, stdout, stderr, dropped files) and the handler's mrseq/pidstart.",
+		ArgType: tm.AddType(scope, &executionsArgs{}),
+		Version: 1,
+	}
+}
+
+func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
+	out := make(chan vfilter.Row)
+	go func() {
+		defer close(out)
+		const name = "azure_run_executions"
+		defer recoverLog(scope, name)
+		a := &executionsArgs{}
+		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
+			vqlkit.Logf(scope, name, "%v", err)
+			return
+		}
+		red := redactDefault(args, a.Redact)
+		r, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
+		if err != nil {
+			vqlkit.Logf(scope, name, "%v", err)
+			return
+		}
+		logf := func(f string, x ...any) { vqlkit.Logf(scope, name, f, x...) }
+		WalkExecutions(ctx, r, red, logf, func(row *ordereddict.Dict) bool {
+			return vqlkit.Send(ctx, out, row)
+		})
+	}()
+	return out
+}
+
+// WalkExecutions emits one row per execution found under r, sorted by
+// Handler, ExtensionName, SeqNo; emit returning false stops the walk.
+func WalkExecutions(ctx context.Context, r *evidence.Root, red bool, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
+	c := &execCollector{r: r, logf: logf, parts: map[execKey]*execParts{}, states: map[string]*handlerState{}}
+	c.collect()
+	for _, k := range c.sortedKeys() {
+		if ctx.Err() != nil {
+			return
+		}
+		p := c.parts[k]
+		st := c.states[k.Handler]
+		if !emit(c.row(k, p, st, red)) {
+			return
+		}
+	}
+}
+
+type timeFrom struct {
+	t   time.Time
+	src string
+}
+
+func firstTime(c ...timeFrom) (interface{}, interface{}) {
+	for _, x := range c {
+		if !x.t.IsZero() {
+			return x.t.UTC(), x.src
+		}
+	}
+	return nil, nil
+}
+
+func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool) *ordereddict.Dict {
+	r := c.r
+	version := p.version
+	if version == "" && p.status != nil {
+		version = p.status.Version
+	}
+
+	// Settings.
+	var set *Settings
+	var settingsMtime time.Time
+	if p.settings != nil {
+		settingsMtime = p.settings.Entry.Mtime
+		b, trunc, err := r.ReadCapped(p.settings.OSPath, MaxDocBytes)
+		switch {
+		case err != nil:
+			c.logf("%s: %v", p.settings.OSPath, err)
+		default:
+			if trunc {
+				c.logf("%s: larger than %d bytes; parsed the start only", p.settings.OSPath, MaxDocBytes)
+			}
+			s, perr := ParseSettings(b)
+			if perr != nil {
+				c.logf("%s: %v", p.settings.OSPath, perr)
+			}
+			set = s
+		}
+	}
+
+	// Status.
+	var sts *Status
+	if p.status != nil {
+		b, trunc, err := r.ReadCapped(p.status.OSPath, MaxDocBytes)
+		switch {
+		case err != nil:
+			c.logf("%s: %v", p.status.OSPath, err)
+		default:
+			if trunc {
+				c.logf("%s: larger than %d bytes; parsed the start only", p.status.OSPath, MaxDocBytes)
+			}
+			s, perr := ParseStatus(b)
+			if perr != nil {
+				c.logf("%s: %v", p.status.OSPath, perr)
+			}
+			if !s.Empty {
+				sts = s
+			}
+		}
+	}
+
+	// Working folder.
+	var (
+		scriptPath, scriptSHA    interface{}
+		scriptEntry              *evidence.Entry
+		stdoutEntry, stderrEntry *evidence.Entry
+		files                    []interface{}
+		workDir                  interface{}
+		scriptText               string
+		scriptRead               bool
+	)
+	if p.workDir != nil {
+		workDir = p.workDir.OSPath
+		list, err := r.ReadDir(p.workDir.OSPath)
+		if err != nil {
+			c.logf("%s: %v", p.workDir.OSPath, err)
+		}
+		budget := MaxWorkDirFiles
+		for i := range list {
+			e := list[i]
+			switch {
+			case e.Name == "script.sh" && !e.IsDir:
+				scriptEntry = &list[i]
+			case e.Name == "stdout" && !e.IsDir:
+				stdoutEntry = &list[i]
+			case e.Name == "stderr" && !e.IsDir:
+				stderrEntry = &list[i]
+			default:
+				files = c.addFiles(files, e, "", 0, &budget)
+			}
+		}
+	}
+	if scriptEntry != nil {
+		scriptPath = scriptEntry.OSPath
+		if !scriptEntry.IsLink {
+			if sum, ok := c.hash(scriptEntry); ok {
+				scriptSHA = sum
+			}
+			if b, _, err := r.ReadCapped(scriptEntry.OSPath, MaxScriptRead); err == nil {
+				scriptText, scriptRead = toText(b), true
+			} else {
+				c.logf("%s: %v", scriptEntry.OSPath, err)
+			}
+		}
+	}
+
+	// Command.
+	var command, commandSource interface{}
+	switch {
+	case set != nil && set.Command != "":
+		command, commandSource = redactStr(set.Command, red), "settings"
+	case scriptRead:
+		command, commandSource = redactStr(scriptText, red), "script"
+	}
+
+	// Output.
+	var stdout, stderr, outSource interface{}
+	var stdoutTrunc, stderrTrunc interface{}
+	readOut := func(e *evidence.Entry) (interface{}, interface{}, bool) {
+		if e == nil || e.IsLink {
+			return nil, nil, false
+		}
+		b, trunc, err := r.ReadCapped(e.OSPath, MaxOutputBytes)
+		if err != nil {
+			c.logf("%s: %v", e.OSPath, err)
+			return nil, nil, false
+		}
+		return redactStr(toText(b), red), trunc, true
+	}
+	var okOut, okErr bool
+	stdout, stdoutTrunc, okOut = readOut(stdoutEntry)
+	stderr, stderrTrunc, okErr = readOut(stderrEntry)
+	if okOut || okErr {
+		outSource = "files"
+	}
+	if sts != nil && !okOut && !okErr && (sts.StdOut != nil || sts.StdErr != nil) {
+		stdout, stderr = strPtr(sts.StdOut, red), strPtr(sts.StdErr, red)
+		stdoutTrunc, stderrTrunc = nil, nil
+		outSource = "status"
+	}
+
+	// Running.
+	running := false
+	var pid interface{}
+	if sts != nil && sts.InProgress() {
+		running = true
+	}
+	if st != nil && st.PidExists && st.Mrseq != nil && *st.Mrseq == k.Seq {
+		running = true
+		pid = vqlkit.Int(st.Pid)
+	}
+	var mostRecent interface{}
+	if st != nil && st.Mrseq != nil {
+		mostRecent = *st.Mrseq == k.Seq
+	}
+
+	// Times: best evidence first (docs/plugins-extensions.md).
+	var ivStart, placeholderTime, ivEnd, finalTime time.Time
+	var status, exitCode interface{}
+	if sts != nil {
+		ivStart, ivEnd = sts.StartTime, sts.EndTime
+		if sts.Placeholder {
+			placeholderTime = sts.Timestamp
+		} else if !sts.InProgress() {
+			finalTime = sts.Timestamp
+		}
+		status = vqlkit.Str(sts.State)
+		exitCode = vqlkit.Int(sts.ExitCode)
+	}
+	var scriptMtime, stdoutMtime, stderrMtime time.Time
+	if scriptEntry != nil {
+		scriptMtime = scriptEntry.Mtime
+	}
+	if stdoutEntry != nil {
+		stdoutMtime = stdoutEntry.Mtime
+	}
+	if stderrEntry != nil {
+		stderrMtime = stderrEntry.Mtime
+	}
+	if set != nil && set.Empty {
+		settingsMtime = time.Time{} // truncation time, not the run's
+	}
+	started, startedSrc := firstTime(
+		timeFrom{ivStart, "status.startTime"},
+		timeFrom{placeholderTime, "status.placeholder"},
+		timeFrom{scriptMtime, "script.mtime"},
+		timeFrom{settingsMtime, "settings.mtime"},
+	)
+	var finished, finishedSrc interface{}
+	if !running {
+		finished, finishedSrc = firstTime(
+			timeFrom{ivEnd, "status.endTime"},
+			timeFrom{finalTime, "status.timestamp"},
+			timeFrom{laterOf(stdoutMtime, stderrMtime), "output.mtime"},
+		)
+	}
+
+	var protected, uris interface{}
+	if set != nil && !set.Empty {
+		protected = set.Protected
+	}
+	if set != nil && len(set.FileUris) > 0 {
+		l := make([]interface{}, len(set.FileUris))
+		for i, u := range set.FileUris {
+			l[i] = redactStr(u, red)
+		}
+		uris = l
+	}
+	var settingsPath, statusPath interface{}
+	if p.settings != nil {
+		settingsPath = p.settings.OSPath
+	}
+	if p.status != nil {
+		statusPath = p.status.OSPath
+	}
+	var filesV interface{}
+	if p.workDir != nil {
+		if files == nil {
+			files = []interface{}{}
+		}
+		filesV = files
+	}
+
+	return ordereddict.NewDict().
+		Set("OS", p.kind.OS).
+		Set("Kind", p.kind.Kind).
+		Set("Handler", k.Handler).
+		Set("HandlerVersion", vqlkit.Str(version)).
+		Set("ExtensionName", vqlkit.Str(k.ExtName)).
+		Set("SeqNo", k.Seq).
+		Set("Command", command).
+		Set("CommandSource", commandSource).
+		Set("ScriptPath", scriptPath).
+		Set("ScriptSHA256", scriptSHA).
+		Set("StdOut", stdout).
+		Set("StdOutTruncated", stdoutTrunc).
+		Set("StdErr", stderr).
+		Set("StdErrTruncated", stderrTrunc).
+		Set("OutputSource", outSource).
+		Set("Status", status).
+		Set("ExitCode", exitCode).
+		Set("Started", started).
+		Set("StartedSource", startedSrc).
+		Set("Finished", finished).
+		Set("FinishedSource", finishedSrc).
+		Set("Running", running).
+		Set("Pid", pid).
+		Set("MostRecent", mostRecent).
+		Set("Protected", protected).
+		Set("FileUris", uris).
+		Set("WorkingDir", workDir).
+		Set("Files", filesV).
+		Set("SettingsPath", settingsPath).
+		Set("StatusPath", statusPath)
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// hash hashes a regular file below MaxHashBytes.
+func (c *execCollector) hash(e *evidence.Entry) (string, bool) {
+	if e.IsDir || e.IsLink || e.Size > MaxHashBytes {
+		return "", false
+	}
+	sum, _, err := c.r.SHA256(e.OSPath)
+	if err != nil {
+		c.logf("%s: %v", e.OSPath, err)
+		return "", false
+	}
+	return sum, true
+}
+
+// addFiles adds e (and, for a folder, what it holds) to files. Symlinks
+// are listed, never followed; depth and count are bounded.
+func (c *execCollector) addFiles(files []interface{}, e evidence.Entry, prefix string, depth int, budget *int) []interface{} {
+	if *budget <= 0 {
+		return files
+	}
+	name := e.Name
+	if prefix != "" {
+		name = prefix + "/" + e.Name
+	}
+	if e.IsDir && !e.IsLink {
+		if depth >= MaxWorkDirDepth {
+			c.logf("%s: deeper than %d levels; not listed", e.OSPath, MaxWorkDirDepth)
+			return files
+		}
+		list, err := c.r.ReadDir(e.OSPath)
+		if err != nil {
+			c.logf("%s: %v", e.OSPath, err)
+			return files
+		}
+		for _, x := range list {
+			files = c.addFiles(files, x, name, depth+1, budget)
+		}
+		return files
+	}
+	*budget--
+	if *budget == 0 {
+		c.logf("%s: more than %d files in the working folder; the rest are not listed", e.OSPath, MaxWorkDirFiles)
+	}
+	var sum interface{}
+	if s, ok := c.hash(&e); ok {
+		sum = s
+	}
+	return append(files, ordereddict.NewDict().
+		Set("Name", name).
+		Set("OSPath", e.OSPath).
+		Set("Size", e.Size).
+		Set("SHA256", sum).
+		Set("Mtime", vqlkit.Time(e.Mtime)))
+}

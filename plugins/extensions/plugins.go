@@ -1,0 +1,192 @@
+package extensions
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/arg_parser"
+)
+
+// Plugins returns the plugins of this package.
+func Plugins() []vfilter.PluginGeneratorInterface {
+	return []vfilter.PluginGeneratorInterface{
+		HandlersPlugin{}, SettingsPlugin{}, StatusPlugin{}, ExecutionsPlugin{},
+	}
+}
+
+// Functions returns the functions of this package (none yet).
+func Functions() []vfilter.FunctionInterface { return nil }
+
+const (
+	docAccessor = "The accessor that reads the evidence (default auto: the host's files)."
+)
+
+// redactDefault: redact is true unless the caller passed it.
+func redactDefault(args *ordereddict.Dict, v bool) bool {
+	if _, ok := args.Get("redact"); !ok {
+		return true
+	}
+	return v
+}
+
+// readDoc reads a settings/status document through the accessor, capped.
+func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, bool, error) {
+	fi, err := acc.Lstat(path)
+	if err != nil {
+		return nil, fi, false, err
+	}
+	if fi.IsDir {
+		return nil, fi, false, fmt.Errorf("%s: is a directory", path)
+	}
+	f, err := acc.Open(path)
+	if err != nil {
+		return nil, fi, false, err
+	}
+	defer f.Close()
+	data, trunc, err := evidence.ReadAllCapped(f, MaxDocBytes)
+	return data, fi, trunc, err
+}
+
+// ---------------------------------------------------------------------
+// azure_extension_settings
+
+type settingsArgs struct {
+	Filenames []string `vfilter:"required,field=filename,doc=One or more .settings files (accessor paths)."`
+	Accessor  string   `vfilter:"optional,field=accessor,doc=The accessor that reads the files (default auto)."`
+	Root      string   `vfilter:"optional,field=root,doc=The evidence root the files lie under: OSPath is then the path on the evidence system (/var/lib/waagent/...)."`
+	Redact    bool     `vfilter:"optional,field=redact,doc=Redact secrets (SAS signatures and storage keys and passwords) in settings and commands and URIs; default true."`
+}
+
+// SettingsPlugin is azure_extension_settings.
+type SettingsPlugin struct{}
+
+func (SettingsPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.PluginInfo {
+	return &vfilter.PluginInfo{
+		Name:    "azure_extension_settings",
+		Doc:     "Parse VM extension .settings files (config/<seq>.settings, config/<name>.<seq>.settings): public settings, command, file URIs, protected-settings ciphertext. A 0-byte file is a row (Empty).",
+		ArgType: tm.AddType(scope, &settingsArgs{}),
+		Version: 1,
+	}
+}
+
+func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
+	out := make(chan vfilter.Row)
+	go func() {
+		defer close(out)
+		const name = "azure_extension_settings"
+		defer recoverLog(scope, name)
+		a := &settingsArgs{}
+		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
+			vqlkit.Logf(scope, name, "%v", err)
+			return
+		}
+		red := redactDefault(args, a.Redact)
+		acc, err := evidence.Get(scope, a.Accessor)
+		if err != nil {
+			vqlkit.Logf(scope, name, "%v", err)
+			return
+		}
+		for _, fn := range a.Filenames {
+			data, fi, trunc, rerr := readDoc(acc, fn)
+			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
+			m.Truncated = trunc
+			if rerr != nil {
+				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, rerr)
+				if evidence.IsNotExist(rerr) {
+					continue
+				}
+				m.ReadErr = rerr
+				if !vqlkit.Send(ctx, out, SettingsRow(m, nil, nil, red)) {
+					return
+				}
+				continue
+			}
+			s, perr := ParseSettings(data)
+			if perr != nil {
+				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
+			}
+			if !vqlkit.Send(ctx, out, SettingsRow(m, s, perr, red)) {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// ---------------------------------------------------------------------
+// azure_extension_status
+
+type statusArgs struct {
+	Filenames []string `vfilter:"required,field=filename,doc=One or more .status files (accessor paths)."`
+	Accessor  string   `vfilter:"optional,field=accessor,doc=The accessor that reads the files (default auto)."`
+	Root      string   `vfilter:"optional,field=root,doc=The evidence root the files lie under: OSPath is then the path on the evidence system (/var/lib/waagent/...)."`
+	Redact    bool     `vfilter:"optional,field=redact,doc=Redact secrets (SAS signatures and storage keys and passwords) in messages and output; default true."`
+}
+
+// StatusPlugin is azure_extension_status.
+type StatusPlugin struct{}
+
+func (StatusPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.PluginInfo {
+	return &vfilter.PluginInfo{
+		Name:    "azure_extension_status",
+		Doc:     "Parse VM extension .status files: operation, status, message, stdout/stderr and exit code where stated, timestamp, and whether the file is a placeholder written before the run.",
+		ArgType: tm.AddType(scope, &statusArgs{}),
+		Version: 1,
+	}
+}
+
+func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
+	out := make(chan vfilter.Row)
+	go func() {
+		defer close(out)
+		const name = "azure_extension_status"
+		defer recoverLog(scope, name)
+		a := &statusArgs{}
+		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
+			vqlkit.Logf(scope, name, "%v", err)
+			return
+		}
+		red := redactDefault(args, a.Redact)
+		acc, err := evidence.Get(scope, a.Accessor)
+		if err != nil {
+			vqlkit.Logf(scope, name, "%v", err)
+			return
+		}
+		for _, fn := range a.Filenames {
+			data, fi, trunc, rerr := readDoc(acc, fn)
+			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
+			m.Truncated = trunc
+			if rerr != nil {
+				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, rerr)
+				if evidence.IsNotExist(rerr) {
+					continue
+				}
+				m.ReadErr = rerr
+				if !vqlkit.Send(ctx, out, StatusRow(m, nil, nil, red)) {
+					return
+				}
+				continue
+			}
+			s, perr := ParseStatus(data)
+			if perr != nil {
+				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
+			}
+			if !vqlkit.Send(ctx, out, StatusRow(m, s, perr, red)) {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// recoverLog turns a panic (a bug) into a log line: a plugin never takes
+// the host down.
+func recoverLog(scope vfilter.Scope, name string) {
+	if r := recover(); r != nil {
+		vqlkit.Logf(scope, name, "internal error: %v", r)
+	}
+}

@@ -1,0 +1,183 @@
+package extensions
+
+import (
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/redact"
+	"github.com/azvql/azvql/plugins/vqlkit"
+)
+
+// MaxDocBytes caps reads of .settings and .status files (the agent
+// itself caps status at 128 KiB; settings are small). Larger files are
+// parsed from their first MaxDocBytes and flagged Truncated.
+const MaxDocBytes = 32 << 20
+
+// fileMeta is what a row says about the file it came from.
+type fileMeta struct {
+	OSPath    string
+	Size      int64
+	Mtime     interface{}
+	Truncated bool
+	ReadErr   error
+}
+
+func metaFromInfo(osPath string, fi evidence.FileInfo) fileMeta {
+	return fileMeta{OSPath: osPath, Size: fi.Size, Mtime: vqlkit.Time(fi.Mtime)}
+}
+
+func errString(err error) interface{} {
+	if err == nil {
+		return nil
+	}
+	return err.Error()
+}
+
+// SettingsRow builds an azure_extension_settings row. s may be partial
+// (parse error) or nil (unreadable file).
+func SettingsRow(m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
+	handler, version := HandlerFromPath(m.OSPath)
+	extName, seq, ok := ParseSeqFileName(evidence.ParseEvPath(m.OSPath).Base(), ".settings")
+	var seqV interface{}
+	if ok {
+		seqV = seq
+	}
+	if s == nil {
+		s = &Settings{}
+	}
+	var pub interface{}
+	if s.Public != nil {
+		pub = maybeRedact(s.Public, red)
+	} else if s.PublicRaw != nil {
+		pub = maybeRedact(s.PublicRaw, red)
+	}
+	var uris interface{}
+	if len(s.FileUris) > 0 {
+		l := make([]interface{}, len(s.FileUris))
+		for i, u := range s.FileUris {
+			l[i] = redactStr(u, red)
+		}
+		uris = l
+	}
+	var empty interface{}
+	if m.ReadErr == nil {
+		empty = s.Empty
+	}
+	return ordereddict.NewDict().
+		Set("OSPath", m.OSPath).
+		Set("Handler", vqlkit.Str(handler)).
+		Set("HandlerVersion", vqlkit.Str(version)).
+		Set("ExtensionName", vqlkit.Str(extName)).
+		Set("SeqNo", seqV).
+		Set("Thumbprint", vqlkit.Str(s.Thumbprint)).
+		Set("Protected", boolOrNil(m, perr == nil || s.Protected, s.Protected)).
+		Set("ProtectedSettings", vqlkit.Str(s.ProtectedSettings)).
+		Set("PublicSettings", pub).
+		Set("Command", vqlkit.Str(redactStr(s.Command, red))).
+		Set("CommandField", vqlkit.Str(s.CommandField)).
+		Set("CommandNote", vqlkit.Str(s.CommandNote)).
+		Set("FileUris", uris).
+		Set("Size", m.Size).
+		Set("Mtime", m.Mtime).
+		Set("Empty", empty).
+		Set("Encoding", vqlkit.Str(s.Encoding)).
+		Set("Truncated", m.Truncated).
+		Set("ParseError", parseErr(m, perr))
+}
+
+// boolOrNil is v when the file could be read and parsed far enough to
+// know it, else NULL.
+func boolOrNil(m fileMeta, known bool, v bool) interface{} {
+	if m.ReadErr != nil || !known {
+		return nil
+	}
+	return v
+}
+
+func parseErr(m fileMeta, perr error) interface{} {
+	if m.ReadErr != nil {
+		return "read: " + m.ReadErr.Error()
+	}
+	return errString(perr)
+}
+
+// StatusRow builds an azure_extension_status row.
+func StatusRow(m fileMeta, s *Status, perr error, red bool) *ordereddict.Dict {
+	handler, version := HandlerFromPath(m.OSPath)
+	extName, seq, ok := ParseSeqFileName(evidence.ParseEvPath(m.OSPath).Base(), ".status")
+	var seqV interface{}
+	if ok {
+		seqV = seq
+	}
+	if s == nil {
+		s = &Status{}
+	}
+	var subs interface{}
+	if len(s.Substatus) > 0 {
+		l := make([]interface{}, len(s.Substatus))
+		for i, d := range s.Substatus {
+			l[i] = maybeRedact(d, red)
+		}
+		subs = l
+	}
+	var msg interface{}
+	if s.HasMessage {
+		msg = redactStr(s.Message, red)
+	}
+	var placeholder, writer interface{}
+	if s.Writer != "" {
+		placeholder, writer = s.Placeholder, s.Writer
+	}
+	var empty interface{}
+	if m.ReadErr == nil {
+		empty = s.Empty
+	}
+	return ordereddict.NewDict().
+		Set("OSPath", m.OSPath).
+		Set("Handler", vqlkit.Str(handler)).
+		Set("HandlerVersion", vqlkit.Str(version)).
+		Set("ExtensionName", vqlkit.Str(extName)).
+		Set("SeqNo", seqV).
+		Set("Name", vqlkit.Str(s.Name)).
+		Set("Operation", vqlkit.Str(s.Operation)).
+		Set("Status", vqlkit.Str(s.State)).
+		Set("Code", s.Code).
+		Set("Message", msg).
+		Set("StdOut", strPtr(s.StdOut, red)).
+		Set("StdErr", strPtr(s.StdErr, red)).
+		Set("ExitCode", vqlkit.Int(s.ExitCode)).
+		Set("ExecutionState", vqlkit.Str(s.ExecutionState)).
+		Set("StartTime", vqlkit.Time(s.StartTime)).
+		Set("EndTime", vqlkit.Time(s.EndTime)).
+		Set("Timestamp", vqlkit.Time(s.Timestamp)).
+		Set("TimestampRaw", vqlkit.Str(s.TimestampRaw)).
+		Set("Placeholder", placeholder).
+		Set("Writer", writer).
+		Set("Substatus", subs).
+		Set("Size", m.Size).
+		Set("Mtime", m.Mtime).
+		Set("Empty", empty).
+		Set("Encoding", vqlkit.Str(s.Encoding)).
+		Set("Truncated", m.Truncated).
+		Set("ParseError", parseErr(m, perr))
+}
+
+func strPtr(p *string, red bool) interface{} {
+	if p == nil {
+		return nil
+	}
+	return redactStr(*p, red)
+}
+
+func redactStr(s string, red bool) string {
+	if red {
+		return redact.String(s)
+	}
+	return s
+}
+
+func maybeRedact(v interface{}, red bool) interface{} {
+	if red {
+		return redact.Value(v)
+	}
+	return v
+}
