@@ -258,6 +258,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	// Settings.
 	var set *Settings
 	var settingsMtime time.Time
+	settingsBad := false
 	if p.settings != nil {
 		settingsMtime = p.settings.Entry.Mtime
 		b, trunc, err := r.ReadCapped(p.settings.OSPath, MaxDocBytes)
@@ -271,6 +272,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 			s, perr := ParseSettings(b)
 			if perr != nil {
 				c.logf("%s: %v", p.settings.OSPath, perr)
+				settingsBad = true
 			}
 			set = s
 		}
@@ -434,7 +436,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	}
 
 	var protected, uris interface{}
-	if set != nil && !set.Empty {
+	if set != nil && !set.Empty && !settingsBad {
 		protected = set.Protected
 	}
 	if set != nil && len(set.FileUris) > 0 {
