@@ -3,9 +3,6 @@ package artifacts
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -72,7 +69,16 @@ func ParseYaml(data string) (*Artifact, error) {
 	artifact := &Artifact{}
 	err := yaml.UnmarshalStrict([]byte(sanitizeArtifactYaml(data)), artifact)
 	if err != nil {
-		return nil, fmt.Errorf("invalid artifact YAML: %w", err)
+		// Name the artifact in the message when a lenient parse can.
+		var named struct {
+			Name string `json:"name"`
+		}
+		if yaml.Unmarshal([]byte(sanitizeArtifactYaml(data)), &named) == nil &&
+			named.Name != "" {
+			return nil, fmt.Errorf("%s: invalid artifact YAML (outside Velociraptor's artifact schema): %w",
+				named.Name, err)
+		}
+		return nil, fmt.Errorf("invalid artifact YAML (outside Velociraptor's artifact schema): %w", err)
 	}
 	artifact.Raw = data
 	return artifact, nil
@@ -317,65 +323,6 @@ func (self *Repository) List() []string {
 	}
 	sort.Strings(result)
 	return result
-}
-
-// LoadFS loads every *.yaml (and *.yml) file under root in fsys.
-func (self *Repository) LoadFS(fsys fs.FS, root string, options LoadOptions) error {
-	var errs []error
-	err := fs.WalkDir(fsys, root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !isYaml(path) {
-			return nil
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", path, err))
-			return nil
-		}
-		opts := options
-		opts.Path = path
-		if _, err := self.LoadYaml(string(data), opts); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", path, err))
-		}
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// LoadDir loads every *.yaml file under dir, recursively.
-func (self *Repository) LoadDir(dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !isYaml(path) {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		if _, err := self.LoadYaml(string(data), LoadOptions{
-			Validate: true, Path: path}); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", path, err))
-		}
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }
 
 func isYaml(path string) bool {

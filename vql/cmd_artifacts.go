@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/vql/artifacts"
+	"github.com/azvql/azvql/vql/builtins"
+	"github.com/azvql/azvql/vql/host"
+	"github.com/azvql/azvql/vql/output"
+	"www.velocidex.com/golang/vfilter"
+)
+
+var (
+	artifactsCmd = app.Command("artifacts", "List, show, collect and verify artifacts (embedded, plus --definitions).")
+
+	artifactsList        = artifactsCmd.Command("list", "Print the names of the artifacts.")
+	artifactsListPattern = artifactsList.Arg("pattern",
+		"Only names matching this regex, anchored, where * means .* (as Velociraptor): 'Linux.*', '.*RunCommand'.").String()
+
+	artifactsShow     = artifactsCmd.Command("show", "Print an artifact's YAML and the VQL it compiles to.")
+	artifactsShowName = artifactsShow.Arg("name", "Artifact name (Name or Name/Source).").Required().String()
+
+	artifactsCollect      = artifactsCmd.Command("collect", "Collect artifacts on this machine or evidence tree.")
+	artifactsCollectNames = artifactsCollect.Arg("name", "Artifacts to collect.").Required().Strings()
+	artifactsCollectArgs  = artifactsCollect.Flag("args",
+		"Artifact parameter K=V (repeat; Artifact::K=V for one artifact; K alone means Y).").Strings()
+	artifactsCollectFormat = artifactsCollect.Flag("format",
+		"Row format: json, jsonl, csv (table too on stdout). With --output, json and jsonl write "+
+			"Velociraptor's collection layout (JSON lines in results/NAME.json); csv adds results/NAME.csv.").
+		Default("json").Enum("json", "jsonl", "csv", "table")
+	artifactsCollectOutput = artifactsCollect.Flag("output",
+		"Write the collection to this folder (results/, uploads/, log.json) instead of stdout.").String()
+	artifactsCollectTimeout = artifactsCollect.Flag("timeout", "Stop the collection after this long (0: no limit).").
+				Default("0").Duration()
+
+	artifactsVerify      = artifactsCmd.Command("verify", "Check artifact files: schema, VQL, plugins, functions, args, imports, parameter types.")
+	artifactsVerifyFiles = artifactsVerify.Arg("file", "Artifact YAML files (default: every embedded and --definitions artifact).").Strings()
+)
+
+func init() {
+	commandHandlers = append(commandHandlers, func(command string) (bool, error) {
+		switch command {
+		case artifactsList.FullCommand():
+			return true, doArtifactsList(os.Stdout)
+		case artifactsShow.FullCommand():
+			return true, doArtifactsShow(os.Stdout)
+		case artifactsCollect.FullCommand():
+			return true, doArtifactsCollect()
+		case artifactsVerify.FullCommand():
+			return true, doArtifactsVerify(os.Stdout, os.Stderr)
+		}
+		return false, nil
+	})
+}
+
+// loadRepository loads the embedded artifacts and --definitions. A
+// broken --definitions file is an error; a broken embedded artifact is
+// reported and skipped (verify names it).
+func loadRepository() (*artifacts.Repository, error) {
+	repo, errs := artifacts.NewStandardRepository(*definitions)
+	var fatal []error
+	for _, err := range errs {
+		if strings.HasPrefix(err.Error(), "embedded:") {
+			fmt.Fprintf(os.Stderr, "vql: warning: %v\n", err)
+			continue
+		}
+		fatal = append(fatal, err)
+	}
+	return repo, errors.Join(fatal...)
+}
+
+// newArtifactScope is the host scope with Artifact.* installed.
+func newArtifactScope(repo *artifacts.Repository, env *ordereddict.Dict,
+	logger *log.Logger, uploader host.Uploader) vfilter.Scope {
+	scope := host.NewScope(host.Options{Env: env, Logger: logger, Uploader: uploader})
+	artifacts.Install(scope, repo)
+	return scope
+}
+
+// nameRegex is Velociraptor's getFilterRegEx: * becomes .*, anchored.
+func nameRegex(pattern string) (*regexp.Regexp, error) {
+	pattern = strings.Replace(pattern, "*", ".*", -1)
+	return regexp.Compile("^" + pattern + "$")
+}
+
+func doArtifactsList(w io.Writer) error {
+	repo, err := loadRepository()
+	if err != nil {
+		return err
+	}
+	var re *regexp.Regexp
+	if *artifactsListPattern != "" {
+		re, err = nameRegex(*artifactsListPattern)
+		if err != nil {
+			return fmt.Errorf("Artifact name regex not valid: %w", err)
+		}
+	}
+	for _, name := range repo.List() {
+		if re != nil && re.FindString(name) == "" {
+			continue
+		}
+		fmt.Fprintln(w, name)
+	}
+	return nil
+}
+
+// printRequests prints compiled requests as readable VQL.
+func printRequests(w io.Writer, requests []*artifacts.Request) {
+	for i, r := range requests {
+		fmt.Fprintf(w, "-- Request %d of %d: %s\n", i+1, len(requests), r.Artifact)
+		if r.Precondition != "" {
+			fmt.Fprintf(w, "-- Precondition (must return a row):\n%s\n",
+				strings.TrimSpace(r.Precondition))
+		}
+		fmt.Fprintln(w, "-- Parameters (strings, before conversion):")
+		for _, e := range r.Env {
+			comment := ""
+			if e.Comment != "" {
+				comment = "  -- " + e.Comment
+			}
+			fmt.Fprintf(w, "--   %s = %q%s\n", e.Key, e.Value, comment)
+		}
+		for _, q := range r.Queries {
+			if q.Name != "" {
+				fmt.Fprintf(w, "-- Results of %s:\n", q.Name)
+			}
+			fmt.Fprintln(w, strings.TrimSpace(q.VQL))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func doArtifactsShow(w io.Writer) error {
+	repo, err := loadRepository()
+	if err != nil {
+		return err
+	}
+	artifact, pres := repo.Get(*artifactsShowName)
+	if !pres {
+		return fmt.Errorf("Artifact %s not found", *artifactsShowName)
+	}
+	fmt.Fprintln(w, strings.TrimRight(artifact.Raw, "\n"))
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "# Compiled VQL, as collected (preconditions on):")
+	requests, err := repo.Compile(*artifactsShowName, nil, artifacts.CompilerOptions{})
+	if err != nil {
+		return fmt.Errorf("Unable to compile artifact: %w", err)
+	}
+	var b strings.Builder
+	printRequests(&b, requests)
+	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		fmt.Fprintln(w, "# "+line)
+	}
+	return nil
+}
+
+// collectionLog writes log.json as Velociraptor's collector does (JSON
+// lines: _ts, client_time, level, message) and, with -v, to stderr.
+type collectionLog struct {
+	mu   sync.Mutex
+	file io.Writer
+	echo io.Writer
+}
+
+func (self *collectionLog) Write(b []byte) (int, error) {
+	self.mu.Lock()
+	defer self.mu.Unlock()
+	msg := strings.TrimRight(string(b), "\n")
+	if self.echo != nil {
+		fmt.Fprintln(self.echo, msg)
+	}
+	if self.file != nil {
+		level, message := "DEFAULT", msg
+		if parts := strings.SplitN(msg, ":", 2); len(parts) == 2 {
+			switch l := strings.ToUpper(parts[0]); l {
+			case "DEFAULT", "ERROR", "INFO", "WARN", "DEBUG", "ALERT":
+				level, message = l, parts[1]
+			}
+		}
+		now := time.Now().Unix()
+		line, _ := json.Marshal(map[string]interface{}{
+			"_ts": now, "client_time": now, "level": level, "message": message})
+		_, _ = self.file.Write(append(line, '\n'))
+	}
+	return len(b), nil
+}
+
+// resultSink keeps one writer per source.
+type resultSink struct {
+	dir     string // "" = stdout
+	format  string
+	opts    output.Options
+	writers map[string][]output.Writer
+	files   []*os.File
+	stdout  output.Writer
+}
+
+func (self *resultSink) emit(name string, row *ordereddict.Dict) error {
+	if self.dir == "" {
+		if self.stdout == nil {
+			w, err := output.NewWriterWithOptions(self.format, os.Stdout, self.opts)
+			if err != nil {
+				return err
+			}
+			self.stdout = w
+		}
+		row.Set("_Source", name)
+		return self.stdout.Write(row)
+	}
+
+	writers, ok := self.writers[name]
+	if !ok {
+		base := filepath.Join(self.dir, "results", builtins.SanitizeForZip(name))
+		kinds := []struct{ ext, format string }{{".json", "jsonl"}}
+		if self.format == "csv" {
+			kinds = append(kinds, struct{ ext, format string }{".csv", "csv"})
+		}
+		for _, k := range kinds {
+			fd, err := os.OpenFile(base+k.ext, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0644)
+			if err != nil {
+				return err
+			}
+			self.files = append(self.files, fd)
+			w, err := output.NewWriterWithOptions(k.format, fd, self.opts)
+			if err != nil {
+				return err
+			}
+			writers = append(writers, w)
+		}
+		self.writers[name] = writers
+	}
+	for _, w := range writers {
+		if err := w.Write(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (self *resultSink) Close() error {
+	var errs []error
+	if self.stdout != nil {
+		errs = append(errs, self.stdout.Close())
+	}
+	for _, ws := range self.writers {
+		for _, w := range ws {
+			errs = append(errs, w.Close())
+		}
+	}
+	for _, f := range self.files {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func doArtifactsCollect() error {
+	repo, err := loadRepository()
+	if err != nil {
+		return err
+	}
+	names := *artifactsCollectNames
+	params, warnings, err := repo.CollectorParams(names, *artifactsCollectArgs)
+	if err != nil {
+		return err
+	}
+
+	// Compile everything first: nothing runs if any artifact is bad.
+	var requests []*artifacts.Request
+	for _, name := range names {
+		r, err := repo.Compile(name, params[name], artifacts.CompilerOptions{})
+		if err != nil {
+			return err
+		}
+		requests = append(requests, r...)
+	}
+
+	logw := &collectionLog{}
+	if *verbose {
+		logw.echo = os.Stderr
+	}
+	sink := &resultSink{format: *artifactsCollectFormat, writers: map[string][]output.Writer{}}
+
+	dir := *artifactsCollectOutput
+	if dir != "" {
+		if *artifactsCollectFormat == "table" {
+			return fmt.Errorf("--format table is for the terminal; use json, jsonl or csv with --output")
+		}
+		if _, err := os.Stat(filepath.Join(dir, "log.json")); err == nil {
+			return fmt.Errorf("%s already holds a collection (log.json); choose a new folder", dir)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "results"), 0755); err != nil {
+			return err
+		}
+		fd, err := os.OpenFile(filepath.Join(dir, "log.json"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0644)
+		if err != nil {
+			return err
+		}
+		defer fd.Close()
+		logw.file = fd
+		sink.dir = dir
+	} else if !*verbose {
+		// Without a log file the errors still go to stderr.
+		logw.echo = &errorsOnly{w: os.Stderr}
+	}
+
+	var uploader host.Uploader
+	if dir != "" {
+		uploader = &host.DirUploader{Dir: dir}
+	}
+	scope := newArtifactScope(repo, ordereddict.NewDict(), log.New(logw, "", 0), uploader)
+	defer scope.Close()
+	sink.opts = output.Options{Location: output.ScopeLocation(scope)}
+	for _, w := range warnings {
+		scope.Log("WARN:%s", w)
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	if *artifactsCollectTimeout > 0 {
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithTimeout(ctx, *artifactsCollectTimeout)
+		defer c2()
+	}
+
+	var errs []error
+	for _, r := range requests {
+		if err := artifacts.RunRequest(ctx, scope, r, sink.emit); err != nil {
+			scope.Log("ERROR:%v", err)
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	errs = append(errs, sink.Close())
+	if dir != "" && len(errs) == 0 {
+		fmt.Fprintf(os.Stderr, "vql: collection written to %s\n", dir)
+	}
+	return errors.Join(errs...)
+}
+
+// errorsOnly passes on ERROR: lines.
+type errorsOnly struct{ w io.Writer }
+
+func (self *errorsOnly) Write(b []byte) (int, error) {
+	if strings.HasPrefix(string(b), "ERROR:") {
+		return self.w.Write(b)
+	}
+	return len(b), nil
+}
+
+func doArtifactsVerify(stdout, stderr io.Writer) error {
+	base, _ := artifacts.NewStandardRepository(*definitions)
+
+	var defs []artifacts.Definition
+	if len(*artifactsVerifyFiles) == 0 {
+		all, err := artifacts.AllDefinitions(*definitions)
+		if err != nil {
+			return err
+		}
+		defs = all
+	} else {
+		for _, f := range *artifactsVerifyFiles {
+			d, err := artifacts.FileDefinition(f)
+			if err != nil {
+				return err
+			}
+			defs = append(defs, d)
+		}
+	}
+	if len(defs) == 0 {
+		fmt.Fprintln(stdout, "No artifacts to verify.")
+		return nil
+	}
+
+	scope := newArtifactScope(base, nil, nil, nil)
+	defer scope.Close()
+	api := artifacts.DescribeScope(scope)
+
+	failed := 0
+	for _, report := range artifacts.VerifyDefinitions(base, api, defs) {
+		if len(report.Errors) == 0 {
+			fmt.Fprintf(stdout, "Verified %v: OK\n", report.Path)
+			continue
+		}
+		failed++
+		for _, err := range report.Errors {
+			fmt.Fprintf(stderr, "%v: %v\n", report.Path, err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d artifact files failed verification", failed, len(defs))
+	}
+	return nil
+}

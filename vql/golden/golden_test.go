@@ -1,0 +1,175 @@
+package golden
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/azvql/azvql/vql/artifacts"
+)
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseFixture(t *testing.T) {
+	f, err := ParseFixture([]byte(`
+Parameters:
+  A: "1"
+Queries:
+  # about q1
+  - SELECT 1 FROM scope()
+  - {not: scalar}
+  - |
+    SELECT 2
+    FROM scope()
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Parameters["A"] != "1" || len(f.Queries) != 2 ||
+		f.Queries[0].Comment != "# about q1" ||
+		f.Queries[1].Query != "SELECT 2\nFROM scope()\n" {
+		t.Fatalf("%#v", f)
+	}
+}
+
+// Velociraptor's runner ships batches of 1000 rows: 2500 rows are
+// three Output blocks; an empty result is "Output: []".
+func TestBatchingAndFormat(t *testing.T) {
+	out, err := RunFixture(Options{SrcDir: "/src", Timeout: time.Minute}, &Fixture{
+		Parameters: map[string]string{"P": "v"},
+		Queries: []QueryDesc{
+			{Query: "SELECT _value AS N FROM range(start=0, end=2500)"},
+			{Comment: "# c", Query: "SELECT P, srcDir FROM scope()"},
+			{Query: "LET X = 1"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(out, "Output: ")
+	if len(blocks) != 6 {
+		t.Fatalf("want 5 output blocks, got %d", len(blocks)-1)
+	}
+	for i, want := range []int{1000, 1000, 500} {
+		if got := strings.Count(blocks[i+1], `"N":`); got != want {
+			t.Errorf("batch %d: %d rows, want %d", i, got, want)
+		}
+	}
+	if !strings.HasPrefix(out, "Query: SELECT _value AS N FROM range(start=0, end=2500)\nOutput: [\n {\n  \"N\": 0\n },\n") {
+		t.Errorf("format: %q", out[:120])
+	}
+	if !strings.Contains(out, "# c\nQuery: SELECT P, srcDir FROM scope()\nOutput: [\n {\n  \"P\": \"v\",\n  \"srcDir\": \"/src\"\n }\n]\n\n") {
+		t.Errorf("params/comment: %q", out)
+	}
+	if !strings.HasSuffix(out, "Query: LET X = 1\nOutput: []\n\n") {
+		t.Errorf("LET: %q", out)
+	}
+}
+
+func TestFatalLog(t *testing.T) {
+	for _, q := range []string{
+		"SELECT * FROM Artifact.No.Such()",
+		"SELECT NoSuchSymbol FROM scope()",
+	} {
+		_, err := RunFixture(Options{Timeout: time.Minute, Repository: artifacts.NewRepository()},
+			&Fixture{Queries: []QueryDesc{{Query: q}}})
+		if err == nil || !strings.Contains(err.Error(), "Log out matches") {
+			t.Errorf("%s: want fatal log error, got %v", q, err)
+		}
+	}
+}
+
+func TestRunCompareUpdate(t *testing.T) {
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "go.mod"), "module x\n")
+	dir := filepath.Join(src, "tests", "testcases")
+	writeFile(t, filepath.Join(dir, "a.in.yaml"), "Queries:\n  - SELECT 1 AS One FROM scope()\n")
+	writeFile(t, filepath.Join(dir, "b.in.yaml"), "Queries:\n  - SELECT 2 AS Two FROM scope()\n")
+
+	// Missing golden files fail unless written.
+	res, err := Run(Options{Dir: dir})
+	if err != nil || len(res) != 2 || !res[0].Failed() {
+		t.Fatalf("missing: %v %+v", err, res)
+	}
+	res, err = Run(Options{Dir: dir, WriteMissing: true})
+	if err != nil || res[0].Status != "new" {
+		t.Fatalf("write missing: %v %+v", err, res)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "a.out.yaml"))
+	if string(got) != "Query: SELECT 1 AS One FROM scope()\nOutput: [\n {\n  \"One\": 1\n }\n]\n\n" {
+		t.Fatalf("golden text: %q", got)
+	}
+
+	// A change is a failure with a diff, until --update.
+	writeFile(t, filepath.Join(dir, "a.in.yaml"), "Queries:\n  - SELECT 3 AS One FROM scope()\n")
+	res, _ = Run(Options{Dir: dir, Filter: "a"})
+	if len(res) != 1 || !res[0].Failed() || !strings.Contains(res[0].Diff, "+  \"One\": 3") {
+		t.Fatalf("diff: %+v", res)
+	}
+	res, _ = Run(Options{Dir: dir, Filter: "a", Update: true})
+	if res[0].Status != "updated" {
+		t.Fatalf("update: %+v", res)
+	}
+	res, _ = Run(Options{Dir: dir})
+	if res[0].Status != "ok" || res[1].Status != "ok" {
+		t.Fatalf("after update: %+v", res)
+	}
+}
+
+func TestTimeManifest(t *testing.T) {
+	fixtures := t.TempDir()
+	tree := filepath.Join(fixtures, "tree")
+	writeFile(t, filepath.Join(tree, "a", "b", "f.txt"), "x")
+	writeFile(t, filepath.Join(tree, "a", "g.txt"), "y")
+	// Directories listed before the files in them: the runner must
+	// still set files first, then folders deepest first.
+	writeFile(t, filepath.Join(fixtures, "tree.times.tsv"), `# comment
+.	2020-01-01T00:00:00Z
+a	2020-01-02T00:00:00Z
+a/b	2020-01-03T00:00:00Z
+a/b/f.txt	2020-01-04T00:00:00.123456789Z
+a/g.txt	2020-01-05T00:00:00Z
+`)
+	if err := ApplyFixtureTimes(fixtures); err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]string{
+		".": "2020-01-01T00:00:00Z", "a": "2020-01-02T00:00:00Z",
+		"a/b": "2020-01-03T00:00:00Z", "a/b/f.txt": "2020-01-04T00:00:00.123456789Z",
+		"a/g.txt": "2020-01-05T00:00:00Z",
+	} {
+		st, err := os.Stat(filepath.Join(tree, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.ModTime().UTC().Format(time.RFC3339Nano); got != want {
+			t.Errorf("%s: mtime %s, want %s", rel, got, want)
+		}
+	}
+
+	writeFile(t, filepath.Join(fixtures, "tree.times.tsv"), "a/missing.txt\t2020-01-01T00:00:00Z\n")
+	err := ApplyFixtureTimes(fixtures)
+	if err == nil || !strings.Contains(err.Error(), "tree.times.tsv:1: a/missing.txt: no such file") {
+		t.Fatalf("missing path: %v", err)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	d := Diff("want", "got", "a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n")
+	if !strings.Contains(d, "-d\n+D\n") || !strings.Contains(d, " c\n") {
+		t.Fatalf("%s", d)
+	}
+	if Diff("a", "b", "same", "same") != "" {
+		t.Fatal("equal")
+	}
+}
