@@ -25,6 +25,7 @@ var List = []Entry{
 	{"upload", "function", "Store a file with the configured uploader; NULL and a log line when there is none."},
 	{"parse_lines", "plugin", "A file's lines as rows {Line} (gzip aware, BOM dropped)."},
 	{"parse_jsonl", "plugin", "A JSON-lines file as rows."},
+	{"parse_csv", "plugin", "A CSV file (or, with accessor='data', a CSV string) as rows, cells typed as Velociraptor does."},
 	{"parse_json", "function", "A JSON object string as an ordered dict."},
 	{"parse_json_array", "function", "A JSON array string as a list."},
 	{"parse_json_array", "plugin", "A JSON array string as rows."},
@@ -48,6 +49,7 @@ var List = []Entry{
 	{"str", "function", "Convert a value to a string."},
 	{"join", "function", "Join a list of strings with a separator."},
 	{"log", "function", "Write a message to the query log (deduplicated)."},
+	{"get", "function", "Velociraptor's get(): item (default the scope), member (dotted path) or field, default."},
 }
 
 // Plugins returns the built-in plugins.
@@ -60,11 +62,12 @@ func Plugins() []vfilter.PluginGeneratorInterface {
 		ParseJsonlPlugin{},
 		ParseJsonArrayPlugin{},
 		ParseRecordsWithRegex{},
+		ParseCSVPlugin{},
 	}
 }
 
-// Functions returns the built-in functions. timestamp replaces vfilter's
-// own, as in Velociraptor.
+// Functions returns the built-in functions. timestamp and get replace
+// vfilter's own, as in Velociraptor.
 func Functions() []vfilter.FunctionInterface {
 	return []vfilter.FunctionInterface{
 		StatFunction{},
@@ -92,6 +95,7 @@ func Functions() []vfilter.FunctionInterface {
 		Str{},
 		Join{},
 		Log{},
+		GetFunction{},
 	}
 }
 

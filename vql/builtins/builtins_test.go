@@ -276,3 +276,16 @@ func TestListMatchesRegistration(t *testing.T) {
 		}
 	}
 }
+
+func TestGetAndParseCSV(t *testing.T) {
+	s := host.NewScope(host.Options{Env: ordereddict.NewDict().Set("Flag", "Y").Set("D", ordereddict.NewDict().Set("a", ordereddict.NewDict().Set("b", 2)))})
+	check(t, s, "", `SELECT get(field='Flag') AS F, get(field='Nope', default=5) AS Def, get(item=D, member='a.b') AS M, `+
+		`get(item=D, field='a') AS Fi, get(field='Flag') = TRUE OR get(field='Flag') =~ '^(Y|TRUE|YES|OK)$' AS Bool FROM scope()`,
+		`[{"F":"Y","Def":5,"M":2,"Fi":{"b":2},"Bool":true}]`)
+	check(t, s, "", `SELECT * FROM parse_csv(filename='Name,N,F,B,J,L\nx,1,1.5,true,"{""k"":1}","[1,""a""]"\n y, 2\n', accessor='data')`,
+		`[{"Name":"x","N":1,"F":1.5,"B":true,"J":{"k":1},"L":[1,"a"]}]`)
+	check(t, s, "", `SELECT * FROM parse_csv(filename='a;b\n1;2\n', accessor='data', separator=';', auto_headers=TRUE)`,
+		`[{"Col0":"a","Col1":"b"},{"Col0":1,"Col1":2}]`)
+	check(t, s, "", `SELECT read_file(filename='inline text', accessor='data') AS R FROM scope()`,
+		`[{"R":"inline text"}]`)
+}

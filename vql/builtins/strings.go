@@ -372,3 +372,5 @@ func (Log) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.Functio
 		Version: 2,
 	}
 }
+
+func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
