@@ -16,14 +16,24 @@ var (
 	goldenUpdate = goldenCmd.Flag("update", "Rewrite NAME.out.yaml with this run's output.").Bool()
 	goldenEnv    = goldenCmd.Flag("env",
 		"Set a variable for the queries, K=V (repeat). srcDir defaults to the repository root.").StringMap()
+
+	fixturesCmd      = app.Command("fixtures", "Fixture evidence trees.")
+	fixturesTouch    = fixturesCmd.Command("touch", "Apply DIR/TREE.times.tsv manifests: set the file times of DIR/TREE/ (git does not keep them).")
+	fixturesTouchDir = fixturesTouch.Arg("dir", "Folder holding the trees and their .times.tsv manifests (tests/fixtures).").Required().String()
 )
 
 func init() {
 	commandHandlers = append(commandHandlers, func(command string) (bool, error) {
-		if command != goldenCmd.FullCommand() {
-			return false, nil
+		switch command {
+		case goldenCmd.FullCommand():
+			return true, doGolden()
+		case fixturesTouch.FullCommand():
+			if st, err := os.Stat(*fixturesTouchDir); err != nil || !st.IsDir() {
+				return true, fmt.Errorf("fixtures touch: %s is not a folder", *fixturesTouchDir)
+			}
+			return true, golden.ApplyFixtureTimes(*fixturesTouchDir)
 		}
-		return true, doGolden()
+		return false, nil
 	})
 }
 
