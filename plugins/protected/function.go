@@ -1,0 +1,155 @@
+package protected
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"sync"
+
+	"github.com/Velocidex/ordereddict"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/arg_parser"
+
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/redact"
+	"github.com/azvql/azvql/plugins/vqlkit"
+)
+
+const functionName = "azure_decrypt"
+
+// DecryptArgs are azure_decrypt()'s arguments.
+type DecryptArgs struct {
+	Data       string   `vfilter:"required,field=data,doc=The protectedSettings blob: base64 of a DER CMS EnvelopedData."`
+	Thumbprint string   `vfilter:"optional,field=thumbprint,doc=protectedSettingsCertThumbprint: SHA-1 hex of the certificate the blob was encrypted to. Empty tries every key."`
+	Keys       []string `vfilter:"optional,field=keys,doc=Key files to load before the evidence's own: PEM certificates and private keys or PKCS#12 (.pfx/.p12) files; paths of the accessor."`
+	Password   string   `vfilter:"optional,field=password,doc=Password of the PKCS#12 files in keys (default: empty)."`
+	Root       string   `vfilter:"optional,field=root,doc=Root of the evidence system (/ of the Linux VM): keys are also looked for under /var/lib/waagent there. Default: the running system."`
+	Accessor   string   `vfilter:"optional,field=accessor,doc=The accessor that reads keys and root (default auto: the host's files)."`
+	Redact     bool     `vfilter:"optional,field=redact,doc=Redact secrets (storage account keys and passwords and protectedParameters values and SAS signatures) in the plaintext; default true."`
+}
+
+// DecryptFunction is azure_decrypt(): it decrypts one protectedSettings
+// blob and returns a dict {Plaintext, Thumbprint, Cipher, KeySource,
+// Error}.
+type DecryptFunction struct{}
+
+// Functions returns the functions of this package.
+func Functions() []vfilter.FunctionInterface {
+	return []vfilter.FunctionInterface{DecryptFunction{}}
+}
+
+func (DecryptFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+	return &vfilter.FunctionInfo{
+		Name: functionName,
+		Doc: "Decrypt an Azure VM extension protectedSettings blob (CMS EnvelopedData: 3DES or AES-CBC, " +
+			"RSA PKCS#1 v1.5 or OAEP) offline, with keys from keys= files and from /var/lib/waagent under root " +
+			"(<THUMB>.prv, Certificates.pem, Certificates.xml/.p7m with the transport key). Returns " +
+			"{Plaintext, Thumbprint, Cipher, KeySource, Error}; secrets in Plaintext are redacted unless redact=false.",
+		ArgType: type_map.AddType(scope, &DecryptArgs{}),
+		Version: 1,
+	}
+}
+
+func (DecryptFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
+	a := &DecryptArgs{}
+	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
+		vqlkit.Logf(scope, functionName, "%v", err)
+		return vfilter.Null{}
+	}
+	red := true
+	if _, ok := args.Get("redact"); ok {
+		red = a.Redact
+	}
+	ring := ringFor(scope, a)
+	res, err := ring.DecryptDetail(a.Data, a.Thumbprint)
+	row := ordereddict.NewDict()
+	if err != nil {
+		return row.Set("Plaintext", nil).
+			Set("Thumbprint", vqlkit.Str(res.Thumbprint)).
+			Set("Cipher", vqlkit.Str(res.Cipher)).
+			Set("KeySource", nil).
+			Set("Error", err.Error())
+	}
+	plain := res.Plaintext
+	if red {
+		plain = redact.Value(plain)
+	}
+	return row.Set("Plaintext", plain).
+		Set("Thumbprint", vqlkit.Str(res.Thumbprint)).
+		Set("Cipher", vqlkit.Str(res.Cipher)).
+		Set("KeySource", vqlkit.Str(res.KeySource)).
+		Set("Error", nil)
+}
+
+// Key rings are built once per query (scope) and argument set: loading
+// reads files, runs PBKDF2 for PKCS#12 and RSA for the Certificates
+// document, and azure_decrypt runs once per row.
+const cacheKey = "azvql.protected.keyrings"
+
+var cacheMu sync.Mutex
+
+type ringCache struct {
+	mu    sync.Mutex
+	rings map[string]*KeyRing
+}
+
+func ringFor(scope vfilter.Scope, a *DecryptArgs) *KeyRing {
+	pw := sha256.Sum256([]byte(a.Password))
+	id := strings.Join([]string{a.Accessor, a.Root, strings.Join(a.Keys, "\x00"), hex.EncodeToString(pw[:])}, "\x01")
+
+	cacheMu.Lock()
+	var cache *ringCache
+	if v, ok := scope.GetContext(cacheKey); ok {
+		cache, _ = v.(*ringCache)
+	}
+	if cache == nil {
+		cache = &ringCache{rings: map[string]*KeyRing{}}
+		scope.SetContext(cacheKey, cache)
+	}
+	cacheMu.Unlock()
+
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if r, ok := cache.rings[id]; ok {
+		return r
+	}
+	r := loadRing(scope, a)
+	cache.rings[id] = r
+	return r
+}
+
+// loadRing builds the key ring: keys= files first (in the order given),
+// then the evidence's /var/lib/waagent.
+func loadRing(scope vfilter.Scope, a *DecryptArgs) *KeyRing {
+	ring := NewKeyRing()
+	acc, err := evidence.Get(scope, a.Accessor)
+	if err != nil {
+		vqlkit.Logf(scope, functionName, "%v", err)
+		return ring
+	}
+	for _, p := range a.Keys {
+		f, err := acc.Open(p)
+		if err != nil {
+			vqlkit.Logf(scope, functionName, "keys: %v", err)
+			continue
+		}
+		data, truncated, err := evidence.ReadAllCapped(f, maxKeyFile)
+		f.Close()
+		if err != nil || truncated {
+			vqlkit.Logf(scope, functionName, "keys: %s: unreadable or larger than %d bytes (%v)", p, maxKeyFile, err)
+			continue
+		}
+		if _, err := ring.AddData(data, a.Password, p); err != nil {
+			vqlkit.Logf(scope, functionName, "keys: %v", err)
+		}
+	}
+	root := evidence.NewRoot(acc, a.Root)
+	if _, err := ring.LoadWaagent(root, ""); err != nil && !(evidence.IsNotExist(err) && len(a.Keys) > 0) {
+		vqlkit.Logf(scope, functionName, "%v", err)
+	}
+	for _, w := range ring.Warnings() {
+		vqlkit.Logf(scope, functionName, "%s", w)
+	}
+	return ring
+}
