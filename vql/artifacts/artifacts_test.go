@@ -200,3 +200,93 @@ sources:
 		t.Fatalf("unknown arg: %v %v", rows, sink.lines)
 	}
 }
+
+func TestImportsAndRecursion(t *testing.T) {
+	repo := mustRepo(t, `
+name: Test.Lib
+export: |
+  LET Double(X) = X * 2
+`, `
+name: Test.User
+imports: [Test.Lib]
+export: LET Own = 1
+sources:
+  - query: SELECT Double(X=21) AS D, Own FROM scope()
+`, `
+name: Test.Loop
+sources:
+  - query: SELECT * FROM Artifact.Test.Loop()
+`, `
+name: Test.BadImport
+imports: [Test.Missing]
+sources:
+  - query: SELECT 1 AS A FROM scope()
+`)
+	requests, err := repo.Compile("Test.User", nil, CompilerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Own export first, then the imported ones, then the source.
+	var got []string
+	for _, q := range requests[0].Queries {
+		got = append(got, q.VQL)
+	}
+	want := "LET Own = 1\nLET Double(X) = X * 2\nLET Test_User_0_0 = SELECT Double(X=21) AS D, Own FROM scope()\nSELECT * FROM Test_User_0_0"
+	if strings.Join(got, "\n") != want {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+
+	if _, err := repo.Compile("Test.BadImport", nil, CompilerOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "Artifact Test.BadImport imports Test.Missing which is not known.") {
+		t.Fatalf("bad import: %v", err)
+	}
+
+	scope := vfilter.NewScope()
+	Install(scope, repo)
+	rows := runQuery(t, scope, "SELECT * FROM Artifact.Test.User()")
+	if len(rows) != 1 {
+		t.Fatalf("rows %v", rows)
+	}
+	if d, _ := rows[0].Get("D"); d != int64(42) {
+		t.Fatalf("D = %#v", d)
+	}
+
+	sink := &logSink{}
+	scope.SetLogger(newLogger(sink))
+	rows = runQuery(t, scope, "SELECT * FROM Artifact.Test.Loop()")
+	if len(rows) != 0 || !strings.Contains(strings.Join(sink.lines, ""), "Stack overflow: Test.Loop") {
+		t.Fatalf("loop: %v %v", rows, sink.lines)
+	}
+}
+
+func TestCollectorParams(t *testing.T) {
+	repo := mustRepo(t, `
+name: Test.P
+parameters:
+  - name: B
+    type: bool
+  - name: C
+    type: choices
+    choices: [x, y]
+  - name: S
+sources:
+  - query: SELECT * FROM scope()
+`)
+	params, warnings, err := repo.CollectorParams([]string{"Test.P"},
+		[]string{"B=true", "C=z", "Test.P::S=v", "Other.A::S=w"})
+	if err == nil || !strings.Contains(err.Error(), "Other.A::S=w") {
+		t.Fatalf("want unknown arg error, got %v", err)
+	}
+	params, warnings, err = repo.CollectorParams([]string{"Test.P"},
+		[]string{"B=true", "C=z", "Test.P::S=v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range params["Test.P"] {
+		got = append(got, e.Key+"="+e.Value)
+	}
+	if strings.Join(got, ",") != "B=Y,C=z,S=v" || len(warnings) != 1 {
+		t.Fatalf("%v %v", got, warnings)
+	}
+}
