@@ -14,7 +14,7 @@ type Entry struct {
 // List is every built-in the package provides, in the order the docs
 // show them. TestListMatchesRegistration keeps it in step with
 // Plugins() and Functions(); docs/builtins.md is generated from it
-// (go test ./vql/builtins -run TestDocs -update).
+// (go test ./vql/host -run TestBuiltinsDoc -update).
 var List = []Entry{
 	{"glob", "plugin", "Files matching glob patterns (*, ?, [..], ** recursion, {a,b}), Velociraptor's columns."},
 	{"stat", "plugin", "One file's details (glob's columns without Globs)."},
