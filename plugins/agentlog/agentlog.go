@@ -1,0 +1,215 @@
+// Package agentlog parses the Azure Linux guest agent's log
+// (/var/log/waagent.log and its rotations, every format era since waagent
+// 2.0) and agent lines wrapped by syslog or the journal
+// (/var/log/syslog, /var/log/messages): azure_waagent_log.
+//
+// The parser is a hand-written byte scanner (no regular expressions on
+// the hot path), streams with a capped line length, and allocates only
+// for the rows it emits. docs/plugins-agentlog.md documents the columns,
+// eras and Event vocabulary.
+package agentlog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+	_ "time/tzdata" // tz= must work on hosts without a zoneinfo database
+	"unicode/utf8"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/redact"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/arg_parser"
+	"www.velocidex.com/golang/vfilter/types"
+)
+
+const pluginName = "azure_waagent_log"
+
+// DefaultFilename is read when no filename is given.
+const DefaultFilename = "/var/log/waagent.log"
+
+// Columns are the row columns, in order.
+var Columns = []string{
+	"Line", "Time", "Level", "Thread", "Tag", "Handler", "HandlerVersion", "ExtensionName",
+	"Message", "Event", "SeqNo", "Env", "Host", "Pid", "Era", "Unparsed",
+}
+
+// Plugins returns the plugins of this package.
+func Plugins() []vfilter.PluginGeneratorInterface {
+	return []vfilter.PluginGeneratorInterface{WaagentLogPlugin{}}
+}
+
+// Functions returns the functions of this package (none).
+func Functions() []vfilter.FunctionInterface { return nil }
+
+// WaagentLogArgs are the arguments of azure_waagent_log.
+type WaagentLogArgs struct {
+	Filename string `vfilter:"optional,field=filename,doc=The log to read, as a path on the evidence system (default /var/log/waagent.log). Rotations (.gz, .bz2) are detected by their content; syslog and messages files are read too."`
+	Accessor string `vfilter:"optional,field=accessor,doc=The accessor that reads the evidence (default auto: the host's files)."`
+	Root     string `vfilter:"optional,field=root,doc=The root of the evidence system (a mounted image or a folder of collected files); filename is a path below it. Default: the running system."`
+	Tz       string `vfilter:"optional,field=tz,doc=IANA time zone of the VM for the local-time eras (agents before 2.2.46) and BSD syslog stamps, e.g. America/New_York (default UTC)."`
+	Redact   bool   `vfilter:"optional,field=redact,doc=Redact secrets (SAS sig= values and storage keys and passwords) in Message and Env; default true."`
+}
+
+// WaagentLogPlugin is azure_waagent_log.
+type WaagentLogPlugin struct{}
+
+// Info describes the plugin.
+func (WaagentLogPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.PluginInfo {
+	return &types.PluginInfo{
+		Name: pluginName,
+		Doc: "Parse the Azure Linux agent log (waagent.log of every era, its gzip rotations, and agent lines in syslog/messages) " +
+			"into one row per record. Columns: Line, Time, Level, Thread, Tag, Handler, HandlerVersion, ExtensionName, " +
+			"Message, Event, SeqNo, Env, Host, Pid, Era, Unparsed.",
+		ArgType: typeMap.AddType(scope, &WaagentLogArgs{}),
+		Version: 1,
+	}
+}
+
+// Call runs the plugin.
+func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
+	out := make(chan types.Row)
+	go func() {
+		defer close(out)
+		arg := &WaagentLogArgs{}
+		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
+			vqlkit.Logf(scope, pluginName, "%v", err)
+			return
+		}
+		if _, ok := args.Get("redact"); !ok {
+			arg.Redact = true
+		}
+		if arg.Filename == "" {
+			arg.Filename = DefaultFilename
+		}
+		loc := time.UTC
+		if arg.Tz != "" {
+			l, err := time.LoadLocation(arg.Tz)
+			if err != nil {
+				vqlkit.Logf(scope, pluginName, "tz %q: %v", arg.Tz, err)
+				return
+			}
+			loc = l
+		}
+		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
+		if err != nil {
+			vqlkit.Logf(scope, pluginName, "%v", err)
+			return
+		}
+		osPath := evidence.ParseEvPath(arg.Filename).String()
+		opt := Options{Loc: loc}
+		if e, err := root.Lstat(arg.Filename); err == nil && !e.Mtime.IsZero() {
+			mt := e.Mtime.In(loc)
+			opt.YearHint, opt.MonthHint = mt.Year(), int(mt.Month())
+		}
+		f, err := root.Open(arg.Filename)
+		if err != nil {
+			vqlkit.Logf(scope, pluginName, "%v", err)
+			return
+		}
+		defer f.Close()
+		rb := RowBuilder{Redact: arg.Redact}
+		var a *Assembler
+		a = NewAssembler(opt, func(r *Record) bool {
+			if r.Truncated {
+				vqlkit.Logf(scope, pluginName, "%s: line %d: record truncated (line longer than %d bytes or record larger than %d bytes)",
+					osPath, r.Line, defaultMaxLine, defaultMaxRecord)
+			}
+			return vqlkit.Send(ctx, out, rb.Row(r))
+		})
+		kind, err := Scan(f, a)
+		if err != nil {
+			reportScanError(scope, osPath, kind, a.Lines(), err)
+		}
+	}()
+	return out
+}
+
+func reportScanError(scope types.Scope, osPath, kind string, lines int64, err error) {
+	switch {
+	case errors.Is(err, errUnsupported):
+		vqlkit.Logf(scope, pluginName, "%s: %v: not read", osPath, err)
+	case kind != "" && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+		vqlkit.Logf(scope, pluginName, "%s: %s stream ends early after %d lines: the lines read were emitted", osPath, kind, lines)
+	case kind != "":
+		vqlkit.Logf(scope, pluginName, "%s: %s stream damaged after %d lines (%v): the lines read were emitted", osPath, kind, lines, err)
+	default:
+		vqlkit.Logf(scope, pluginName, "%s: read error after %d lines: %v", osPath, lines, err)
+	}
+}
+
+// RowBuilder turns records into rows.
+type RowBuilder struct {
+	Redact bool
+}
+
+// Row builds the row of a record.
+func (rb RowBuilder) Row(r *Record) *ordereddict.Dict {
+	msg := r.Msg
+	var ev *istr
+	var env *ordereddict.Dict
+	var seq any
+	ext := r.ExtensionName
+	if !r.Unparsed && r.era != eraSyslog {
+		ev = classify(msg)
+		if ev != nil && ev.s == EvExecuting {
+			env = parseEnv(msg)
+			if env != nil && ext == nil {
+				if v, ok := env.GetString("ConfigExtensionName"); ok && v != "" {
+					ext = newIstr(v)
+				}
+			}
+		}
+		if n, ok := seqNo(msg, env); ok {
+			seq = n
+		}
+	}
+	m := bytesToString(msg)
+	if rb.Redact && mayHoldSecret(msg) {
+		m = redact.String(m)
+		if env != nil {
+			if d, ok := redact.Value(env).(*ordereddict.Dict); ok {
+				env = d
+			}
+		}
+	}
+	row := ordereddict.NewDict().
+		Set("Line", r.Line).
+		Set("Time", vqlkit.Time(r.Time)).
+		Set("Level", r.Level.val()).
+		Set("Thread", r.Thread.val()).
+		Set("Tag", r.Tag.val()).
+		Set("Handler", r.Handler.val()).
+		Set("HandlerVersion", r.HandlerVersion.val()).
+		Set("ExtensionName", ext.val()).
+		Set("Message", m).
+		Set("Event", ev.val())
+	row.Set("SeqNo", seq)
+	if env != nil {
+		row.Set("Env", env)
+	} else {
+		row.Set("Env", nil)
+	}
+	row.Set("Host", r.Host.val())
+	if r.Pid >= 0 {
+		row.Set("Pid", r.Pid)
+	} else {
+		row.Set("Pid", nil)
+	}
+	row.Set("Era", eraVals[r.era]).
+		Set("Unparsed", r.Unparsed)
+	return row
+}
+
+// bytesToString copies the message, replacing invalid UTF-8 (binary
+// garbage) so every output writer can carry it.
+func bytesToString(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}

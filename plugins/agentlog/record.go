@@ -1,0 +1,336 @@
+package agentlog
+
+import (
+	"bytes"
+	"time"
+)
+
+// istr is an interned string with its value already boxed, so emitting
+// it in a row costs no allocation.
+type istr struct {
+	s string
+	v any
+}
+
+func newIstr(s string) *istr { return &istr{s: s, v: s} }
+
+func (i *istr) val() any {
+	if i == nil {
+		return nil
+	}
+	return i.v
+}
+
+func (i *istr) str() string {
+	if i == nil {
+		return ""
+	}
+	return i.s
+}
+
+var (
+	lvlInfo    = newIstr("INFO")
+	lvlWarning = newIstr("WARNING")
+	lvlError   = newIstr("ERROR")
+	lvlVerbose = newIstr("VERBOSE")
+
+	tagCGI       = newIstr("CGI")
+	tagCGW       = newIstr("CGW")
+	tagPeriodic  = newIstr("PERIODIC")
+	tagHeartbeat = newIstr("HEARTBEAT")
+
+	eraVals [len(eraNames)]any
+)
+
+func init() {
+	for i, n := range eraNames {
+		if n != "" {
+			eraVals[i] = n
+		}
+	}
+}
+
+// interner maps byte strings to shared *istr without allocating on a hit.
+// It stops growing at maxInterned entries (hostile input: every handler
+// name different); misses then allocate.
+type interner struct {
+	m map[string]*istr
+}
+
+const maxInterned = 4096
+
+func newInterner() *interner { return &interner{m: make(map[string]*istr, 64)} }
+
+func (in *interner) get(b []byte) *istr {
+	if len(b) == 0 {
+		return nil
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := newIstr(string(b))
+	if len(in.m) < maxInterned {
+		in.m[s.s] = s
+	}
+	return s
+}
+
+// Record is one log record: a first line and its continuation lines.
+// Msg and the byte views are only valid during the callback.
+type Record struct {
+	Line           int64 // 1-based line of the first line
+	Time           time.Time
+	Level          *istr
+	Thread         *istr
+	Tag            *istr
+	Handler        *istr
+	HandlerVersion *istr
+	ExtensionName  *istr
+	Host           *istr
+	Pid            int64 // -1: none
+	era            uint8
+	Unparsed       bool
+	Truncated      bool // a line was cut at the line cap or the record at the record cap
+	Lines          int  // number of lines in the record
+	Msg            []byte
+}
+
+// Era is the name of the format the record's first line matched ("" for
+// unparsed lines).
+func (r *Record) Era() string { return eraNames[r.era] }
+
+// Options tune the assembler.
+type Options struct {
+	Loc       *time.Location // zone of local-time eras and BSD syslog stamps (nil: UTC)
+	MaxLine   int            // longest line kept; longer lines are cut (default 1 MiB)
+	MaxRecord int            // largest record; beyond it continuation lines start a new row (default 1 MiB)
+	// YearHint/MonthHint date syslog lines that carry no year before any
+	// agent timestamp was seen (the file's mtime).
+	YearHint, MonthHint int
+}
+
+const (
+	defaultMaxLine   = 1 << 20
+	defaultMaxRecord = 1 << 20
+)
+
+// Assembler turns lines into records. Feed lines with Line, finish with
+// Flush. emit returns false to stop (query cancelled).
+type Assembler struct {
+	opt  Options
+	z    zoneCache
+	in   *interner
+	emit func(*Record) bool
+
+	line   int64
+	cur    Record
+	have   bool
+	ident  *istr // syslog ident of the current record ("python3[1103]")
+	buf    []byte
+	yearH   int
+	monthH  int
+	hintEnd bool // yearH/monthH come from the file's mtime, not from a line
+
+	h header
+	s syslogHdr
+}
+
+// NewAssembler returns an assembler that calls emit for every record.
+func NewAssembler(opt Options, emit func(*Record) bool) *Assembler {
+	if opt.Loc == nil {
+		opt.Loc = time.UTC
+	}
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = defaultMaxLine
+	}
+	if opt.MaxRecord <= 0 {
+		opt.MaxRecord = defaultMaxRecord
+	}
+	a := &Assembler{opt: opt, in: newInterner(), emit: emit,
+		yearH: opt.YearHint, monthH: opt.MonthHint, hintEnd: true}
+	a.z.loc = opt.Loc
+	a.buf = make([]byte, 0, 4096)
+	return a
+}
+
+// Lines is the number of lines fed so far.
+func (a *Assembler) Lines() int64 { return a.line }
+
+// Flush emits the record being assembled.
+func (a *Assembler) Flush() bool {
+	if !a.have {
+		return true
+	}
+	a.have = false
+	a.cur.Msg = a.buf
+	return a.emit(&a.cur)
+}
+
+// Line feeds one line (without its line ending). cut says the reader
+// truncated it at the line cap.
+func (a *Assembler) Line(b []byte, cut bool) bool {
+	a.line++
+	h := &a.h
+	if parseAgent(b, h) {
+		ok := a.Flush()
+		a.start(h)
+		a.cur.Truncated = cut
+		return ok
+	}
+	if len(b) >= 16 && (isDigit(b[0]) || (b[0] >= 'A' && b[0] <= 'S')) {
+		s := &a.s
+		if parseSyslog(b, s) {
+			return a.syslogLine(s, cut)
+		}
+	}
+	return a.continuation(b, cut)
+}
+
+func (a *Assembler) syslogLine(s *syslogHdr, cut bool) bool {
+	h := &a.h
+	host := a.in.get(s.host)
+	ident := a.in.get(s.ident)
+	if parseAgent(s.payload, h) {
+		ok := a.Flush()
+		a.start(h)
+		a.cur.Host, a.cur.Pid, a.ident = host, s.pid, ident
+		a.cur.Truncated = cut
+		return ok
+	}
+	// A line of a multi-line agent record, logged line by line.
+	if a.have && a.cur.Host == host && a.ident == ident && a.cur.era != eraSyslog && a.cur.era != eraNone {
+		return a.appendLine(s.payload, cut)
+	}
+	ok := a.Flush()
+	a.cur = Record{Line: a.line, Host: host, Pid: s.pid, era: eraSyslog, Lines: 1, Truncated: cut}
+	a.ident = ident
+	c := s.date
+	if s.rfc3339 {
+		a.cur.Time = a.z.utc(&c)
+	} else {
+		c.year = a.syslogYear(c.month)
+		a.cur.Time = a.z.local(&c)
+	}
+	a.buf = append(a.buf[:0], s.tagged...)
+	a.have = true
+	return ok
+}
+
+// syslogYear dates a BSD syslog month. Logs are chronological: the year
+// is that of the latest dated line (an agent timestamp carries its year),
+// plus one when the month goes backwards (New Year). Before any dated
+// line the file's mtime (the end of the file) is the reference: a month
+// after the mtime's month belongs to the year before.
+func (a *Assembler) syslogYear(m int) int {
+	y := a.yearH
+	if a.hintEnd || y == 0 {
+		if y == 0 {
+			now := time.Now().In(a.opt.Loc)
+			y, a.monthH = now.Year(), int(now.Month())
+		}
+		if m > a.monthH {
+			y--
+		}
+	} else if m < a.monthH {
+		y++
+	}
+	a.yearH, a.monthH, a.hintEnd = y, m, false
+	return y
+}
+
+func (a *Assembler) continuation(b []byte, cut bool) bool {
+	binary := bytes.IndexByte(b, 0) >= 0
+	if a.have && !binary {
+		return a.appendLine(b, cut)
+	}
+	ok := a.Flush()
+	a.startUnparsed(b, cut)
+	return ok
+}
+
+func (a *Assembler) startUnparsed(b []byte, cut bool) {
+	a.cur = Record{Line: a.line, Pid: -1, Unparsed: true, Lines: 1, Truncated: cut}
+	a.ident = nil
+	a.buf = append(a.buf[:0], b...)
+	a.have = true
+}
+
+func (a *Assembler) appendLine(b []byte, cut bool) bool {
+	if len(a.buf)+1+len(b) > a.opt.MaxRecord {
+		// Bound memory: the record is emitted as it is and this line
+		// starts an unparsed row of its own; nothing is dropped.
+		a.cur.Truncated = true
+		ok := a.Flush()
+		a.startUnparsed(b, cut)
+		return ok
+	}
+	a.buf = append(a.buf, '\n')
+	a.buf = append(a.buf, b...)
+	a.cur.Lines++
+	if cut {
+		a.cur.Truncated = true
+	}
+	return true
+}
+
+func (a *Assembler) start(h *header) {
+	r := &a.cur
+	*r = Record{Line: a.line, Pid: -1, era: h.era, Level: h.level, Lines: 1}
+	a.ident = nil
+	if h.local {
+		r.Time = a.z.local(&h.date)
+	} else {
+		r.Time = a.z.utc(&h.date)
+	}
+	a.yearH, a.monthH, a.hintEnd = r.Time.Year(), int(r.Time.Month()), false
+	r.Thread = a.in.get(h.thread)
+	if p := h.prefix; len(p) > 0 {
+		if p[0] == '[' {
+			a.handler(p[1 : len(p)-1])
+		} else {
+			r.Tag = a.in.get(p)
+		}
+	}
+	msg := h.msg
+	if len(msg) > 4 && msg[0] == '[' {
+		switch {
+		case bytes.HasPrefix(msg, []byte("[CGI]")):
+			r.Tag = tagCGI
+		case bytes.HasPrefix(msg, []byte("[CGW]")):
+			r.Tag = tagCGW
+		case bytes.HasPrefix(msg, []byte("[PERIODIC]")):
+			r.Tag = tagPeriodic
+		case bytes.HasPrefix(msg, []byte("[HEARTBEAT]")):
+			r.Tag = tagHeartbeat
+		}
+	}
+	a.buf = append(a.buf[:0], msg...)
+	a.have = true
+}
+
+// multiConfigHandlers are the handlers that support several extensions
+// (multi-config): their log prefix is [<Handler>.<extName>-<version>].
+var multiConfigHandlers = []string{
+	"Microsoft.CPlat.Core.RunCommandHandlerLinux",
+	"Microsoft.CPlat.Core.RunCommandHandlerWindows",
+	"Microsoft.Compute.RunCommandHandlerLinux",
+}
+
+// handler splits "Publisher.Type[.extName]-version".
+func (a *Assembler) handler(p []byte) {
+	r := &a.cur
+	d := bytes.LastIndexByte(p, '-')
+	name := p
+	if d > 0 {
+		name = p[:d]
+		r.HandlerVersion = a.in.get(p[d+1:])
+	}
+	for _, mc := range multiConfigHandlers {
+		if len(name) > len(mc)+1 && name[len(mc)] == '.' && string(name[:len(mc)]) == mc {
+			r.Handler = a.in.get(name[:len(mc)])
+			r.ExtensionName = a.in.get(name[len(mc)+1:])
+			return
+		}
+	}
+	r.Handler = a.in.get(name)
+}
