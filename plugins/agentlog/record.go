@@ -122,11 +122,11 @@ type Assembler struct {
 	in   *interner
 	emit func(*Record) bool
 
-	line   int64
-	cur    Record
-	have   bool
-	ident  *istr // syslog ident of the current record ("python3[1103]")
-	buf    []byte
+	line    int64
+	cur     Record
+	have    bool
+	ident   *istr // syslog ident of the current record ("python3[1103]")
+	buf     []byte
 	yearH   int
 	monthH  int
 	hintEnd bool // yearH/monthH come from the file's mtime, not from a line
