@@ -312,9 +312,10 @@ func doArtifactsCollect() error {
 		defer fd.Close()
 		logw.file = fd
 		sink.dir = dir
-	} else if !*verbose {
-		// Without a log file the errors still go to stderr.
-		logw.echo = &errorsOnly{w: os.Stderr}
+	}
+	if !*verbose {
+		// Errors always reach stderr; progress too on a terminal.
+		logw.echo = &errorsOnly{w: os.Stderr, progress: isTerminal(os.Stderr)}
 	}
 
 	var uploader host.Uploader
@@ -353,14 +354,29 @@ func doArtifactsCollect() error {
 	return errors.Join(errs...)
 }
 
-// errorsOnly passes on ERROR: lines.
-type errorsOnly struct{ w io.Writer }
+// errorsOnly passes on ERROR: lines and, with progress, the start
+// and row count of each source.
+type errorsOnly struct {
+	w        io.Writer
+	progress bool
+}
 
 func (self *errorsOnly) Write(b []byte) (int, error) {
-	if strings.HasPrefix(string(b), "ERROR:") {
-		return self.w.Write(b)
+	s := string(b)
+	if strings.HasPrefix(s, "ERROR:") ||
+		(self.progress && (strings.HasPrefix(s, "INFO:Starting collection of ") ||
+			strings.HasPrefix(s, "INFO:Collected "))) {
+		if _, err := io.WriteString(self.w, s); err != nil {
+			return 0, err
+		}
 	}
 	return len(b), nil
+}
+
+// isTerminal is true when f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func doArtifactsVerify(stdout, stderr io.Writer) error {

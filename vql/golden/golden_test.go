@@ -89,6 +89,15 @@ func TestFatalLog(t *testing.T) {
 	}
 }
 
+func TestUnsettableTimes(t *testing.T) {
+	_, err := RunFixture(Options{Timeout: time.Minute}, &Fixture{
+		Queries: []QueryDesc{{Query: "SELECT 1 AS Atime FROM scope()"}},
+	})
+	if err == nil || !strings.Contains(err.Error(), `output holds "Atime"`) {
+		t.Fatalf("want Atime error, got %v", err)
+	}
+}
+
 func TestRunCompareUpdate(t *testing.T) {
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "go.mod"), "module x\n")
