@@ -239,6 +239,15 @@ func (self *ApiDescription) VerifyArtifact(repository *Repository,
 			state.SetError(fmt.Errorf(
 				"%v: parameter %v: unknown parameter type %q (Velociraptor would treat it as a string)",
 				artifact.Name, p.Name, p.Type))
+			continue
+		}
+		// The conversion the compiler emits must run in this host
+		// (e.g. xml needs parse_xml()).
+		for _, vql := range ParameterVQL(p.Name, p.Type) {
+			for _, err := range self.VerifyVQL(repository, vql, NewAnalysisState(artifact.Name)) {
+				state.SetError(fmt.Errorf("%v: parameter %v (type %v): %w",
+					artifact.Name, p.Name, p.Type, err))
+			}
 		}
 	}
 
