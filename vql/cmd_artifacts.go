@@ -183,6 +183,18 @@ func (self *collectionLog) Write(b []byte) (int, error) {
 	if self.echo != nil {
 		fmt.Fprintln(self.echo, msg)
 	}
+	self.writeFile(msg)
+	return len(b), nil
+}
+
+// fileOnly writes a message to log.json only.
+func (self *collectionLog) fileOnly(msg string) {
+	self.mu.Lock()
+	defer self.mu.Unlock()
+	self.writeFile(msg)
+}
+
+func (self *collectionLog) writeFile(msg string) {
 	if self.file != nil {
 		level, message := "DEFAULT", msg
 		if parts := strings.SplitN(msg, ":", 2); len(parts) == 2 {
@@ -196,7 +208,6 @@ func (self *collectionLog) Write(b []byte) (int, error) {
 			"_ts": now, "client_time": now, "level": level, "message": message})
 		_, _ = self.file.Write(append(line, '\n'))
 	}
-	return len(b), nil
 }
 
 // resultSink keeps one writer per source.
@@ -340,7 +351,8 @@ func doArtifactsCollect() error {
 	var errs []error
 	for _, r := range requests {
 		if err := artifacts.RunRequest(ctx, scope, r, sink.emit); err != nil {
-			scope.Log("ERROR:%v", err)
+			// Into log.json; stderr gets it once, from main.
+			logw.fileOnly("ERROR:" + err.Error())
 			errs = append(errs, err)
 			if ctx.Err() != nil {
 				break

@@ -290,3 +290,22 @@ sources:
 		t.Fatalf("%v %v", got, warnings)
 	}
 }
+
+func TestRunRequestTimeout(t *testing.T) {
+	repo := mustRepo(t, `
+name: Test.Slow
+resources:
+  timeout: 1
+sources:
+  - query: SELECT * FROM foreach(row={SELECT * FROM range(end=1000000000)}, query={SELECT _value FROM scope() WHERE FALSE})
+`)
+	requests, err := repo.Compile("Test.Slow", nil, CompilerOptions{})
+	if err != nil || len(requests) != 1 || requests[0].Timeout != 1 {
+		t.Fatalf("%v %v", err, requests)
+	}
+	err = RunRequest(context.Background(), vfilter.NewScope(), requests[0],
+		func(string, *ordereddict.Dict) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "Test.Slow: Query timed out after 1 seconds") {
+		t.Fatalf("want timeout, got %v", err)
+	}
+}

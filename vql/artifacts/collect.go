@@ -2,8 +2,10 @@ package artifacts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter"
@@ -101,6 +103,13 @@ func RunRequest(ctx context.Context, scope vfilter.Scope, request *Request,
 	subscope := scope.Copy()
 	defer subscope.Close()
 
+	// The artifact's resources.timeout bounds its queries.
+	if request.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(request.Timeout)*time.Second)
+		defer cancel()
+	}
+
 	env := ordereddict.NewDict()
 	for _, e := range request.Env {
 		env.Set(e.Key, e.Value)
@@ -135,6 +144,9 @@ func RunRequest(ctx context.Context, scope vfilter.Scope, request *Request,
 			}
 		}
 		if err := ctx.Err(); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && request.Timeout > 0 {
+				return fmt.Errorf("%v: Query timed out after %v seconds", request.Artifact, request.Timeout)
+			}
 			return err
 		}
 		if query.Name != "" && rows > 0 {

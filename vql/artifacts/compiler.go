@@ -33,6 +33,9 @@ type Request struct {
 	Env          []*Env
 	Precondition string
 	Queries      []*Query
+
+	// Timeout is resources.timeout in seconds (0: none).
+	Timeout uint64
 }
 
 // CompilerOptions mirrors services.CompilerOptions.
@@ -369,6 +372,9 @@ func (self *Repository) Compile(name string, params []*Env,
 	var result []*Request
 	for _, expanded := range expandArtifacts(artifact) {
 		request := &Request{Artifact: artifact.Name}
+		if artifact.Resources != nil {
+			request.Timeout = artifact.Resources.Timeout
+		}
 		if err := self.compileSingleArtifact(options, expanded, request); err != nil {
 			return nil, err
 		}
