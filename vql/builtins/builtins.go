@@ -49,6 +49,7 @@ var List = []Entry{
 	{"str", "function", "Convert a value to a string."},
 	{"join", "function", "Join a list of strings with a separator."},
 	{"log", "function", "Write a message to the query log (deduplicated)."},
+	{"format", "function", "Velociraptor's format(): fmt.Sprintf with times as RFC 3339 UTC."},
 	{"get", "function", "Velociraptor's get(): item (default the scope), member (dotted path) or field, default."},
 }
 
@@ -66,7 +67,7 @@ func Plugins() []vfilter.PluginGeneratorInterface {
 	}
 }
 
-// Functions returns the built-in functions. timestamp and get replace
+// Functions returns the built-in functions. timestamp, get and format replace
 // vfilter's own, as in Velociraptor.
 func Functions() []vfilter.FunctionInterface {
 	return []vfilter.FunctionInterface{
@@ -96,6 +97,7 @@ func Functions() []vfilter.FunctionInterface {
 		Join{},
 		Log{},
 		GetFunction{},
+		Format{},
 	}
 }
 

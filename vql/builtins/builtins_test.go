@@ -212,8 +212,8 @@ func TestTime(t *testing.T) {
 			`"W":"2020-05-27T06:18:05Z","Fmt":"2006-02-01T00:00:00Z","Nul":null}]`)
 	check(t, s, "", `SELECT timestamp(epoch=1590938885) > '2020-01-01' AS Gt, timestamp(epoch=1590938885) < '2020-01-01' AS Lt, `+
 		`timestamp(epoch=1590938885).String AS Str, timestamp(epoch=1590938885).Unix AS U, `+
-		`timestamp_format(time=1590938885, format='RFC1123') AS F FROM scope()`,
-		`[{"Gt":true,"Lt":false,"Str":"2020-05-31T15:28:05Z","U":1590938885,"F":"Sun, 31 May 2020 15:28:05 UTC"}]`)
+		`timestamp_format(time=1590938885, format='RFC1123') AS F, format(format='%v|%d', args=[timestamp(epoch=1590938885), 3]) AS Fm FROM scope()`,
+		`[{"Gt":true,"Lt":false,"Str":"2020-05-31T15:28:05Z","U":1590938885,"F":"Sun, 31 May 2020 15:28:05 UTC","Fm":"2020-05-31T15:28:05Z|3"}]`)
 	// TZ: parsing and output location.
 	tz := host.NewScope(host.Options{Env: ordereddict.NewDict().Set("PARSE_TZ", "Australia/Brisbane")})
 	check(t, tz, "", `SELECT timestamp(string='2020-01-02 10:00:00') AS T FROM scope()`,
@@ -283,9 +283,10 @@ func TestGetAndParseCSV(t *testing.T) {
 		`get(item=D, field='a') AS Fi, get(field='Flag') = TRUE OR get(field='Flag') =~ '^(Y|TRUE|YES|OK)$' AS Bool FROM scope()`,
 		`[{"F":"Y","Def":5,"M":2,"Fi":{"b":2},"Bool":true}]`)
 	check(t, s, "", `SELECT * FROM parse_csv(filename='Name,N,F,B,J,L\nx,1,1.5,true,"{""k"":1}","[1,""a""]"\n y, 2\n', accessor='data')`,
-		`[{"Name":"x","N":1,"F":1.5,"B":true,"J":{"k":1},"L":[1,"a"]}]`)
+		`[{"Name":"x","N":1,"F":1.5,"B":true,"J":{"k":1},"L":[1,"a"]},{"Name":"y","N":2,"F":"","B":"","J":"","L":""}]`)
 	check(t, s, "", `SELECT * FROM parse_csv(filename='a;b\n1;2\n', accessor='data', separator=';', auto_headers=TRUE)`,
 		`[{"Col0":"a","Col1":"b"},{"Col0":1,"Col1":2}]`)
-	check(t, s, "", `SELECT read_file(filename='inline text', accessor='data') AS R FROM scope()`,
-		`[{"R":"inline text"}]`)
+	check(t, s, "", `SELECT read_file(filename='inline text', accessor='data') AS R, read_file(filename='Flag', accessor='scope') AS S, `+
+		`read_file(filename='Nope', accessor='scope') AS N FROM scope()`,
+		`[{"R":"inline text","S":"Y","N":""}]`)
 }

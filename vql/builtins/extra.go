@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -23,7 +24,50 @@ func init() {
 	// Artifacts read csv parameters with parse_csv(filename=X,
 	// accessor='data').
 	evidence.Register("data", func(vfilter.Scope) (evidence.Accessor, error) { return dataAccessor{}, nil })
+	// Velociraptor's "scope" accessor: the path names a scope variable
+	// whose (string) value is the file's content.
+	evidence.Register("scope", func(scope vfilter.Scope) (evidence.Accessor, error) {
+		return scopeAccessor{scope: scope}, nil
+	})
 }
+
+type scopeAccessor struct{ scope vfilter.Scope }
+
+func (a scopeAccessor) content(path string) (string, error) {
+	v, ok := a.scope.Resolve(path)
+	if !ok {
+		return "", &os.PathError{Op: "open", Path: path, Err: os.ErrNotExist}
+	}
+	switch t := v.(type) {
+	case string:
+		return t, nil
+	case []byte:
+		return string(t), nil
+	}
+	return fmt.Sprintf("%v", v), nil
+}
+
+func (a scopeAccessor) Lstat(path string) (evidence.FileInfo, error) {
+	c, err := a.content(path)
+	if err != nil {
+		return evidence.FileInfo{}, err
+	}
+	return evidence.FileInfo{Name: path, Path: path, Size: int64(len(c)), Mode: 0o644}, nil
+}
+
+func (scopeAccessor) ReadDir(path string) ([]evidence.FileInfo, error) {
+	return nil, &os.PathError{Op: "readdir", Path: path, Err: errors.New("the scope accessor has no directories")}
+}
+
+func (a scopeAccessor) Open(path string) (evidence.File, error) {
+	c, err := a.content(path)
+	if err != nil {
+		return nil, err
+	}
+	return readSeekCloser{bytes.NewReader([]byte(c))}, nil
+}
+
+func (scopeAccessor) Join(dir, name string) string { return dir + name }
 
 type dataAccessor struct{}
 
@@ -146,9 +190,17 @@ func parseCSVFile(ctx context.Context, scope vfilter.Scope, arg *ParseCSVPluginA
 		return true
 	}
 	defer fd.Close()
-	r := csv.NewReader(fd)
-	r.TrimLeadingSpace = true
-	r.LazyQuotes = true
+	// Velociraptor's CSV reader swallows a UTF-8 BOM and pads or cuts
+	// every record to the field count of the first one it reads.
+	br := bufio.NewReader(fd)
+	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.TrimLeadingSpace = true
+	cr.LazyQuotes = true
+	cr.FieldsPerRecord = -1
+	r := &fixedFieldsReader{Reader: cr}
 	if arg.Separator != "" {
 		if len(arg.Separator) != 1 {
 			scope.Log("parse_csv: separator can only be one character")
@@ -178,10 +230,6 @@ func parseCSVFile(ctx context.Context, scope vfilter.Scope, arg *ParseCSVPluginA
 		}
 		if err != nil {
 			scope.Log("INFO:parse_csv: %v", err)
-			var pe *csv.ParseError
-			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-				continue
-			}
 			return true
 		}
 		if headers == nil {
@@ -206,6 +254,27 @@ func parseCSVFile(ctx context.Context, scope vfilter.Scope, arg *ParseCSVPluginA
 		case out <- row:
 		}
 	}
+}
+
+type fixedFieldsReader struct {
+	*csv.Reader
+	n int
+}
+
+func (f *fixedFieldsReader) Read() ([]string, error) {
+	rec, err := f.Reader.Read()
+	if err != nil {
+		return rec, err
+	}
+	if f.n == 0 {
+		f.n = len(rec)
+	}
+	if len(rec) > f.n {
+		rec = rec[:f.n]
+	} else if len(rec) < f.n {
+		rec = append(rec, make([]string, f.n-len(rec))...)
+	}
+	return rec, nil
 }
 
 func csvValue(item string) vfilter.Any {

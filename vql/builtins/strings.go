@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 
 	"github.com/Velocidex/ordereddict"
@@ -374,3 +375,46 @@ func (Log) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.Functio
 }
 
 func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// FormatArgs are Velociraptor's format() arguments.
+type FormatArgs struct {
+	Format string      `vfilter:"required,field=format,doc=Format string to use"`
+	Args   vfilter.Any `vfilter:"optional,field=args,doc=An array of elements to apply into the format string."`
+}
+
+// Format is Velociraptor's format() (it replaces vfilter's): like
+// fmt.Sprintf, but times are formatted as RFC 3339 in UTC.
+type Format struct{}
+
+func (Format) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
+	arg := &FormatArgs{}
+	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
+		scope.Log("format: %s", err.Error())
+		return false
+	}
+	var fargs []interface{}
+	if arg.Args != nil {
+		v := reflect.ValueOf(arg.Args)
+		if v.Kind() != reflect.Slice {
+			fargs = append(fargs, arg.Args)
+		} else {
+			for i := 0; i < v.Len(); i++ {
+				fargs = append(fargs, v.Index(i).Interface())
+			}
+		}
+	}
+	for i, v := range fargs {
+		if t, ok := v.(time.Time); ok {
+			fargs[i] = t.UTC().Format(time.RFC3339)
+		}
+	}
+	return fmt.Sprintf(arg.Format, fargs...)
+}
+
+func (Format) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+	return &vfilter.FunctionInfo{
+		Name:    "format",
+		Doc:     "Format one or more items according to a format string.",
+		ArgType: type_map.AddType(scope, &FormatArgs{}),
+	}
+}
