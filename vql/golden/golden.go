@@ -47,6 +47,15 @@ var FatalLogMessagesRegex = []string{
 	"Extra unrecognized arg",
 }
 
+// ExtraFatalLogMessagesRegex are azvql's additions: mistakes that
+// Velociraptor's runner lets through as an empty result.
+var ExtraFatalLogMessagesRegex = []string{
+	"Plugin .+ not found",
+	"Unknown parameter .+ provided to artifact",
+	"Source .+ not found in artifact",
+	"Artifact .+ invalid:",
+}
+
 var unsettableTimeRegex = regexp.MustCompile(`"(Atime|Ctime|Btime)":`)
 
 // Options configures a run.
@@ -341,7 +350,7 @@ func RunFixture(opts Options, fixture *Fixture) (string, error) {
 			"fixture manifest, leave the column out of the query", strings.TrimSuffix(m, ":"))
 	}
 
-	for _, msg := range FatalLogMessagesRegex {
+	for _, msg := range append(FatalLogMessagesRegex, ExtraFatalLogMessagesRegex...) {
 		line, err := log_writer.Matches(msg)
 		if err != nil {
 			return "", err

@@ -80,8 +80,16 @@ func TestFatalLog(t *testing.T) {
 	for _, q := range []string{
 		"SELECT * FROM Artifact.No.Such()",
 		"SELECT NoSuchSymbol FROM scope()",
+		"SELECT * FROM no_such_plugin()",
+		"SELECT * FROM Artifact.Test.A(Nope=1)",
+		"SELECT * FROM Artifact.Test.A(source='Nope')",
 	} {
-		_, err := RunFixture(Options{Timeout: time.Minute, Repository: artifacts.NewRepository()},
+		repo := artifacts.NewRepository()
+		if _, err := repo.LoadYaml("name: Test.A\nsources:\n - query: SELECT 1 AS X FROM scope()\n",
+			artifacts.LoadOptions{Validate: true}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := RunFixture(Options{Timeout: time.Minute, Repository: repo},
 			&Fixture{Queries: []QueryDesc{{Query: q}}})
 		if err == nil || !strings.Contains(err.Error(), "Log out matches") {
 			t.Errorf("%s: want fatal log error, got %v", q, err)
