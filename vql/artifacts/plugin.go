@@ -68,8 +68,6 @@ func (self *ArtifactRepositoryPlugin) Call(
 		artifact_name := self.Name()
 		args := arg_parser.NormalizeArgs(args)
 
-		var artifact *Artifact
-		var pres bool
 		if v, ok := args.Get("source"); ok {
 			source, ok := reduce(ctx, v).(string)
 			if !ok {
@@ -77,20 +75,17 @@ func (self *ArtifactRepositoryPlugin) Call(
 				return
 			}
 			with_source := artifact_name + "/" + source
-			artifact, pres = self.repository.Get(with_source)
-			if !pres {
+			if _, pres := self.repository.Get(with_source); !pres {
 				scope.Log("Source %v not found in artifact %v", source, artifact_name)
 				return
 			}
 			artifact_name = with_source
 		} else {
-			artifact, pres = self.repository.Get(artifact_name)
-			if !pres {
+			if _, pres := self.repository.Get(artifact_name); !pres {
 				scope.Log("Artifact %v not found", artifact_name)
 				return
 			}
 		}
-		_ = artifact
 
 		// Preconditions are off unless preconditions=TRUE.
 		var precondition bool
