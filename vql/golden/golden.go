@@ -247,7 +247,7 @@ func runOne(opts Options, file_path string) Result {
 // memoryLog keeps the query log of one testcase.
 type memoryLog struct {
 	mu    sync.Mutex
-	lines []string
+	lines []string // not yet read by test_read_logs()
 	echo  io.Writer
 }
 
@@ -256,9 +256,51 @@ func (self *memoryLog) Write(b []byte) (int, error) {
 	defer self.mu.Unlock()
 	self.lines = append(self.lines, string(b))
 	if self.echo != nil {
-		_, _ = self.echo.Write(b)
+		_, _ = io.WriteString(self.echo, strings.TrimPrefix(string(b), logPrefix))
 	}
 	return len(b), nil
+}
+
+// take returns the lines logged since the last take.
+func (self *memoryLog) take() []string {
+	self.mu.Lock()
+	defer self.mu.Unlock()
+	res := self.lines
+	self.lines = nil
+	return res
+}
+
+// logPrefix is the prefix of Velociraptor's golden log lines, so that
+// test_read_logs() rows are the same under both.
+const logPrefix = "Velociraptor: "
+
+// readLogsPlugin is Velociraptor's golden-only test_read_logs(): the
+// log lines so far (then forgotten), one row {Log: line} each.
+type readLogsPlugin struct{ log *memoryLog }
+
+func (self readLogsPlugin) Call(ctx context.Context, scope vfilter.Scope,
+	args *ordereddict.Dict) <-chan vfilter.Row {
+	output_chan := make(chan vfilter.Row)
+	go func() {
+		defer close(output_chan)
+		for _, line := range self.log.take() {
+			select {
+			case <-ctx.Done():
+				return
+			case output_chan <- ordereddict.NewDict().Set("Log", line):
+			}
+		}
+	}()
+	return output_chan
+}
+
+func (self readLogsPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+	return &vfilter.PluginInfo{
+		Name:    "test_read_logs",
+		Doc:     "Read logs in golden test.",
+		ArgType: type_map.AddType(scope, vfilter.Null{}),
+		Version: 1,
+	}
 }
 
 func (self *memoryLog) Matches(pattern string) (string, error) {
@@ -268,6 +310,8 @@ func (self *memoryLog) Matches(pattern string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// As in Velociraptor, lines a test read with test_read_logs()
+	// (it expected them) are no longer checked.
 	for _, line := range self.lines {
 		if re.FindString(line) != "" {
 			return line, nil
@@ -279,8 +323,9 @@ func (self *memoryLog) Matches(pattern string) (string, error) {
 // NewScope builds the scope a testcase runs in: the host's scope with
 // env, the frozen clock and the artifacts.
 func NewScope(env *ordereddict.Dict, logger *log.Logger,
-	repository *artifacts.Repository) vfilter.Scope {
-	scope := host.NewScope(host.Options{Env: env, Logger: logger, Now: FrozenTime})
+	repository *artifacts.Repository, plugins ...vfilter.PluginGeneratorInterface) vfilter.Scope {
+	scope := host.NewScope(host.Options{Env: env, Logger: logger, Now: FrozenTime,
+		Plugins: plugins})
 	if repository != nil {
 		artifacts.Install(scope, repository)
 	}
@@ -312,7 +357,8 @@ func RunFixture(opts Options, fixture *Fixture) (string, error) {
 		env.Set(k, fixture.Parameters[k])
 	}
 
-	scope := NewScope(env, log.New(log_writer, "", 0), opts.Repository)
+	scope := NewScope(env, log.New(log_writer, logPrefix, 0), opts.Repository,
+		readLogsPlugin{log: log_writer})
 	defer scope.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)

@@ -97,6 +97,23 @@ func TestFatalLog(t *testing.T) {
 	}
 }
 
+// test_read_logs() returns (and forgets) the log: an expected error
+// read that way does not fail the testcase, as in Velociraptor.
+func TestReadLogs(t *testing.T) {
+	out, err := RunFixture(Options{Timeout: time.Minute}, &Fixture{
+		Queries: []QueryDesc{
+			{Query: "SELECT * FROM no_such_plugin()"},
+			{Query: "SELECT Log FROM test_read_logs() WHERE Log =~ 'no_such_plugin' AND NOT Log =~ 'Running query'"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"Log": "Velociraptor: ERROR:Plugin no_such_plugin not found. `) {
+		t.Fatalf("%s", out)
+	}
+}
+
 func TestUnsettableTimes(t *testing.T) {
 	_, err := RunFixture(Options{Timeout: time.Minute}, &Fixture{
 		Queries: []QueryDesc{{Query: "SELECT 1 AS Atime FROM scope()"}},
