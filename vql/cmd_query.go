@@ -124,7 +124,6 @@ func runQueries(ctx context.Context, queries []string, o queryOptions) error {
 
 	stdout := bufio.NewWriter(o.Stdout)
 	defer stdout.Flush()
-	loc := output.ScopeLocation(scope)
 	for _, vql := range statements {
 		if vql.Let != "" {
 			// LET only defines a variable; nothing to print.
@@ -132,6 +131,9 @@ func runQueries(ctx context.Context, queries []string, o queryOptions) error {
 			}
 			continue
 		}
+		// Times are printed in the TZ variable's zone (read per
+		// statement, so a LET TZ applies to what follows).
+		loc := output.ScopeLocation(scope)
 		w, err := output.NewWriterWithOptions(o.Format, stdout, output.Options{Location: loc})
 		if err != nil {
 			return err

@@ -31,6 +31,10 @@ func TestQueryStatementsAndFormats(t *testing.T) {
 	if out != "[\n {\n  \"A\": 1\n }\n]\n" {
 		t.Errorf("json: %q", out)
 	}
+	out, _, _ = runQ(t, "jsonl", false, "LET TZ <= 'Australia/Brisbane' SELECT timestamp(epoch=1) AS T FROM scope()")
+	if out != "{\"T\":\"1970-01-01T10:00:01+10:00\"}\n" {
+		t.Errorf("TZ: %q", out)
+	}
 	out, _, _ = runQ(t, "csv", false, "SELECT 1 AS A, 'b' AS B FROM scope()")
 	if out != "A,B\n1,b\n" {
 		t.Errorf("csv: %q", out)

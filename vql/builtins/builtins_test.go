@@ -218,6 +218,9 @@ func TestTime(t *testing.T) {
 	tz := host.NewScope(host.Options{Env: ordereddict.NewDict().Set("PARSE_TZ", "Australia/Brisbane")})
 	check(t, tz, "", `SELECT timestamp(string='2020-01-02 10:00:00') AS T FROM scope()`,
 		`[{"T":"2020-01-02T00:00:00Z"}]`)
+	// A lazy LET is materialized, as in Velociraptor.
+	check(t, newScope(t, "", nil), "", `LET PARSE_TZ = 'Australia/Brisbane' SELECT timestamp(string='2020-01-02 10:00:00') AS T FROM scope()`,
+		`[{"T":"2020-01-02T00:00:00Z"}]`)
 	// Without a frozen clock now() is the real time.
 	real := host.NewScope(host.Options{})
 	rows := run(t, real, "SELECT now() AS N FROM scope()")

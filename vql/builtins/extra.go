@@ -38,7 +38,7 @@ func (a scopeAccessor) content(path string) (string, error) {
 	if !ok {
 		return "", &os.PathError{Op: "open", Path: path, Err: os.ErrNotExist}
 	}
-	switch t := v.(type) {
+	switch t := materialize(a.scope, v).(type) {
 	case string:
 		return t, nil
 	case []byte:

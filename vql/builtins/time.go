@@ -29,6 +29,8 @@ func parseLocation(scope vfilter.Scope) *time.Location {
 		if !pres {
 			continue
 		}
+		// Velociraptor materializes the variable (LET TZ = 'x' is lazy).
+		v = materialize(scope, v)
 		s, ok := v.(string)
 		if !ok {
 			continue
@@ -348,4 +350,16 @@ func (TimeAssociative) Associative(scope vfilter.Scope, a, b vfilter.Any) (vfilt
 
 func (TimeAssociative) GetMembers(scope vfilter.Scope, a vfilter.Any) []string {
 	return exportedTimeFields
+}
+
+// materialize is Velociraptor's vql.Materialize for a scalar variable.
+func materialize(scope vfilter.Scope, v vfilter.Any) vfilter.Any {
+	ctx := context.Background()
+	switch t := v.(type) {
+	case types.LazyExpr:
+		return t.Reduce(ctx)
+	case types.StoredExpression:
+		return t.Reduce(ctx, scope)
+	}
+	return v
 }
