@@ -11,10 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode"
 
 	"github.com/Velocidex/json"
 	"github.com/Velocidex/ordereddict"
+	"golang.org/x/text/width"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -227,9 +228,12 @@ func CellString(v interface{}, loc *time.Location, opts *json.EncOpts) string {
 	return string(b)
 }
 
-// tableWriter collects rows and prints a fixed-width table on Close.
-// Long cells are cut with an ellipsis, multi-line values show their
-// first line (and an ellipsis), times are RFC 3339 in the location.
+// tableWriter prints a fixed-width table. It holds rows back in blocks
+// of tableBlock to size the columns, so memory stays bounded on long
+// queries; the header is printed once and a later block may widen a
+// column. Long cells are cut with an ellipsis, multi-line values show
+// their first line (and an ellipsis), times are RFC 3339 in the
+// location. Widths count East Asian wide characters as two columns.
 type tableWriter struct {
 	out     io.Writer
 	opts    *json.EncOpts
@@ -237,8 +241,13 @@ type tableWriter struct {
 	max     int
 	columns []string
 	known   map[string]bool
+	widths  []int
 	rows    [][]string
+	printed bool
+	total   int
 }
+
+const tableBlock = 1000
 
 func (t *tableWriter) Write(row *ordereddict.Dict) error {
 	if t.known == nil {
@@ -260,6 +269,10 @@ func (t *tableWriter) Write(row *ordereddict.Dict) error {
 		cells[i] = rec[k]
 	}
 	t.rows = append(t.rows, cells)
+	t.total++
+	if len(t.rows) >= tableBlock {
+		return t.flush()
+	}
 	return nil
 }
 
@@ -289,13 +302,44 @@ func (t *tableWriter) cell(v interface{}) string {
 		}
 		return r
 	}, s)
-	if utf8.RuneCountInString(s) > t.max {
-		r := []rune(s)
-		s = string(r[:t.max-1])
+	if displayWidth(s) > t.max {
+		s = truncateWidth(s, t.max-1)
 		cut = true
 	}
 	if cut {
 		s += "…"
+	}
+	return s
+}
+
+// displayWidth is the number of terminal columns s takes.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+func runeWidth(r rune) int {
+	if unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200b {
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+func truncateWidth(s string, max int) string {
+	n := 0
+	for i, r := range s {
+		w := runeWidth(r)
+		if n+w > max {
+			return s[:i]
+		}
+		n += w
 	}
 	return s
 }
@@ -307,21 +351,22 @@ func tableTime(tv time.Time, loc *time.Location) string {
 	return tv.In(loc).Format(time.RFC3339)
 }
 
-func (t *tableWriter) Close() error {
+func (t *tableWriter) flush() error {
 	if len(t.columns) == 0 {
 		return nil
 	}
-	widths := make([]int, len(t.columns))
-	for i, c := range t.columns {
-		widths[i] = utf8.RuneCountInString(c)
-		if widths[i] > t.max {
-			widths[i] = t.max
+	for len(t.widths) < len(t.columns) {
+		c := t.columns[len(t.widths)]
+		w := displayWidth(c)
+		if w > t.max {
+			w = t.max
 		}
+		t.widths = append(t.widths, w)
 	}
 	for _, r := range t.rows {
 		for i, c := range r {
-			if n := utf8.RuneCountInString(c); n > widths[i] {
-				widths[i] = n
+			if n := displayWidth(c); n > t.widths[i] {
+				t.widths[i] = n
 			}
 		}
 	}
@@ -337,31 +382,42 @@ func (t *tableWriter) Close() error {
 			}
 			w.WriteString(c)
 			if i < len(t.columns)-1 {
-				w.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)))
+				w.WriteString(strings.Repeat(" ", t.widths[i]-displayWidth(c)))
 			}
 		}
 		w.WriteString("\n")
 	}
-	header := make([]string, len(t.columns))
-	for i, c := range t.columns {
-		if utf8.RuneCountInString(c) > t.max {
-			c = string([]rune(c)[:t.max-1]) + "…"
+	if !t.printed {
+		header := make([]string, len(t.columns))
+		for i, c := range t.columns {
+			if displayWidth(c) > t.max {
+				c = truncateWidth(c, t.max-1) + "…"
+			}
+			header[i] = c
 		}
-		header[i] = c
-	}
-	line(header)
-	for i := range t.columns {
-		if i > 0 {
-			w.WriteString("-+-")
+		line(header)
+		for i := range t.columns {
+			if i > 0 {
+				w.WriteString("-+-")
+			}
+			w.WriteString(strings.Repeat("-", t.widths[i]))
 		}
-		w.WriteString(strings.Repeat("-", widths[i]))
+		w.WriteString("\n")
+		t.printed = true
 	}
-	w.WriteString("\n")
 	for _, r := range t.rows {
 		line(r)
 	}
-	fmt.Fprintf(w, "(%d %s)\n", len(t.rows), plural(len(t.rows), "row", "rows"))
+	t.rows = t.rows[:0]
 	return w.Flush()
+}
+
+func (t *tableWriter) Close() error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(t.out, "(%d %s)\n", t.total, plural(t.total, "row", "rows"))
+	return err
 }
 
 func plural(n int, one, many string) string {

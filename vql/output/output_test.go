@@ -153,3 +153,26 @@ func TestUnknownFormat(t *testing.T) {
 		t.Fatal("want error")
 	}
 }
+
+func TestTableWideAndLong(t *testing.T) {
+	rows := []*ordereddict.Dict{
+		ordereddict.NewDict().Set("K", "日本語").Set("V", 1),
+		ordereddict.NewDict().Set("K", "ab").Set("V", 2),
+	}
+	got := render(t, "table", rows)
+	want := "K      | V\n-------+--\n日本語 | 1\nab     | 2\n(2 rows)\n"
+	if got != want {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+	var many []*ordereddict.Dict
+	for i := 0; i < 2500; i++ {
+		many = append(many, ordereddict.NewDict().Set("N", i))
+	}
+	out := render(t, "table", many)
+	if strings.Count(out, "N\n") != 1 || !strings.HasSuffix(out, "2499\n(2500 rows)\n") {
+		t.Fatalf("long table: header %d times, tail %q", strings.Count(out, "N\n"), out[len(out)-30:])
+	}
+	if got := render(t, "table", nil); got != "(0 rows)\n" {
+		t.Fatalf("empty table: %q", got)
+	}
+}
