@@ -293,3 +293,12 @@ func TestGetAndParseCSV(t *testing.T) {
 		`read_file(filename='Nope', accessor='scope') AS N FROM scope()`,
 		`[{"R":"inline text","S":"Y","N":""}]`)
 }
+
+func TestRecordsWithRegexTerminates(t *testing.T) {
+	dir := fixture(t)
+	s := newScope(t, dir, nil)
+	rows := run(t, s, `SELECT * FROM parse_records_with_regex(file=D + '/records.txt', regex='(x*)')`)
+	if len(rows) == 0 || len(rows) > 10 {
+		t.Fatalf("rows: %d", len(rows))
+	}
+}

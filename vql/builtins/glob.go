@@ -292,6 +292,9 @@ type globber struct {
 // expand lists dir, reports the hits of node's sentinels in name order,
 // then descends into matching directories in name order.
 func (g *globber) expand(node *globNode, dir string) bool {
+	if g.ctx.Err() != nil {
+		return false
+	}
 	if len(node.children) == 0 {
 		return true
 	}

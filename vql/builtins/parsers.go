@@ -438,6 +438,12 @@ next:
 			case <-ctx.Done():
 				return false
 			case out <- row:
+				if hits[1] == 0 {
+					// An empty match at the start makes no progress:
+					// drop the buffer rather than loop forever.
+					offset = 0
+					continue next
+				}
 				offset = copy(buffer, buffer[hits[1]:end])
 				continue next
 			}
