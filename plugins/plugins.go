@@ -3,7 +3,10 @@
 package plugins
 
 import (
+	"github.com/azvql/azvql/plugins/agentlog"
 	"github.com/azvql/azvql/plugins/extensions"
+	"github.com/azvql/azvql/plugins/goalstate"
+	"github.com/azvql/azvql/plugins/protected"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -11,6 +14,8 @@ import (
 func All() []vfilter.PluginGeneratorInterface {
 	var out []vfilter.PluginGeneratorInterface
 	out = append(out, extensions.Plugins()...)
+	out = append(out, agentlog.Plugins()...)
+	out = append(out, goalstate.Plugins()...)
 	return out
 }
 
@@ -18,5 +23,7 @@ func All() []vfilter.PluginGeneratorInterface {
 func Functions() []vfilter.FunctionInterface {
 	var out []vfilter.FunctionInterface
 	out = append(out, extensions.Functions()...)
+	out = append(out, agentlog.Functions()...)
+	out = append(out, protected.Functions()...)
 	return out
 }
