@@ -14,6 +14,7 @@ package goalstate
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"path"
 	"regexp"
 	"strings"
@@ -186,11 +187,26 @@ func (w *Walker) files(pattern string) []evidence.Entry {
 	list, _ := w.Root.Glob(pattern)
 	out := list[:0]
 	for _, e := range list {
-		if !e.IsDir {
+		if !e.IsDir && w.regular(e) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// regular says whether an entry may be read: symlinks are not followed
+// (on a mounted image an absolute link points into the host) and
+// devices, pipes and sockets are not opened.
+func (w *Walker) regular(e evidence.Entry) bool {
+	if e.IsLink {
+		w.Logf("%s: symlink, not followed", e.OSPath)
+		return false
+	}
+	if e.Mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0 {
+		w.Logf("%s: not a regular file (%v), not read", e.OSPath, e.Mode.Type())
+		return false
+	}
+	return true
 }
 
 func (w *Walker) walkLinuxTop(ctx context.Context) bool {
@@ -211,11 +227,12 @@ func (w *Walker) walkLinuxTop(ctx context.Context) bool {
 }
 
 func (w *Walker) walkLinuxHistory(ctx context.Context) bool {
+	if _, err := w.Root.Lstat(linuxHistoryDir); err != nil {
+		return true // absent, or a Linux path on a Windows host without root=
+	}
 	items, err := w.Root.ReadDir(linuxHistoryDir)
 	if err != nil {
-		if !evidence.IsNotExist(err) {
-			w.Logf("%s: %v", linuxHistoryDir, err)
-		}
+		w.Logf("%s: %v", linuxHistoryDir, err)
 		return true
 	}
 	for _, item := range items {
@@ -235,7 +252,7 @@ func (w *Walker) walkLinuxHistory(ctx context.Context) bool {
 					continue
 				}
 				format, finc := linuxKind(f.Name)
-				if format == "" {
+				if format == "" || !w.regular(f) {
 					continue
 				}
 				if finc == nil {
@@ -245,7 +262,7 @@ func (w *Walker) walkLinuxHistory(ctx context.Context) bool {
 					return false
 				}
 			}
-		case !item.IsDir && strings.HasSuffix(strings.ToLower(item.Name), ".zip"):
+		case !item.IsDir && strings.HasSuffix(strings.ToLower(item.Name), ".zip") && w.regular(item):
 			src := source{os: "Linux", path: item.OSPath, incarnation: inc, etag: etag, mtime: item.Mtime}
 			accepts := func(name string) bool { f, _ := linuxKind(name); return f != "" }
 			if !w.zip(ctx, src, item.Size, accepts, func(name string) (string, *int64) { return linuxKind(name) }) {
