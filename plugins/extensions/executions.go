@@ -59,14 +59,15 @@ type execKey struct {
 type partRef struct {
 	OSPath  string
 	Version string
-	Entry   evidence.Entry
+	Size    int64
+	Mtime   time.Time
 }
 
 type execParts struct {
 	kind     *ExecKind
 	settings *partRef
 	status   *partRef
-	workDir  *evidence.Entry
+	workDir  string // OSPath of download/<seq>
 	// handler folder the state files (mrseq, pidstart) come from
 	state   *handlerState
 	version string
@@ -119,12 +120,12 @@ func (c *execCollector) collect() {
 		h := h
 		c.listSeqFiles(h.ConfigDir, ".settings", func(n string, seq int64, e evidence.Entry) {
 			p := c.get(execKey{kind.Handler, n, seq}, kind)
-			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Entry: e}
+			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime}
 			p.version = h.Version
 		})
 		c.listSeqFiles(h.StatusDir, ".status", func(n string, seq int64, e evidence.Entry) {
 			p := c.get(execKey{kind.Handler, n, seq}, kind)
-			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Entry: e}
+			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime}
 		})
 		if !kind.MultiConfig {
 			st := readHandlerState(c.r, h.OSPath, "", c.logf)
@@ -150,8 +151,7 @@ func (c *execCollector) collect() {
 			if err != nil || seq < 0 {
 				continue
 			}
-			e := e
-			c.get(execKey{kind.Handler, "", seq}, kind).workDir = &e
+			c.get(execKey{kind.Handler, "", seq}, kind).workDir = e.OSPath
 		}
 	}
 }
@@ -260,8 +260,8 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	var settingsMtime time.Time
 	settingsBad := false
 	if p.settings != nil {
-		settingsMtime = p.settings.Entry.Mtime
-		b, trunc, err := r.ReadCapped(p.settings.OSPath, MaxDocBytes)
+		settingsMtime = p.settings.Mtime
+		b, trunc, _, err := readHashed(r, p.settings.OSPath, p.settings.Size, MaxDocBytes, false)
 		switch {
 		case err != nil:
 			c.logf("%s: %v", p.settings.OSPath, err)
@@ -281,7 +281,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	// Status.
 	var sts *Status
 	if p.status != nil {
-		b, trunc, err := r.ReadCapped(p.status.OSPath, MaxDocBytes)
+		b, trunc, _, err := readHashed(r, p.status.OSPath, p.status.Size, MaxDocBytes, false)
 		switch {
 		case err != nil:
 			c.logf("%s: %v", p.status.OSPath, err)
@@ -309,11 +309,11 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		scriptText               string
 		scriptRead               bool
 	)
-	if p.workDir != nil {
-		workDir = p.workDir.OSPath
-		list, err := r.ReadDir(p.workDir.OSPath)
+	if p.workDir != "" {
+		workDir = p.workDir
+		list, err := r.ReadDir(p.workDir)
 		if err != nil {
-			c.logf("%s: %v", p.workDir.OSPath, err)
+			c.logf("%s: %v", p.workDir, err)
 		}
 		budget := MaxWorkDirFiles
 		for i := range list {
@@ -333,11 +333,12 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	if scriptEntry != nil {
 		scriptPath = scriptEntry.OSPath
 		if !scriptEntry.IsLink {
-			if sum, ok := c.hash(scriptEntry); ok {
-				scriptSHA = sum
-			}
-			if b, _, err := r.ReadCapped(scriptEntry.OSPath, MaxScriptRead); err == nil {
+			b, _, sum, err := readHashed(r, scriptEntry.OSPath, scriptEntry.Size, MaxScriptRead, scriptEntry.Size <= MaxHashBytes)
+			if err == nil {
 				scriptText, scriptRead = toText(b), true
+				if sum != "" {
+					scriptSHA = sum
+				}
 			} else {
 				c.logf("%s: %v", scriptEntry.OSPath, err)
 			}
@@ -360,7 +361,10 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		if e == nil || e.IsLink {
 			return nil, nil, false
 		}
-		b, trunc, err := r.ReadCapped(e.OSPath, MaxOutputBytes)
+		if e.Size == 0 && e.Mode.IsRegular() {
+			return "", false, true
+		}
+		b, trunc, _, err := readHashed(r, e.OSPath, e.Size, MaxOutputBytes, false)
 		if err != nil {
 			c.logf("%s: %v", e.OSPath, err)
 			return nil, nil, false
@@ -454,7 +458,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		statusPath = p.status.OSPath
 	}
 	var filesV interface{}
-	if p.workDir != nil {
+	if p.workDir != "" {
 		if files == nil {
 			files = []interface{}{}
 		}
@@ -506,7 +510,7 @@ func (c *execCollector) hash(e *evidence.Entry) (string, bool) {
 	if e.IsDir || e.IsLink || e.Size > MaxHashBytes {
 		return "", false
 	}
-	sum, _, err := c.r.SHA256(e.OSPath)
+	_, _, sum, err := readHashed(c.r, e.OSPath, e.Size, 0, true)
 	if err != nil {
 		c.logf("%s: %v", e.OSPath, err)
 		return "", false
