@@ -101,9 +101,16 @@ func Functions() []vfilter.FunctionInterface {
 	}
 }
 
-// Protocols returns the operator protocols Velociraptor adds for times:
-// comparing a time with a string parses the string, and t.String is
-// RFC 3339 in UTC.
+// Protocols returns the operator protocols Velociraptor adds: comparing
+// a time with a string parses the string, t.String is RFC 3339 in UTC,
+// a time is true after the epoch, bool = "Y", dict + - * dict, empty
+// dicts and lists are false, =~ on dicts (their JSON), times and
+// numbers (their %v form).
 func Protocols() []vfilter.Any {
-	return []vfilter.Any{TimeLtString{}, TimeGtString{}, TimeAssociative{}}
+	return []vfilter.Any{
+		TimeLtString{}, TimeGtString{}, TimeAssociative{},
+		BoolTime{}, BoolEq{}, BoolDict{},
+		AddDict{}, SubDict{}, MulDict{},
+		RegexDict{}, GenericRegex{},
+	}
 }

@@ -302,3 +302,12 @@ func TestRecordsWithRegexTerminates(t *testing.T) {
 		t.Fatalf("rows: %d", len(rows))
 	}
 }
+
+func TestProtocols(t *testing.T) {
+	s := newScope(t, "", nil)
+	check(t, s, "", `SELECT dict(A=1, B=2) + dict(A=3, X=1) AS Add, dict(A=1, B=2) - dict(A=0) AS Sub, dict(A=1, B=2) * dict(B=0) AS Mul, `+
+		`10 =~ "1" AS RNum, timestamp(epoch=1666796776) =~ "2022" AS RTime, dict(Foo="bar") =~ "ba" AS RDict, `+
+		`if(condition=timestamp(epoch=0), then="t", else="f") AS BTime, if(condition=dict(), then="t", else="f") AS BDict, `+
+		`TRUE = "Y" AS Eq1, FALSE = "Y" AS Eq2 FROM scope()`,
+		`[{"Add":{"A":3,"B":2,"X":1},"Sub":{"B":2},"Mul":{"B":2},"RNum":true,"RTime":true,"RDict":true,"BTime":"f","BDict":"f","Eq1":true,"Eq2":false}]`)
+}
