@@ -208,13 +208,15 @@ func seqNo(m []byte, env *ordereddict.Dict) (int64, bool) {
 	return 0, false
 }
 
-// secretLead marks the first letters of the words plugins/redact looks
-// for (sig, key, password, sudo, sas-token, protectedParameters), so the
-// common message with none of them skips redaction in one pass.
+// secretLead marks the first letters of the words without which
+// redact.String changes nothing: sig, sudo, sas-token, password,
+// protectedParameters, accountkey / account-key (storageAccountKey,
+// AccountKey=, --account-key). The common message has none of them and
+// skips redaction after one pass.
 var secretLead [256]bool
 
 func init() {
-	for _, c := range []byte("skpSKP") {
+	for _, c := range []byte("spaSPA") {
 		secretLead[c] = true
 	}
 }
@@ -230,12 +232,12 @@ func mayHoldSecret(m []byte) bool {
 			if hasFold(m[i:], "sig") || hasFold(m[i:], "sudo") || hasFold(m[i:], "sas-token") {
 				return true
 			}
-		case 'k':
-			if hasFold(m[i:], "key") {
-				return true
-			}
 		case 'p':
 			if hasFold(m[i:], "password") || hasFold(m[i:], "protectedparameters") {
+				return true
+			}
+		case 'a':
+			if hasFold(m[i:], "accountkey") || hasFold(m[i:], "account-key") {
 				return true
 			}
 		}

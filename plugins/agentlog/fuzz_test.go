@@ -1,0 +1,62 @@
+package agentlog
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+var fuzzSeeds = []string{
+	run29,
+	"2016/12/23 04:25:14 [Microsoft.OSTCExtensions.VMAccessForLinux-1.4.6.0] cwd is /var/lib/waagent\n2016/12/23 04:25:15 WARNING:x\n",
+	"2017/11/08 21:54:42.959541 INFO [Microsoft.Azure.Extensions.CustomScript-2.0.3] Target handler state: enabled\n",
+	"2020/01/22 19:35:48.810559 INFO ExtHandler Started extension using scope 'x'\n2023/07/10 20:50:1 short seconds\n",
+	"2021-05-28T01:17:40.683072Z INFO ExtHandler Wire server endpoint:168.63.129.16\n",
+	"2021-07-09T01:46:53.307959Z INFO MonitorHandler ExtHandler [CGW] Disabling:\n[CGroupsException] x\n",
+	"Oct 25 19:16:28 vmhostname python3[1103]: 2021-10-25T19:16:28.553583Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandLinux-1.0.5] Executing command: x with environment variables: {\"ConfigSequenceNumber\": \"4\"}\nOct 25 19:16:28 vmhostname python3[1103]: [stdout]\n",
+	"2024-05-02T10:11:12.123456+00:00 host python3[1103]: 2024-05-02T10:11:12.120000Z INFO ExtHandler ExtHandler ok\nJan  1 00:00:01 h k: x\n",
+	"\x00\x00\x01\xff\xfe binary\r\ncontinuation\n\n\n",
+	"2024-05-02T10:11:09.606231Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandHandlerLinux.rc1-1.3.9] Update settings file: rc1.12.settings seqNo 5 sig=abc&sv=1\n",
+	"9999/99/99 99:99:99.9 INFO x\n0000-00-00T00:00:00Z INFO x\n",
+}
+
+// FuzzAssembler feeds arbitrary bytes through the line reader, the
+// record assembler and the row builder: no panic, records within the
+// caps, line numbers increasing, valid UTF-8 messages.
+func FuzzAssembler(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add(gz(f, run29))
+	ny, _ := time.LoadLocation("America/New_York")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const maxLine, maxRecord = 200, 600
+		rb := RowBuilder{Redact: true}
+		var last int64
+		a := NewAssembler(Options{Loc: ny, MaxLine: maxLine, MaxRecord: maxRecord, YearHint: 2024, MonthHint: 5}, func(r *Record) bool {
+			if r.Line <= last {
+				t.Fatalf("line %d after %d", r.Line, last)
+			}
+			last = r.Line
+			if len(r.Msg) > maxRecord {
+				t.Fatalf("record of %d bytes", len(r.Msg))
+			}
+			row := rb.Row(r)
+			m, _ := row.GetString("Message")
+			if !utf8.ValidString(m) {
+				t.Fatalf("invalid UTF-8 message %q", m)
+			}
+			if row.Len() != len(Columns) {
+				t.Fatalf("%d columns", row.Len())
+			}
+			return true
+		})
+		Scan(bytes.NewReader(data), a)
+		// Every input line is accounted for.
+		if n := int64(strings.Count(string(data), "\n")); a.Lines() < n && !bytes.HasPrefix(data, []byte{0x1f, 0x8b}) && !bytes.HasPrefix(data, []byte("BZh")) {
+			t.Fatalf("%d lines read of %d", a.Lines(), n)
+		}
+	})
+}
