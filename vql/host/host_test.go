@@ -133,7 +133,11 @@ func TestBuiltinsDoc(t *testing.T) {
 		"argument tags; do not edit by hand. Names, arguments, column names and value types follow\n" +
 		"Velociraptor v0.75.2. Besides these, vfilter's own built-ins are available (if, count, dict,\n" +
 		"split, len, enumerate, min, max, sum, scope, version, encode; plugins if, foreach, chain, flatten,\n" +
-		"range, scope). Files are read through azvql's evidence accessors (`file`, `auto`, `data`).\n\n")
+		"range, scope). Files are read through azvql's evidence accessors (`file`, `auto`, and Velociraptor's\n" +
+		"`data` and `scope`). Velociraptor's operator protocols are installed too: a time compared with a\n" +
+		"string parses the string, `t.String` is RFC 3339 UTC, a time is true after the epoch, `TRUE = 'Y'`,\n" +
+		"`dict + dict`, `dict - dict`, `dict * dict`, empty dicts and lists are false, and `=~` works on\n" +
+		"dicts (their JSON), times and numbers.\n\n")
 	b.WriteString("Differences from Velociraptor, all deliberate:\n\n" +
 		"- Paths (`OSPath`, `dirname()`, `path_join()`) are strings, not OSPath objects: the JSON is the same,\n" +
 		"  but use `basename(path=OSPath)` rather than `OSPath.Basename`.\n" +
