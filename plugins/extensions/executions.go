@@ -68,6 +68,9 @@ type execParts struct {
 	settings *partRef
 	status   *partRef
 	workDir  string // OSPath of download/<seq>
+	// <seq>.status<digits>: temp files of the Go atomic status write
+	// left by a crash between write and rename
+	leftovers []string
 	// handler folder the state files (mrseq, pidstart) come from
 	state   *handlerState
 	version string
@@ -127,6 +130,10 @@ func (c *execCollector) collect() {
 			p := c.get(execKey{kind.Handler, n, seq}, kind)
 			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime}
 		})
+		c.listStatusTemps(h.StatusDir, func(n string, seq int64, e evidence.Entry) {
+			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			p.leftovers = append(p.leftovers, e.OSPath)
+		})
 		if !kind.MultiConfig {
 			st := readHandlerState(c.r, h.OSPath, "", c.logf)
 			if prev := c.states[kind.Handler]; prev == nil || st.Mrseq != nil || st.PidExists {
@@ -152,6 +159,22 @@ func (c *execCollector) collect() {
 				continue
 			}
 			c.get(execKey{kind.Handler, "", seq}, kind).workDir = e.OSPath
+		}
+	}
+}
+
+// listStatusTemps finds "<seq>.status<digits>" files (ParseStatusTempName).
+func (c *execCollector) listStatusTemps(dir string, fn func(extName string, seq int64, e evidence.Entry)) {
+	list, err := c.r.ReadDir(dir) // a second listing: cheap next to the reads
+	if err != nil {
+		return
+	}
+	for _, e := range list {
+		if e.IsDir {
+			continue
+		}
+		if n, seq, ok := ParseStatusTempName(e.Name); ok {
+			fn(n, seq, e)
 		}
 	}
 }
@@ -387,7 +410,10 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	running := false
 	var pid interface{}
 	if sts != nil && sts.InProgress() {
-		running = true
+		// The last recorded state is "in progress". A placeholder for a
+		// sequence above mrseq is a run the handler binary never took
+		// up (it saves mrseq first): started by the shim, never executed.
+		running = !(sts.Placeholder && st != nil && st.Mrseq != nil && k.Seq > *st.Mrseq)
 	}
 	if st != nil && st.PidExists && st.Mrseq != nil && *st.Mrseq == k.Seq {
 		running = true
@@ -457,6 +483,14 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	if p.status != nil {
 		statusPath = p.status.OSPath
 	}
+	var leftovers interface{}
+	if len(p.leftovers) > 0 {
+		l := make([]interface{}, len(p.leftovers))
+		for i, x := range p.leftovers {
+			l[i] = x
+		}
+		leftovers = l
+	}
 	var filesV interface{}
 	if p.workDir != "" {
 		if files == nil {
@@ -495,7 +529,8 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		Set("WorkingDir", workDir).
 		Set("Files", filesV).
 		Set("SettingsPath", settingsPath).
-		Set("StatusPath", statusPath)
+		Set("StatusPath", statusPath).
+		Set("StatusLeftovers", leftovers)
 }
 
 func laterOf(a, b time.Time) time.Time {

@@ -109,3 +109,23 @@ func OSPathFor(root, filename string) string {
 	}
 	return ev.String()
 }
+
+// ParseStatusTempName recognises "<seq>.status<digits>" and
+// "<extName>.<seq>.status<digits>": the temp file of a Go handler's atomic
+// status write, left behind by a crash between write and rename.
+func ParseStatusTempName(name string) (extName string, seq int64, ok bool) {
+	i := strings.LastIndex(strings.ToLower(name), ".status")
+	if i < 0 {
+		return "", 0, false
+	}
+	tail := name[i+len(".status"):]
+	if tail == "" {
+		return "", 0, false
+	}
+	for _, c := range tail {
+		if c < '0' || c > '9' {
+			return "", 0, false
+		}
+	}
+	return ParseSeqFileName(name[:i+len(".status")], ".status")
+}

