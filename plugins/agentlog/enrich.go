@@ -2,6 +2,7 @@ package agentlog
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 
 	"github.com/Velocidex/ordereddict"
@@ -145,11 +146,101 @@ func parseEnv(m []byte) *ordereddict.Dict {
 		js = js[:nl]
 	}
 	js = bytes.TrimRight(js, " \r\t")
+	if d := parseFlatJSON(js); d != nil {
+		return d
+	}
 	d := ordereddict.NewDict()
 	if err := d.UnmarshalJSON(js); err != nil {
 		return nil
 	}
 	return d
+}
+
+// parseFlatJSON parses a JSON object whose values are all strings (the
+// agent's environment dict) without a general decoder; nil for anything
+// else (the caller falls back to one).
+func parseFlatJSON(b []byte) *ordereddict.Dict {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil
+	}
+	d := ordereddict.NewDict()
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		if skipWS(b, i+1) != len(b) {
+			return nil
+		}
+		return d
+	}
+	for {
+		k, j, ok := jsonString(b, i)
+		if !ok {
+			return nil
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return nil
+		}
+		v, j, ok := jsonString(b, skipWS(b, i+1))
+		if !ok {
+			return nil
+		}
+		d.Set(k, v)
+		i = skipWS(b, j)
+		if i >= len(b) {
+			return nil
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			if skipWS(b, i+1) != len(b) {
+				return nil
+			}
+			return d
+		default:
+			return nil
+		}
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// jsonString reads a JSON string at b[i:].
+func jsonString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	esc := false
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			esc = true
+			j++
+		case '"':
+			if !esc {
+				return string(b[i+1 : j]), j + 1, true
+			}
+			var s string
+			if err := json.Unmarshal(b[i:j+1], &s); err != nil {
+				return "", j, false
+			}
+			return s, j + 1, true
+		default:
+			if b[j] < 0x20 {
+				return "", j, false
+			}
+			if b[j] >= 0x80 {
+				esc = true // let the decoder deal with UTF-8 (invalid bytes become U+FFFD)
+			}
+		}
+	}
+	return "", len(b), false
 }
 
 // seqNo finds a configuration sequence number in a message:

@@ -2,10 +2,13 @@ package agentlog
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/Velocidex/ordereddict"
 )
 
 var fuzzSeeds = []string{
@@ -57,6 +60,30 @@ func FuzzAssembler(f *testing.F) {
 		// Every input line is accounted for.
 		if n := int64(strings.Count(string(data), "\n")); a.Lines() < n && !bytes.HasPrefix(data, []byte{0x1f, 0x8b}) && !bytes.HasPrefix(data, []byte("BZh")) {
 			t.Fatalf("%d lines read of %d", a.Lines(), n)
+		}
+	})
+}
+
+// FuzzFlatJSON: whenever the fast env parser accepts input, it agrees
+// with the general JSON decoder.
+func FuzzFlatJSON(f *testing.F) {
+	f.Add([]byte(`{"AZURE_GUEST_AGENT_UNINSTALL_CMD_EXIT_CODE": "NOT_RUN", "ConfigSequenceNumber": "3", "F": "[{\"Key\": \"ExtensionTelemetryPipeline\", \"Value\": \"1.0\"}]"}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"a": "\u00e9\/\n", "b":"c"}`))
+	f.Add([]byte(`{"a": 1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := parseFlatJSON(data)
+		if d == nil {
+			return
+		}
+		ref := ordereddict.NewDict()
+		if err := ref.UnmarshalJSON(data); err != nil {
+			t.Fatalf("flat parser accepted what the decoder rejects: %q: %v", data, err)
+		}
+		a, _ := json.Marshal(d)
+		b, _ := json.Marshal(ref)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("flat %s != decoder %s for %q", a, b, data)
 		}
 	})
 }
