@@ -14,11 +14,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 
@@ -199,6 +201,10 @@ func (k *KeyRing) AddPrivateKey(priv *rsa.PrivateKey, source string) bool {
 // keys, and PKCS#12 (password may be ""). It returns how many new keys and
 // certificates it added.
 func (k *KeyRing) AddData(data []byte, password, source string) (int, error) {
+	return k.addData(data, password, source, true)
+}
+
+func (k *KeyRing) addData(data []byte, password, source string, allowPFX bool) (int, error) {
 	if bytes.Contains(data, []byte("-----BEGIN")) {
 		return k.AddPEM(data, source)
 	}
@@ -213,6 +219,9 @@ func (k *KeyRing) AddData(data []byte, password, source string) (int, error) {
 			return 1, nil
 		}
 		return 0, nil
+	}
+	if !allowPFX {
+		return 0, fmt.Errorf("%s: neither PEM nor a DER certificate or key", source)
 	}
 	n, err := k.AddPKCS12(data, password, source)
 	if err != nil {
@@ -337,12 +346,76 @@ func pfxToPEM(data []byte, password string) (blocks []*pem.Block, err error) {
 	if len(data) == 0 || data[0] != 0x30 {
 		return nil, errNotPFX
 	}
+	if err := checkIterations(data, 0); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			blocks, err = nil, fmt.Errorf("malformed PKCS#12: %v", r)
 		}
 	}()
 	return pkcs12.ToPEM(data, password)
+}
+
+// maxIterations caps the key-derivation work a PKCS#12 file may ask for
+// (OpenSSL writes 2048, Windows 2000 to 600000): a hostile file with 2^31
+// iterations would otherwise hold the query for an hour.
+const maxIterations = 1 << 20
+
+// checkIterations walks the DER that is readable before decryption (the
+// PFX, its MacData, the authenticated safe and unencrypted SafeContents,
+// which sit inside OCTET STRINGs) and rejects any iteration count above
+// maxIterations: in MacData and in PBE/PBKDF2 parameters an INTEGER
+// directly follows the salt OCTET STRING. Bags inside an encrypted
+// SafeContents are out of its sight.
+func checkIterations(der []byte, depth int) error {
+	if depth > 16 {
+		return nil
+	}
+	for len(der) > 0 {
+		var rv asn1.RawValue
+		rest, err := asn1.Unmarshal(der, &rv)
+		if err != nil {
+			return nil // not (all) DER: the library reports it
+		}
+		der = rest
+		switch {
+		case rv.IsCompound:
+			if rv.Class == asn1.ClassUniversal && rv.Tag == asn1.TagSequence {
+				if err := checkSaltThenCount(rv.Bytes); err != nil {
+					return err
+				}
+			}
+			if err := checkIterations(rv.Bytes, depth+1); err != nil {
+				return err
+			}
+		case rv.Class == asn1.ClassUniversal && rv.Tag == asn1.TagOctetString && len(rv.Bytes) > 0 && rv.Bytes[0] == 0x30:
+			if err := checkIterations(rv.Bytes, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkSaltThenCount(b []byte) error {
+	prevSalt := false
+	for len(b) > 0 {
+		var rv asn1.RawValue
+		rest, err := asn1.Unmarshal(b, &rv)
+		if err != nil {
+			return nil
+		}
+		b = rest
+		if prevSalt && rv.Class == asn1.ClassUniversal && rv.Tag == asn1.TagInteger {
+			n := new(big.Int).SetBytes(rv.Bytes)
+			if len(rv.Bytes) > 0 && rv.Bytes[0]&0x80 == 0 && n.Cmp(big.NewInt(maxIterations)) > 0 {
+				return fmt.Errorf("PKCS#12: iteration count %s is above the %d this reader accepts", n, maxIterations)
+			}
+		}
+		prevSalt = rv.Class == asn1.ClassUniversal && rv.Tag == asn1.TagOctetString && !rv.IsCompound
+	}
+	return nil
 }
 
 // decodeBase64 accepts standard base64 with or without padding, with line

@@ -432,3 +432,37 @@ func TestDecodePlaintext(t *testing.T) {
 		}
 	}
 }
+
+// A PKCS#12 file asking for 2^30 key-derivation iterations is refused
+// up front instead of holding the query.
+func TestPKCS12IterationCap(t *testing.T) {
+	data := readTD(t, "keys/Certificates.pfx")
+	var pfx struct {
+		Version  int
+		AuthSafe asn1.RawValue
+		MacData  struct {
+			Mac        asn1.RawValue
+			Salt       []byte
+			Iterations int
+		}
+	}
+	if _, err := asn1.Unmarshal(data, &pfx); err != nil {
+		t.Fatal(err)
+	}
+	pfx.MacData.Iterations = 1 << 30
+	hostile, err := asn1.Marshal(pfx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewKeyRing().AddPKCS12(hostile, "pw", "hostile.pfx")
+	if err == nil || !strings.Contains(err.Error(), "iteration count 1073741824") {
+		t.Fatalf("got %v", err)
+	}
+	// With the empty password the MAC is dropped (-nomacver) and the rest,
+	// with sane counts, is read.
+	ring := NewKeyRing()
+	if _, err := ring.AddPKCS12(hostile, "", "hostile.pfx"); err != nil || len(ring.Keys()) != 1 ||
+		!strings.Contains(strings.Join(ring.Warnings(), " "), "iteration count 1073741824") {
+		t.Fatalf("got %v %v", err, ring.Warnings())
+	}
+}

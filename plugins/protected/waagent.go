@@ -68,7 +68,9 @@ func (k *KeyRing) LoadWaagent(root *evidence.Root, dir string) (int, error) {
 			if !ok {
 				continue
 			}
-			added, err := k.AddData(data, "", e.OSPath)
+			// The agent writes PEM here; PKCS#12 (key derivation work
+			// chosen by the file) is not tried on evidence files.
+			added, err := k.addData(data, "", e.OSPath, false)
 			if err != nil {
 				k.warnf("%v", err)
 			}
