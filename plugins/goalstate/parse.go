@@ -250,15 +250,22 @@ func (doc *Doc) buildFromXML(decls []xmlPluginDecl, settings []xmlPluginSettings
 			doc.addRuntimeSettings(b, rs)
 		}
 	}
+	byName := make(map[string][]int, len(settings))
+	for j := range settings {
+		k := strings.ToLower(settings[j].Name)
+		byName[k] = append(byName[k], j)
+	}
 	for i := range decls {
 		found := false
-		for j := range settings {
-			if !used[j] && strings.EqualFold(settings[j].Name, decls[i].Name) {
+		k := strings.ToLower(decls[i].Name)
+		for _, j := range byName[k] {
+			if !used[j] {
 				used[j] = true
 				found = true
 				emit(&decls[i], &settings[j])
 			}
 		}
+		delete(byName, k) // a handler declared twice gets its settings once
 		if !found {
 			emit(&decls[i], nil)
 		}

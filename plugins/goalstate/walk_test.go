@@ -370,3 +370,19 @@ func isNull(v interface{}) bool {
 	_, null := v.(types.Null)
 	return v == nil || null
 }
+
+// Windows layouts match case-insensitively; rows name files as the evidence spells them.
+func TestWindowsCaseInsensitive(t *testing.T) {
+	dir := t.TempDir()
+	ec := fixtureFile(t, multiEC)
+	writeFile(t, filepath.Join(dir, "windowsazure", "CONFIG", "extensionsconfig.4.XML"), ec)
+	writeFile(t, filepath.Join(dir, "windowsazure", "collectguestlogstemp", "X.ZIP"),
+		zipBytes(t, [2]string{`config\wireserverroleextensionsconfig_x._vm.xml`, string(ec)}))
+	res := walkDir(t, dir, true)
+	if n := len(res.bySource(`C:\windowsazure\CONFIG\extensionsconfig.4.XML`, "")); n != 7 {
+		t.Errorf("Config: %d rows\n%+v\n%s", n, res.Rows, res.logText())
+	}
+	if n := len(res.bySource(`C:\windowsazure\collectguestlogstemp\X.ZIP`, `config\wireserverroleextensionsconfig_x._vm.xml`)); n != 7 {
+		t.Errorf("zip: %d rows\n%+v\n%s", n, res.Rows, res.logText())
+	}
+}
