@@ -112,7 +112,7 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			return
 		}
 		defer f.Close()
-		rb := RowBuilder{Redact: arg.Redact}
+		rb := &RowBuilder{Redact: arg.Redact}
 		var a *Assembler
 		a = NewAssembler(opt, func(r *Record) bool {
 			if r.Truncated {
@@ -142,13 +142,14 @@ func reportScanError(scope types.Scope, osPath, kind string, lines int64, err er
 	}
 }
 
-// RowBuilder turns records into rows.
+// RowBuilder turns records into rows. Not safe for concurrent use.
 type RowBuilder struct {
 	Redact bool
+	gate   secretGate
 }
 
 // Row builds the row of a record.
-func (rb RowBuilder) Row(r *Record) *ordereddict.Dict {
+func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 	msg := r.Msg
 	var ev *istr
 	var env *ordereddict.Dict
@@ -169,7 +170,7 @@ func (rb RowBuilder) Row(r *Record) *ordereddict.Dict {
 		}
 	}
 	m := bytesToString(msg)
-	if rb.Redact && mayHoldSecret(msg) {
+	if rb.Redact && rb.gate.mayHoldSecret(msg) {
 		m = redact.String(m)
 		if env != nil {
 			if d, ok := redact.Value(env).(*ordereddict.Dict); ok {

@@ -23,7 +23,7 @@ import (
 func parse(t testing.TB, text string, opt Options) []*ordereddict.Dict {
 	t.Helper()
 	var rows []*ordereddict.Dict
-	rb := RowBuilder{Redact: true}
+	rb := &RowBuilder{Redact: true}
 	a := NewAssembler(opt, func(r *Record) bool {
 		rows = append(rows, rb.Row(r))
 		return true

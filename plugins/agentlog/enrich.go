@@ -2,6 +2,7 @@ package agentlog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 
@@ -299,52 +300,68 @@ func seqNo(m []byte, env *ordereddict.Dict) (int64, bool) {
 	return 0, false
 }
 
-// secretLead marks the first letters of the words without which
-// redact.String changes nothing: sig, sudo, sas-token, password,
-// protectedParameters, accountkey / account-key (storageAccountKey,
-// AccountKey=, --account-key). The common message has none of them and
-// skips redaction after one pass.
-var secretLead [256]bool
-
-func init() {
-	for _, c := range []byte("spaSPA") {
-		secretLead[c] = true
-	}
+// secretGate is a fast, conservative test for "redact.String may change
+// this message", so the common message skips redaction. redact.String
+// only changes text that holds one of: sig= / sig%3D, password,
+// accountkey / account-key (storageAccountKey, AccountKey=,
+// --account-key), sas-token, "echo <pw> | sudo -S", protectedParameters.
+// The message is case-folded eight bytes at a time (x | 0x20 maps A-Z to
+// a-z and no other byte to a letter) and searched from rare anchor bytes
+// ('=', '%', 'w', 'k', '|') with the vectorised bytes.IndexByte.
+// FuzzRedactGate checks the gate against redact.String.
+type secretGate struct {
+	fold []byte
 }
 
-// mayHoldSecret is a fast, conservative gate for redact.String.
-func mayHoldSecret(m []byte) bool {
-	for i := 0; i+2 < len(m); i++ {
-		if !secretLead[m[i]] {
-			continue
-		}
-		switch m[i] | 0x20 {
-		case 's':
-			if hasFold(m[i:], "sig") || hasFold(m[i:], "sudo") || hasFold(m[i:], "sas-token") {
-				return true
-			}
-		case 'p':
-			if hasFold(m[i:], "password") || hasFold(m[i:], "protectedparameters") {
-				return true
-			}
-		case 'a':
-			if hasFold(m[i:], "accountkey") || hasFold(m[i:], "account-key") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasFold: m starts with the lower-case ASCII word w, ignoring case.
-func hasFold(m []byte, w string) bool {
-	if len(m) < len(w) {
+func (g *secretGate) mayHoldSecret(m []byte) bool {
+	n := len(m)
+	if n < 3 {
 		return false
 	}
-	for k := 0; k < len(w); k++ {
-		if m[k]|0x20 != w[k] && !(w[k] == '-' && m[k] == '-') {
+	if cap(g.fold) < n {
+		g.fold = make([]byte, n+n/4+64)
+	}
+	f := g.fold[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(f[i:], binary.LittleEndian.Uint64(m[i:])|0x2020202020202020)
+	}
+	for ; i < n; i++ {
+		f[i] = m[i] | 0x20
+	}
+	// '=' | 0x20 is '=' and '%' | 0x20 is '%': anchors survive folding.
+	if anchored(f, '=', func(i int) bool { return ends(f, i, "sig") }) ||
+		anchored(f, '%', func(i int) bool { return ends(f, i, "sig") && at(f, i, "%3d") }) ||
+		anchored(f, 'w', func(i int) bool { return ends(f, i, "pass") && at(f, i, "word") }) ||
+		anchored(f, 'k', func(i int) bool {
+			return (ends(f, i, "account") && at(f, i, "key")) || (ends(f, i, "account-") && at(f, i, "key")) ||
+				(ends(f, i, "sas-to") && at(f, i, "ken"))
+		}) {
+		return true
+	}
+	if bytes.IndexByte(f, '|'|0x20) >= 0 && bytes.Index(f, []byte("sudo")) >= 0 {
+		return true
+	}
+	return bytes.Index(f, []byte("protectedparameters")) >= 0
+}
+
+// anchored calls check at every index of c in f until it says true.
+func anchored(f []byte, c byte, check func(int) bool) bool {
+	off := 0
+	for {
+		j := bytes.IndexByte(f[off:], c)
+		if j < 0 {
 			return false
 		}
+		if check(off + j) {
+			return true
+		}
+		off += j + 1
 	}
-	return true
 }
+
+// ends: f[:i] ends with w.
+func ends(f []byte, i int, w string) bool { return i >= len(w) && string(f[i-len(w):i]) == w }
+
+// at: f[i:] starts with w.
+func at(f []byte, i int, w string) bool { return len(f)-i >= len(w) && string(f[i:i+len(w)]) == w }

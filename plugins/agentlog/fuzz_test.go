@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/redact"
 )
 
 var fuzzSeeds = []string{
@@ -36,7 +37,7 @@ func FuzzAssembler(f *testing.F) {
 	ny, _ := time.LoadLocation("America/New_York")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const maxLine, maxRecord = 200, 600
-		rb := RowBuilder{Redact: true}
+		rb := &RowBuilder{Redact: true}
 		var last int64
 		a := NewAssembler(Options{Loc: ny, MaxLine: maxLine, MaxRecord: maxRecord, YearHint: 2024, MonthHint: 5}, func(r *Record) bool {
 			if r.Line <= last {
@@ -84,6 +85,27 @@ func FuzzFlatJSON(f *testing.F) {
 		b, _ := json.Marshal(ref)
 		if !bytes.Equal(a, b) {
 			t.Fatalf("flat %s != decoder %s for %q", a, b, data)
+		}
+	})
+}
+
+// FuzzRedactGate: whenever redact.String would change a message, the
+// gate lets it through.
+func FuzzRedactGate(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Add("https://a/b?SV=1&SIG=XyZ%3d%3d")
+	f.Add("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=bXlrZXk9PQ==;x")
+	f.Add("az storage blob upload --account-key 'abc=='")
+	f.Add("echo S3cret! | sudo -S -u bob /x")
+	f.Add(`{\"runAsPassword\":\"P@ss\"}`)
+	f.Add(`"protectedParameters":[{"name":"T","value":"abc"}]`)
+	f.Add("x --sas-token ?sv=1 y")
+	f.Fuzz(func(t *testing.T, s string) {
+		var g secretGate
+		if redact.String(s) != s && !g.mayHoldSecret([]byte(s)) {
+			t.Fatalf("gate missed a secret in %q", s)
 		}
 	})
 }
