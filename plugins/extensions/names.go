@@ -114,7 +114,7 @@ func OSPathFor(root, filename string) string {
 // "<extName>.<seq>.status<digits>": the temp file of a Go handler's atomic
 // status write, left behind by a crash between write and rename.
 func ParseStatusTempName(name string) (extName string, seq int64, ok bool) {
-	i := strings.LastIndex(strings.ToLower(name), ".status")
+	i := lastIndexFoldASCII(name, ".status")
 	if i < 0 {
 		return "", 0, false
 	}
@@ -128,4 +128,16 @@ func ParseStatusTempName(name string) (extName string, seq int64, ok bool) {
 		}
 	}
 	return ParseSeqFileName(name[:i+len(".status")], ".status")
+}
+
+// lastIndexFoldASCII is strings.LastIndex, ASCII case-insensitive, on the
+// bytes of s as they are (strings.ToLower may change the length of
+// invalid UTF-8).
+func lastIndexFoldASCII(s, sub string) int {
+	for i := len(s) - len(sub); i >= 0; i-- {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

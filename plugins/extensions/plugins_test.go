@@ -215,3 +215,36 @@ func TestPluginInfo(t *testing.T) {
 		t.Errorf("missing file gave rows: %v", rows)
 	}
 }
+
+func TestExecutionsUpgrade(t *testing.T) {
+	// Two versions of the handler: the agent copied mrseq and status files
+	// into the new folder; the old folder still has settings 0-1.
+	root := t.TempDir()
+	old := "var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.3"
+	writeTree(t, root, []tfile{
+		{path: old + "/config/0.settings", content: settingsJSON(`{"commandToExecute": "old0"}`, false)},
+		{path: old + "/config/1.settings", content: settingsJSON(`{"commandToExecute": "old1"}`, false)},
+		{path: old + "/status/0.status", content: statusCSEError},
+		{path: rc1 + "/config/1.settings", content: settingsJSON(`{"commandToExecute": "new1"}`, false)},
+		{path: rc1 + "/status/0.status", content: goStatus("2024-05-02T10:00:05Z", "success", "Enable succeeded")},
+		{path: rc1 + "/status/1.status", content: goStatus("2024-05-02T10:10:05Z", "success", "Enable succeeded")},
+		{path: rc1 + "/mrseq", content: "1"},
+		{path: "var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.10/HandlerManifest.json", content: "[]"},
+	})
+	rows, logs := runVQL(t, "SELECT SeqNo, HandlerVersion, Command, Status, StatusPath, MostRecent FROM azure_run_executions(root=Root)", map[string]any{"Root": root})
+	if len(rows) != 2 {
+		t.Fatalf("rows %v %s", rows, logs)
+	}
+	check(t, "0", rows[0], map[string]any{"HandlerVersion": "1.0.3", "Command": "old0", "Status": "success",
+		"StatusPath": "/var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5/status/0.status", "MostRecent": false})
+	check(t, "1", rows[1], map[string]any{"HandlerVersion": "1.0.5", "Command": "new1", "MostRecent": true})
+
+	rows, _ = runVQL(t, "SELECT Version FROM azure_extension_handlers(root=Root)", map[string]any{"Root": root})
+	var v []string
+	for _, r := range rows {
+		v = append(v, r["Version"].(string))
+	}
+	if strings.Join(v, ",") != "1.0.3,1.0.5,1.0.10" {
+		t.Errorf("version order %v", v)
+	}
+}

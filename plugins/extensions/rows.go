@@ -103,7 +103,11 @@ func parseErr(m fileMeta, perr error) interface{} {
 // StatusRow builds an azure_extension_status row.
 func StatusRow(m fileMeta, s *Status, perr error, red bool) *ordereddict.Dict {
 	handler, version := HandlerFromPath(m.OSPath)
-	extName, seq, ok := ParseSeqFileName(evidence.ParseEvPath(m.OSPath).Base(), ".status")
+	base := evidence.ParseEvPath(m.OSPath).Base()
+	extName, seq, ok := ParseSeqFileName(base, ".status")
+	if !ok {
+		extName, seq, ok = ParseStatusTempName(base)
+	}
 	var seqV interface{}
 	if ok {
 		seqV = seq
