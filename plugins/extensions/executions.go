@@ -430,9 +430,9 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	if sts != nil {
 		ivStart, ivEnd = sts.StartTime, sts.EndTime
 		if sts.Placeholder {
-			placeholderTime = sts.Timestamp
+			placeholderTime = refineTime(sts.Timestamp, p.status.Mtime)
 		} else if !sts.InProgress() {
-			finalTime = sts.Timestamp
+			finalTime = refineTime(sts.Timestamp, p.status.Mtime)
 		}
 		status = vqlkit.Str(sts.State)
 		exitCode = vqlkit.Int(sts.ExitCode)
@@ -531,6 +531,20 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		Set("SettingsPath", settingsPath).
 		Set("StatusPath", statusPath).
 		Set("StatusLeftovers", leftovers)
+}
+
+// refineTime: timestampUTC has whole seconds; the status file's mtime is
+// the same write with sub-second precision. Use the mtime when it falls in
+// the timestamp's second (it agrees with the content); otherwise (a copy,
+// a touch) keep the timestamp.
+func refineTime(ts, mtime time.Time) time.Time {
+	if ts.IsZero() || mtime.IsZero() || ts.Nanosecond() != 0 {
+		return ts
+	}
+	if d := mtime.Sub(ts); d >= 0 && d < time.Second {
+		return mtime
+	}
+	return ts
 }
 
 func laterOf(a, b time.Time) time.Time {

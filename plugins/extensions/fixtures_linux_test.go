@@ -27,7 +27,7 @@ func TestFixtureLinuxExecutions(t *testing.T) {
 		"SeqNo": int64(0), "Command": "id; hostname; cat /etc/passwd | head -3", "CommandSource": "script", "Protected": true,
 		"ScriptPath": fxD + "/0/script.sh", "Status": "success", "Running": false,
 		"Started": "2025-03-14T09:12:04.401733Z", "StartedSource": "script.mtime",
-		"Finished": "2025-03-14T09:12:04Z", "FinishedSource": "status.timestamp",
+		"Finished": "2025-03-14T09:12:04.489577Z", "FinishedSource": "status.timestamp",
 		"StdErr": "", "OutputSource": "files",
 	})
 	if !strings.HasPrefix(rows[0]["StdOut"].(string), "uid=0(root) gid=0(root) groups=0(root)\n") {
@@ -39,7 +39,7 @@ func TestFixtureLinuxExecutions(t *testing.T) {
 		"CommandSource": "settings", "Protected": false, "ScriptPath": nil, "Status": "success", "ExitCode": nil,
 		"FileUris": "[https://stvmtools4821.blob.core.windows.net/tools/collect.sh?sv=2021-08-06&se=2025-03-14T11%3A45%3A00Z&sr=b&sp=r&sig=[REDACTED]]",
 		"StdErr":   "Failed to enable unit: Unit file dbus-update.service does not exist.\n",
-		"Finished": "2025-03-14T09:47:23Z",
+		"Finished": "2025-03-14T09:47:23.622805Z",
 	})
 	if !strings.HasPrefix(rows[1]["StdOut"].(string), "host=vm-web01 kernel=5.15.0-1057-azure\n") {
 		t.Errorf("seq1 stdout %q", rows[1]["StdOut"])
@@ -52,7 +52,7 @@ func TestFixtureLinuxExecutions(t *testing.T) {
 	check(t, "seq2", rows[2], map[string]any{
 		"SeqNo": int64(2), "Command": nil, "CommandSource": nil, "ScriptPath": nil, "ScriptSHA256": nil, "Protected": true,
 		"StdOut": "-rw-r--r-- 1 root root 255 Mar 14 10:05 loot.tar.gz\n{\"status\":\"ok\",\"id\":\"7f3a9c\"}",
-		"StdErr": "tar: Removing leading `/' from member names\n", "Finished": "2025-03-14T10:05:42Z",
+		"StdErr": "tar: Removing leading `/' from member names\n", "Finished": "2025-03-14T10:05:42.21459Z",
 	})
 	f2 := rows[2]["Files"].([]any)
 	if len(f2) != 1 {
@@ -153,7 +153,7 @@ func TestFixtureLinuxBad(t *testing.T) {
 	}
 	check(t, "11 crash", rows[11], map[string]any{"Status": "transitioning", "Running": true,
 		"StatusLeftovers": "[" + fxH + "/status/11.status2847193650]"})
-	check(t, "12 never executed", rows[12], map[string]any{"Status": "transitioning", "Running": false, "StartedSource": "status.placeholder", "Started": "2025-03-20T11:00:00Z"})
+	check(t, "12 never executed", rows[12], map[string]any{"Status": "transitioning", "Running": false, "StartedSource": "status.placeholder", "Started": "2025-03-20T11:00:00.3Z"})
 
 	// Every status file parses (or reports) without stopping.
 	st := filepath.Join(root, filepath.FromSlash(fxH), "status")
