@@ -198,7 +198,7 @@ func (a *Assembler) syslogLine(s *syslogHdr, cut bool) bool {
 		return ok
 	}
 	// A line of a multi-line agent record, logged line by line.
-	if a.have && a.cur.Host == host && a.ident == ident && a.cur.era != eraSyslog && a.cur.era != eraNone {
+	if a.have && a.cur.era != eraSyslog && a.cur.era != eraNone && a.cur.Host.str() == host.str() && a.ident.str() == ident.str() {
 		return a.appendLine(s.payload, cut)
 	}
 	ok := a.Flush()
