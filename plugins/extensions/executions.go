@@ -126,13 +126,13 @@ func (c *execCollector) collect() {
 			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime}
 			p.version = h.Version
 		})
-		c.listSeqFiles(h.StatusDir, ".status", func(n string, seq int64, e evidence.Entry) {
+		c.listStatus(h.StatusDir, func(n string, seq int64, e evidence.Entry, temp bool) {
 			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			if temp {
+				p.leftovers = append(p.leftovers, e.OSPath)
+				return
+			}
 			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime}
-		})
-		c.listStatusTemps(h.StatusDir, func(n string, seq int64, e evidence.Entry) {
-			p := c.get(execKey{kind.Handler, n, seq}, kind)
-			p.leftovers = append(p.leftovers, e.OSPath)
 		})
 		if !kind.MultiConfig {
 			st := readHandlerState(c.r, h.OSPath, "", c.logf)
@@ -163,18 +163,24 @@ func (c *execCollector) collect() {
 	}
 }
 
-// listStatusTemps finds "<seq>.status<digits>" files (ParseStatusTempName).
-func (c *execCollector) listStatusTemps(dir string, fn func(extName string, seq int64, e evidence.Entry)) {
-	list, err := c.r.ReadDir(dir) // a second listing: cheap next to the reads
+// listStatus finds "<seq>.status" files and "<seq>.status<digits>"
+// temp files (ParseStatusTempName) in one listing.
+func (c *execCollector) listStatus(dir string, fn func(extName string, seq int64, e evidence.Entry, temp bool)) {
+	list, err := c.r.ReadDir(dir)
 	if err != nil {
+		if !evidence.IsNotExist(err) {
+			c.logf("%s: %v", dir, err)
+		}
 		return
 	}
 	for _, e := range list {
 		if e.IsDir {
 			continue
 		}
-		if n, seq, ok := ParseStatusTempName(e.Name); ok {
-			fn(n, seq, e)
+		if n, seq, ok := ParseSeqFileName(e.Name, ".status"); ok {
+			fn(n, seq, e, false)
+		} else if n, seq, ok := ParseStatusTempName(e.Name); ok {
+			fn(n, seq, e, true)
 		}
 	}
 }
