@@ -2,6 +2,7 @@ package extensions
 
 import (
 	"context"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ type partRef struct {
 	Version string
 	Size    int64
 	Mtime   time.Time
+	IsLink  bool
 }
 
 type execParts struct {
@@ -123,7 +125,7 @@ func (c *execCollector) collect() {
 		h := h
 		c.listSeqFiles(h.ConfigDir, ".settings", func(n string, seq int64, e evidence.Entry) {
 			p := c.get(execKey{kind.Handler, n, seq}, kind)
-			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime}
+			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 			p.version = h.Version
 		})
 		c.listStatus(h.StatusDir, func(n string, seq int64, e evidence.Entry, temp bool) {
@@ -132,7 +134,7 @@ func (c *execCollector) collect() {
 				p.leftovers = append(p.leftovers, e.OSPath)
 				return
 			}
-			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime}
+			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 		})
 		if !kind.MultiConfig {
 			st := readHandlerState(c.r, h.OSPath, "", c.logf)
@@ -290,7 +292,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	settingsBad := false
 	if p.settings != nil {
 		settingsMtime = p.settings.Mtime
-		b, trunc, _, err := readHashed(r, p.settings.OSPath, p.settings.Size, MaxDocBytes, false)
+		b, trunc, err := readPart(r, p.settings)
 		switch {
 		case err != nil:
 			c.logf("%s: %v", p.settings.OSPath, err)
@@ -310,7 +312,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	// Status.
 	var sts *Status
 	if p.status != nil {
-		b, trunc, _, err := readHashed(r, p.status.OSPath, p.status.Size, MaxDocBytes, false)
+		b, trunc, err := readPart(r, p.status)
 		switch {
 		case err != nil:
 			c.logf("%s: %v", p.status.OSPath, err)
@@ -537,6 +539,15 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		Set("SettingsPath", settingsPath).
 		Set("StatusPath", statusPath).
 		Set("StatusLeftovers", leftovers)
+}
+
+// readPart reads a settings/status file found in a listing.
+func readPart(r *evidence.Root, p *partRef) ([]byte, bool, error) {
+	if p.IsLink {
+		return nil, false, &fs.PathError{Op: "read", Path: p.OSPath, Err: ErrSymlink}
+	}
+	b, trunc, _, err := readHashed(r, p.OSPath, p.Size, MaxDocBytes, false)
+	return b, trunc, err
 }
 
 // refineTime: timestampUTC has whole seconds; the status file's mtime is

@@ -68,7 +68,7 @@ type handlerState struct {
 func readHandlerState(r *evidence.Root, dir, prefix string, logf func(string, ...any)) handlerState {
 	var st handlerState
 	p := evidence.JoinOSPath(dir, prefix+"mrseq")
-	if b, _, err := r.ReadCapped(p, maxStateBytes); err == nil {
+	if b, _, err := readSmall(r, p, maxStateBytes); err == nil {
 		if n, ok := ParseMrseq(b); ok {
 			st.Mrseq = &n
 		} else {
@@ -78,7 +78,7 @@ func readHandlerState(r *evidence.Root, dir, prefix string, logf func(string, ..
 		logf("%s: %v", p, err)
 	}
 	p = evidence.JoinOSPath(dir, prefix+"pidstart")
-	if b, _, err := r.ReadCapped(p, maxStateBytes); err == nil {
+	if b, _, err := readSmall(r, p, maxStateBytes); err == nil {
 		st.PidExists = true
 		pid, started, ok := ParsePidstart(b)
 		if ok {
@@ -102,7 +102,7 @@ func truncateForLog(b []byte) string {
 func handlerRow(r *evidence.Root, h HandlerDir, logf func(string, ...any)) *ordereddict.Dict {
 	var state interface{}
 	p := evidence.JoinOSPath(h.ConfigDir, "HandlerState")
-	if b, _, err := r.ReadCapped(p, maxStateBytes); err == nil {
+	if b, _, err := readSmall(r, p, maxStateBytes); err == nil {
 		t, _ := evidence.DecodeText(b)
 		state = strings.TrimSpace(string(t))
 	} else if !evidence.IsNotExist(err) {
@@ -111,7 +111,7 @@ func handlerRow(r *evidence.Root, h HandlerDir, logf func(string, ...any)) *orde
 
 	var hstatus interface{}
 	p = evidence.JoinOSPath(h.ConfigDir, "HandlerStatus")
-	if b, _, err := r.ReadCapped(p, maxSmallDocBytes); err == nil {
+	if b, _, err := readSmall(r, p, maxSmallDocBytes); err == nil {
 		t, _ := evidence.DecodeText(b)
 		if v, err := decodeJSON(t); err == nil {
 			hstatus = v
@@ -146,7 +146,7 @@ func handlerRow(r *evidence.Root, h HandlerDir, logf func(string, ...any)) *orde
 }
 
 func readHandlerJSON(r *evidence.Root, p, key string, logf func(string, ...any)) interface{} {
-	b, trunc, err := r.ReadCapped(p, maxSmallDocBytes)
+	b, trunc, err := readSmall(r, p, maxSmallDocBytes)
 	if err != nil {
 		if !evidence.IsNotExist(err) {
 			logf("%s: %v", p, err)

@@ -2,7 +2,9 @@ package extensions
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
@@ -40,7 +42,10 @@ func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, boo
 		return nil, fi, false, err
 	}
 	if fi.IsDir {
-		return nil, fi, false, fmt.Errorf("%s: is a directory", path)
+		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: errIsDir}
+	}
+	if fi.IsLink {
+		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: ErrSymlink}
 	}
 	f, err := acc.Open(path)
 	if err != nil {
@@ -95,6 +100,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {
+				rerr = reason(rerr)
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, rerr)
 				if evidence.IsNotExist(rerr) {
 					continue
@@ -161,6 +167,7 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {
+				rerr = reason(rerr)
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, rerr)
 				if evidence.IsNotExist(rerr) {
 					continue
@@ -181,6 +188,16 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 		}
 	}()
 	return out
+}
+
+// reason drops the accessor path from a path error: rows and logs name
+// files by OSPath, never by the analyst's own paths.
+func reason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
 }
 
 // recoverLog turns a panic (a bug) into a log line: a plugin never takes

@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -246,5 +247,51 @@ func TestExecutionsUpgrade(t *testing.T) {
 	}
 	if strings.Join(v, ",") != "1.0.3,1.0.5,1.0.10" {
 		t.Errorf("version order %v", v)
+	}
+}
+
+func TestSymlinksAndCaps(t *testing.T) {
+	root := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "host-secret.settings")
+	writeTree(t, root, []tfile{
+		{path: rc1 + "/config/0.settings", link: outside},
+		{path: rc1 + "/status/0.status", link: "/etc/hostname"},
+		{path: rc1 + "/config/1.settings", content: settingsJSON(`{"commandToExecute": "`+strings.Repeat("x", 300)+`"}`, false)},
+		{path: rc1 + "/mrseq", link: "/etc/hostname"},
+	})
+	if err := os.WriteFile(outside, []byte(settingsJSON(`{"commandToExecute": "HOST FILE"}`, false)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, logs := runVQL(t, "SELECT SeqNo, Command, Status, SettingsPath FROM azure_run_executions(root=Root)", map[string]any{"Root": root})
+	if len(rows) != 2 {
+		t.Fatalf("rows %v", rows)
+	}
+	check(t, "0", rows[0], map[string]any{"Command": nil, "Status": nil, "SettingsPath": "/var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5/config/0.settings"})
+	for _, want := range []string{"config/0.settings: read", "status/0.status: read", "mrseq: read"} {
+		if !strings.Contains(logs, want) || !strings.Contains(logs, "symlink not followed") {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, root) || strings.Contains(logs, outside) {
+		t.Errorf("log names host paths:\n%s", logs)
+	}
+
+	// The settings plugin: a link is a row with ParseError, no host path.
+	rows, logs = runVQL(t, "SELECT OSPath, ParseError FROM azure_extension_settings(filename=F, root=Root)",
+		map[string]any{"Root": root, "F": filepath.Join(root, rc1, "config", "0.settings")})
+	check(t, "link row", rows[0], map[string]any{"OSPath": "/var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5/config/0.settings", "ParseError": "read: open: symlink not followed"})
+	if strings.Contains(logs, root) {
+		t.Errorf("log names host paths:\n%s", logs)
+	}
+
+	// Reads are capped and flagged.
+	old := MaxDocBytes
+	MaxDocBytes = 100
+	defer func() { MaxDocBytes = old }()
+	rows, _ = runVQL(t, "SELECT Truncated, ParseError FROM azure_extension_settings(filename=F)",
+		map[string]any{"F": filepath.Join(root, rc1, "config", "1.settings")})
+	check(t, "capped", rows[0], map[string]any{"Truncated": true})
+	if rows[0]["ParseError"] == nil {
+		t.Errorf("capped settings parsed: %v", rows[0])
 	}
 }

@@ -3,8 +3,10 @@ package extensions
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 
 	"github.com/azvql/azvql/plugins/evidence"
@@ -71,3 +73,26 @@ func readHashed(r *evidence.Root, p string, sizeHint, max int64, hash bool) (hea
 	}
 	return head, truncated, sum, nil
 }
+
+// ErrSymlink: evidence symlinks are never followed (an absolute link in a
+// mounted image would otherwise read the analyst's own files).
+var ErrSymlink = errors.New("symlink not followed")
+
+// readSmall reads at most max bytes of an evidence file that is not a
+// symlink or a folder.
+func readSmall(r *evidence.Root, p string, max int64) ([]byte, bool, error) {
+	e, err := r.Lstat(p)
+	if err != nil {
+		return nil, false, err
+	}
+	if e.IsLink {
+		return nil, false, &fs.PathError{Op: "read", Path: e.OSPath, Err: ErrSymlink}
+	}
+	if e.IsDir {
+		return nil, false, &fs.PathError{Op: "read", Path: e.OSPath, Err: errIsDir}
+	}
+	b, trunc, _, err := readHashed(r, p, e.Size, max, false)
+	return b, trunc, err
+}
+
+var errIsDir = errors.New("is a directory")

@@ -10,7 +10,7 @@ import (
 // MaxDocBytes caps reads of .settings and .status files (the agent
 // itself caps status at 128 KiB; settings are small). Larger files are
 // parsed from their first MaxDocBytes and flagged Truncated.
-const MaxDocBytes = 32 << 20
+var MaxDocBytes int64 = 32 << 20
 
 // fileMeta is what a row says about the file it came from.
 type fileMeta struct {
