@@ -3,6 +3,8 @@ package extensions
 import (
 	"context"
 	"io/fs"
+	"net/url"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -338,6 +340,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		files                    []interface{}
 		workDir                  interface{}
 		scriptText               string
+		topFiles                 []*evidence.Entry
 		scriptRead               bool
 	)
 	if p.workDir != "" {
@@ -358,6 +361,9 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 				stderrEntry = &list[i]
 			default:
 				files = c.addFiles(files, e, "", 0, &budget)
+				if !e.IsDir && !e.IsLink {
+					topFiles = append(topFiles, &list[i])
+				}
 			}
 		}
 	}
@@ -462,6 +468,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		timeFrom{ivStart, "status.startTime"},
 		timeFrom{placeholderTime, "status.placeholder"},
 		timeFrom{scriptMtime, "script.mtime"},
+		timeFrom{downloadMtime(set, topFiles), "download.mtime"},
 		timeFrom{settingsMtime, "settings.mtime"},
 	)
 	var finished, finishedSrc interface{}
@@ -539,6 +546,38 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		Set("SettingsPath", settingsPath).
 		Set("StatusPath", statusPath).
 		Set("StatusLeftovers", leftovers)
+}
+
+// downloadMtime is the latest mtime of the working-folder files named
+// after a fileUris entry (the handler downloads them, then runs the
+// command): a start time for public commands that leave no script.sh.
+func downloadMtime(set *Settings, top []*evidence.Entry) time.Time {
+	if set == nil || len(set.FileUris) == 0 || len(top) == 0 {
+		return time.Time{}
+	}
+	var t time.Time
+	for _, u := range set.FileUris {
+		name := uriFileName(u)
+		if name == "" {
+			continue
+		}
+		for _, e := range top {
+			if e.Name == name && e.Mtime.After(t) {
+				t = e.Mtime
+			}
+		}
+	}
+	return t
+}
+
+// uriFileName is the last path segment of a URL, as RC v1 / CSE name
+// downloads.
+func uriFileName(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return path.Base(strings.TrimRight(p.Path, "/"))
 }
 
 // readPart reads a settings/status file found in a listing.

@@ -40,6 +40,7 @@ func TestFixtureLinuxExecutions(t *testing.T) {
 		"FileUris": "[https://stvmtools4821.blob.core.windows.net/tools/collect.sh?sv=2021-08-06&se=2025-03-14T11%3A45%3A00Z&sr=b&sp=r&sig=[REDACTED]]",
 		"StdErr":   "Failed to enable unit: Unit file dbus-update.service does not exist.\n",
 		"Finished": "2025-03-14T09:47:23.622805Z",
+		"Started":  "2025-03-14T09:47:22.109833Z", "StartedSource": "download.mtime",
 	})
 	if !strings.HasPrefix(rows[1]["StdOut"].(string), "host=vm-web01 kernel=5.15.0-1057-azure\n") {
 		t.Errorf("seq1 stdout %q", rows[1]["StdOut"])

@@ -38,7 +38,7 @@ func TestExecutionsPlugin(t *testing.T) {
 	check(t, "seq1", bySeq[1], map[string]any{
 		"Command": "sh payload.sh; exit 1", "CommandSource": "settings", "ScriptPath": nil,
 		"StdOut": "payload ran\n", "StdErr": "warning: x\n", "Status": "success", "Protected": false,
-		"Started": "2024-05-02T10:10:00Z", "StartedSource": "settings.mtime",
+		"Started": "2024-05-02T10:10:03Z", "StartedSource": "download.mtime",
 		"FileUris": "[" + strings.Replace(sasURL, "Qm9ndXNTaWduYXR1cmU%3D", "[REDACTED]", 1) + "]",
 	})
 	files1 := bySeq[1]["Files"].([]any)
