@@ -34,6 +34,10 @@ type ExecKind struct {
 	Kind        string // RunCommand, CustomScript
 	Handler     string // Publisher.Type
 	DownloadDir string // evidence path holding <seq>/ (or <name>/<seq>/ when MultiConfig)
+	// MultiConfig (RC v2): <name>.<seq>.settings/.status are already keyed
+	// by name; still to add when RC v2 is registered: the
+	// DownloadDir/<name>/<seq>/ walk and per-name <name>.mrseq/.pidstart
+	// (readHandlerState with prefix "<name>.").
 	MultiConfig bool
 }
 
