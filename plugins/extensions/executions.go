@@ -357,11 +357,13 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		for i := range list {
 			e := list[i]
 			switch {
-			case e.Name == "script.sh" && !e.IsDir:
+			// A symlink or folder under one of these names is not the
+			// handler's file: it is listed in Files instead.
+			case e.Name == "script.sh" && !e.IsDir && !e.IsLink:
 				scriptEntry = &list[i]
-			case e.Name == "stdout" && !e.IsDir:
+			case e.Name == "stdout" && !e.IsDir && !e.IsLink:
 				stdoutEntry = &list[i]
-			case e.Name == "stderr" && !e.IsDir:
+			case e.Name == "stderr" && !e.IsDir && !e.IsLink:
 				stderrEntry = &list[i]
 			default:
 				files = c.addFiles(files, e, "", 0, &budget)

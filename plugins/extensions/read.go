@@ -65,7 +65,7 @@ func readHashed(r *evidence.Root, p string, sizeHint, max int64, hash bool) (hea
 			break
 		}
 		if rerr != nil {
-			return head, truncated, "", fmt.Errorf("read: %w", rerr)
+			return head, truncated, "", fmt.Errorf("read: %w", reason(rerr))
 		}
 	}
 	if hash {
