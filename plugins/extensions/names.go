@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -97,7 +98,18 @@ func OSPathFor(root, filename string) string {
 	r := strings.TrimRight(strings.ReplaceAll(root, `\`, "/"), "/")
 	f := strings.ReplaceAll(filename, `\`, "/")
 	if !strings.HasPrefix(f, r+"/") {
-		return filename
+		// One relative, one absolute (or not clean): compare the
+		// absolute forms.
+		ar, err1 := filepath.Abs(root)
+		af, err2 := filepath.Abs(filename)
+		if err1 != nil || err2 != nil {
+			return filename
+		}
+		r = strings.TrimRight(filepath.ToSlash(ar), "/")
+		f = filepath.ToSlash(af)
+		if !strings.HasPrefix(f, r+"/") {
+			return filename
+		}
 	}
 	rel := f[len(r):]
 	ev := evidence.ParseEvPath(rel)

@@ -269,6 +269,14 @@ func TestNames(t *testing.T) {
 	if got := OSPathFor("/mnt/img", "/mnt/img/Packages/Plugins/X.Y/1.0/RuntimeSettings/0.settings"); got != `C:\Packages\Plugins\X.Y\1.0\RuntimeSettings\0.settings` {
 		t.Errorf("OSPathFor windows: %s", got)
 	}
+	if wd, err := os.Getwd(); err == nil {
+		if got := OSPathFor("fx/linux", wd+"/fx/linux/var/lib/waagent/x"); got != "/var/lib/waagent/x" {
+			t.Errorf("OSPathFor relative root: %s", got)
+		}
+		if got := OSPathFor(wd+"/fx/linux/", "fx/linux/var/lib/waagent/x"); got != "/var/lib/waagent/x" {
+			t.Errorf("OSPathFor relative filename: %s", got)
+		}
+	}
 	if got := OSPathFor("/mnt/img", "/mnt/imgX/a"); got != "/mnt/imgX/a" {
 		t.Errorf("OSPathFor outside: %s", got)
 	}
