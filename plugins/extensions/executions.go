@@ -122,8 +122,11 @@ func (c *execCollector) listSeqFiles(dir, ext string, fn func(extName string, se
 
 // collect walks handler folders (oldest version first, so the newest
 // version's copy of a file wins) and download folders.
-func (c *execCollector) collect() {
+func (c *execCollector) collect(ctx context.Context) {
 	for _, h := range ListHandlers(c.r, c.logf) {
+		if ctx.Err() != nil {
+			return
+		}
 		kind := findKind(h.OS, h.Handler)
 		if kind == nil {
 			continue
@@ -258,7 +261,7 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 // Handler, ExtensionName, SeqNo; emit returning false stops the walk.
 func WalkExecutions(ctx context.Context, r *evidence.Root, red bool, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
 	c := &execCollector{r: r, logf: logf, parts: map[execKey]*execParts{}, states: map[string]*handlerState{}}
-	c.collect()
+	c.collect(ctx)
 	for _, k := range c.sortedKeys() {
 		if ctx.Err() != nil {
 			return
