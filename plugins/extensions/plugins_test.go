@@ -1,6 +1,10 @@
 package extensions
 
 import (
+	"context"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/evidence"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,5 +297,20 @@ func TestSymlinksAndCaps(t *testing.T) {
 	check(t, "capped", rows[0], map[string]any{"Truncated": true})
 	if rows[0]["ParseError"] == nil {
 		t.Errorf("capped settings parsed: %v", rows[0])
+	}
+}
+
+func TestCancel(t *testing.T) {
+	root := scenarioTree(t)
+	rows, _ := runVQL(t, "SELECT SeqNo FROM azure_run_executions(root=Root) LIMIT 2", map[string]any{"Root": root})
+	if len(rows) != 2 {
+		t.Errorf("LIMIT 2: %d rows", len(rows))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n := 0
+	WalkExecutions(ctx, evidence.NewRoot(evidence.OSAccessor{}, root), true, func(string, ...any) {}, func(*ordereddict.Dict) bool { n++; return true })
+	if n != 0 {
+		t.Errorf("cancelled walk emitted %d rows", n)
 	}
 }
