@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/azvql/azvql/internal/fixtures"
 	"os"
 	"strings"
 
@@ -31,7 +32,7 @@ func init() {
 			if st, err := os.Stat(*fixturesTouchDir); err != nil || !st.IsDir() {
 				return true, fmt.Errorf("fixtures touch: %s is not a folder", *fixturesTouchDir)
 			}
-			return true, golden.ApplyFixtureTimes(*fixturesTouchDir)
+			return true, fixtures.ApplyAll(*fixturesTouchDir)
 		}
 		return false, nil
 	})

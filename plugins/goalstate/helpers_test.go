@@ -1,17 +1,15 @@
 package goalstate
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/azvql/azvql/internal/fixtures"
 
 	"github.com/azvql/azvql/plugins/evidence"
 )
@@ -30,89 +28,15 @@ func fixtureFile(t testing.TB, rel string) []byte {
 }
 
 // fixtureCopy copies tests/fixtures/<name>/ to a temporary directory and
-// applies tests/fixtures/<name>.times.tsv to the copy (files first, then
-// directories, deepest first), so tests see the manifest's times without
-// touching the repository.
+// applies tests/fixtures/<name>.times.tsv to the copy, so tests see the
+// manifest's times without touching the repository.
 func fixtureCopy(t testing.TB, name string) string {
 	t.Helper()
-	src := filepath.Join(repoFixtures, name)
-	dst := filepath.Join(t.TempDir(), name)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, in)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
+	dst, err := fixtures.CopyAndApply(repoFixtures, name, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	applyTimes(t, dst, filepath.Join(repoFixtures, name+".times.tsv"))
 	return dst
-}
-
-func applyTimes(t testing.TB, root, manifest string) {
-	t.Helper()
-	f, err := os.Open(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	type entry struct {
-		path  string
-		mtime time.Time
-		dir   bool
-	}
-	var list []entry
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		parts := strings.Split(line, "\t")
-		if len(parts) != 2 {
-			t.Fatalf("%s: bad line %q", manifest, line)
-		}
-		ts, err := time.Parse(time.RFC3339Nano, parts[1])
-		if err != nil {
-			t.Fatalf("%s: %v", manifest, err)
-		}
-		p := filepath.Join(root, filepath.FromSlash(parts[0]))
-		st, err := os.Stat(p)
-		if err != nil {
-			t.Fatalf("%s: %v", manifest, err)
-		}
-		list = append(list, entry{p, ts, st.IsDir()})
-	}
-	sort.SliceStable(list, func(i, j int) bool {
-		if list[i].dir != list[j].dir {
-			return !list[i].dir
-		}
-		return strings.Count(list[i].path, string(filepath.Separator)) > strings.Count(list[j].path, string(filepath.Separator))
-	})
-	for _, e := range list {
-		if err := os.Chtimes(e.path, e.mtime, e.mtime); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // walkResult is what a walk produced.

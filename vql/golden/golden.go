@@ -15,6 +15,7 @@ package golden
 import (
 	"context"
 	"fmt"
+	"github.com/azvql/azvql/internal/fixtures"
 	"io"
 	"log"
 	"os"
@@ -163,7 +164,7 @@ func Run(opts Options) ([]Result, error) {
 	}
 
 	// Fixture file times first: the queries may depend on them.
-	if err := ApplyFixtureTimes(filepath.Join(opts.SrcDir, "tests", "fixtures")); err != nil {
+	if err := fixtures.ApplyAll(filepath.Join(opts.SrcDir, "tests", "fixtures")); err != nil {
 		return nil, fmt.Errorf("applying fixture time manifests: %w", err)
 	}
 

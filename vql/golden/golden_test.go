@@ -160,44 +160,6 @@ func TestRunCompareUpdate(t *testing.T) {
 	}
 }
 
-func TestTimeManifest(t *testing.T) {
-	fixtures := t.TempDir()
-	tree := filepath.Join(fixtures, "tree")
-	writeFile(t, filepath.Join(tree, "a", "b", "f.txt"), "x")
-	writeFile(t, filepath.Join(tree, "a", "g.txt"), "y")
-	// Directories listed before the files in them: the runner must
-	// still set files first, then folders deepest first.
-	writeFile(t, filepath.Join(fixtures, "tree.times.tsv"), `# comment
-.	2020-01-01T00:00:00Z
-a	2020-01-02T00:00:00Z
-a/b	2020-01-03T00:00:00Z
-a/b/f.txt	2020-01-04T00:00:00.123456789Z
-a/g.txt	2020-01-05T00:00:00Z
-`)
-	if err := ApplyFixtureTimes(fixtures); err != nil {
-		t.Fatal(err)
-	}
-	for rel, want := range map[string]string{
-		".": "2020-01-01T00:00:00Z", "a": "2020-01-02T00:00:00Z",
-		"a/b": "2020-01-03T00:00:00Z", "a/b/f.txt": "2020-01-04T00:00:00.123456789Z",
-		"a/g.txt": "2020-01-05T00:00:00Z",
-	} {
-		st, err := os.Stat(filepath.Join(tree, filepath.FromSlash(rel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := st.ModTime().UTC().Format(time.RFC3339Nano); got != want {
-			t.Errorf("%s: mtime %s, want %s", rel, got, want)
-		}
-	}
-
-	writeFile(t, filepath.Join(fixtures, "tree.times.tsv"), "a/missing.txt\t2020-01-01T00:00:00Z\n")
-	err := ApplyFixtureTimes(fixtures)
-	if err == nil || !strings.Contains(err.Error(), "tree.times.tsv:1: a/missing.txt: no such file") {
-		t.Fatalf("missing path: %v", err)
-	}
-}
-
 func TestDiff(t *testing.T) {
 	d := Diff("want", "got", "a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n")
 	if !strings.Contains(d, "-d\n+D\n") || !strings.Contains(d, " c\n") {
