@@ -5,7 +5,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 
-	"github.com/azvql/azvql/plugins/extensions"
+	"github.com/azvql/azvql/plugins/scripttext"
 )
 
 // getFold looks a key up case-insensitively (the Go handlers unmarshal
@@ -32,7 +32,7 @@ func strOf(v interface{}) string {
 
 // CommandOf returns the command a setting asks the handler to run, from
 // its public settings: commandToExecute (CSE, RC v1), script (RC v1 and
-// CSE Linux: base64, optionally gzip, decoded with extensions.DecodeScript;
+// CSE Linux: base64, optionally gzip, decoded with scripttext.Decode;
 // Windows RC v1: a list of lines, joined with newlines), source.script
 // (Run Command v2). "" when none. note reports a script whose decoding
 // was incomplete (gzip ending early, capped).
@@ -50,7 +50,7 @@ func CommandOf(pub interface{}) (cmd, note string) {
 		switch t := v.(type) {
 		case string:
 			if t != "" {
-				return extensions.DecodeScript(t)
+				return scripttext.Decode(t)
 			}
 		case []interface{}:
 			lines := make([]string, 0, len(t))
