@@ -17,7 +17,8 @@ run: build
 	@$(VQL) fixtures touch $(DEMO)
 	@$(VQL) query --format table --env srcDir=$(CURDIR) \
 	  "SELECT Started, Handler, HandlerVersion AS Version, SeqNo, \
-	          split(string=Command, sep='\n')[0] AS Command, Status, ExitCode, \
+	          split(string=regex_replace(source=Command, re='^#![^\n]*\n', replace=''), sep='\n')[0] AS Command, \
+	          Status, ExitCode, \
 	          split(string=StdOut, sep='\n')[0] AS Output \
 	   FROM Artifact.Linux.Azure.RunCommand(Root=srcDir + '/$(DEMO)/linux', source='Executions')"
 
