@@ -324,11 +324,23 @@ func TestUnparsedAndBinary(t *testing.T) {
 	check(t, "binary", rows[2], map[string]any{"Unparsed": true, "Line": 4, "Message": "\x00\x00\x01\ufffd binary\ncontinuation"})
 }
 
+// byteRepeater is an endless stream of one byte.
+type byteRepeater byte
+
+func (r byteRepeater) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+// A 100 MB line is cut at the line cap and flagged, streamed without
+// being buffered whole, and the next record is intact.
 func TestHugeLine(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("2024-05-02T10:11:09.606231Z INFO ExtHandler ExtHandler ")
-	b.WriteString(strings.Repeat("A", 3<<20))
-	b.WriteString("\n2024-05-02T10:11:10.000000Z INFO ExtHandler ExtHandler after\n")
+	in := io.MultiReader(
+		strings.NewReader("2024-05-02T10:11:09.606231Z INFO ExtHandler ExtHandler "),
+		io.LimitReader(byteRepeater('A'), 100<<20),
+		strings.NewReader("\n2024-05-02T10:11:10.000000Z INFO ExtHandler ExtHandler after\n"))
 	var recs []string
 	var truncated []bool
 	a := NewAssembler(Options{}, func(r *Record) bool {
@@ -336,14 +348,40 @@ func TestHugeLine(t *testing.T) {
 		truncated = append(truncated, r.Truncated)
 		return true
 	})
-	if _, err := Scan(strings.NewReader(b.String()), a); err != nil {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := Scan(in, a); err != nil {
 		t.Fatal(err)
 	}
+	runtime.ReadMemStats(&after)
 	if len(recs) != 2 || !truncated[0] || truncated[1] || recs[1] != "after" {
 		t.Fatalf("recs=%d truncated=%v", len(recs), truncated)
 	}
 	if len(recs[0]) > defaultMaxLine {
 		t.Errorf("kept %d bytes", len(recs[0]))
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 16<<20 {
+		t.Errorf("allocated %d MB for a 100 MB line", d>>20)
+	}
+}
+
+func TestPluginReportsTruncationAndUnsupported(t *testing.T) {
+	dir := t.TempDir()
+	big := "2024-05-02T10:11:09.606231Z INFO ExtHandler ExtHandler " + strings.Repeat("B", 2<<20) + "\n"
+	os.WriteFile(filepath.Join(dir, "big.log"), []byte(big), 0o644)
+	rows, logs := runPlugin(t, fmt.Sprintf("filename='/big.log', root='%s'", dir))
+	if len(rows) != 1 || len(logs) != 1 || !strings.Contains(logs[0], "/big.log: line 1: record truncated") {
+		t.Errorf("rows=%d logs=%v", len(rows), logs)
+	}
+	os.WriteFile(filepath.Join(dir, "waagent.log.3.xz"), []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 4}, 0o644)
+	rows, logs = runPlugin(t, fmt.Sprintf("filename='/waagent.log.3.xz', root='%s'", dir))
+	if len(rows) != 0 || len(logs) != 1 || !strings.Contains(logs[0], "xz") {
+		t.Errorf("xz: rows=%d logs=%v", len(rows), logs)
+	}
+	os.WriteFile(filepath.Join(dir, "empty.log"), nil, 0o644)
+	rows, logs = runPlugin(t, fmt.Sprintf("filename='/empty.log', root='%s'", dir))
+	if len(rows) != 0 || len(logs) != 0 {
+		t.Errorf("empty: rows=%d logs=%v", len(rows), logs)
 	}
 }
 
