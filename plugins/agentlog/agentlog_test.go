@@ -260,6 +260,28 @@ func TestMixedOSTC(t *testing.T) {
 	}
 }
 
+// OSTC handlers print their own 2.0-format log lines to stdout; inside a
+// Command record of a later era they are output, not records.
+func TestCommandOutputWithOldFormatLines(t *testing.T) {
+	text := `2022-04-19T15:38:20.087345Z INFO ExtHandler [Microsoft.OSTCExtensions.VMAccessForLinux-1.5.18] Command: vmaccess.py -enable
+[stdout]
+2022/04/19 15:38:19 VMAccess started to handle.
+2022/04/19 15:38:19 [Microsoft.OSTCExtensions.VMAccessForLinux-1.5.18] cwd is /var/lib/waagent/Microsoft.OSTCExtensions.VMAccessForLinux-1.5.18
+[stderr]
+
+2022-04-19T15:38:20.100000Z INFO ExtHandler ExtHandler next
+2022/04/19 15:38:21 [Microsoft.OSTCExtensions.VMAccessForLinux-1.5.18] written by the extension itself
+`
+	rows := parse(t, text, Options{})
+	if len(rows) != 3 {
+		t.Fatalf("rows = %d", len(rows))
+	}
+	check(t, "command", rows[0], map[string]any{"Event": "Command", "Line": 1,
+		"Message": "Command: vmaccess.py -enable\n[stdout]\n2022/04/19 15:38:19 VMAccess started to handle.\n2022/04/19 15:38:19 [Microsoft.OSTCExtensions.VMAccessForLinux-1.5.18] cwd is /var/lib/waagent/Microsoft.OSTCExtensions.VMAccessForLinux-1.5.18\n[stderr]\n"})
+	check(t, "next", rows[1], map[string]any{"Line": 7})
+	check(t, "own 2.0 line", rows[2], map[string]any{"Line": 8, "Era": "2.0"})
+}
+
 func TestTimeZoneDST(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {

@@ -131,6 +131,12 @@ type Assembler struct {
 	monthH  int
 	hintEnd bool // yearH/monthH come from the file's mtime, not from a line
 
+	// inCmdOutput: the current record is a "Command: ..." record whose
+	// [stdout]/[stderr] section has started. The agent writes it in one
+	// piece, so lines in an older format inside it (OSTC handlers print
+	// their own "YYYY/MM/DD HH:MM:SS ..." log lines) are its output.
+	inCmdOutput bool
+
 	h header
 	s syslogHdr
 }
@@ -172,6 +178,9 @@ func (a *Assembler) Line(b []byte, cut bool) bool {
 	a.line++
 	h := &a.h
 	if parseAgent(b, h) {
+		if a.inCmdOutput && a.outputLine(h) {
+			return a.appendLine(b, cut)
+		}
 		ok := a.Flush()
 		a.start(h)
 		a.cur.Truncated = cut
@@ -191,6 +200,9 @@ func (a *Assembler) syslogLine(s *syslogHdr, cut bool) bool {
 	host := a.in.get(s.host)
 	ident := a.in.get(s.ident)
 	if parseAgent(s.payload, h) {
+		if a.inCmdOutput && a.outputLine(h) && a.cur.Host.str() == host.str() && a.ident.str() == ident.str() {
+			return a.appendLine(s.payload, cut)
+		}
 		ok := a.Flush()
 		a.start(h)
 		a.cur.Host, a.cur.Pid, a.ident = host, s.pid, ident
@@ -203,7 +215,7 @@ func (a *Assembler) syslogLine(s *syslogHdr, cut bool) bool {
 	}
 	ok := a.Flush()
 	a.cur = Record{Line: a.line, Host: host, Pid: s.pid, era: eraSyslog, Lines: 1, Truncated: cut}
-	a.ident = ident
+	a.ident, a.inCmdOutput = ident, false
 	c := s.date
 	if s.rfc3339 {
 		a.cur.Time = a.z.utc(&c)
@@ -238,6 +250,19 @@ func (a *Assembler) syslogYear(m int) int {
 	return y
 }
 
+// outputLine: inside command output, a line of an older format than the
+// record's own (a 2.0 line in any later era, a 2.2.x line in an ISO era)
+// is output, not a new record.
+func (a *Assembler) outputLine(h *header) bool {
+	switch a.cur.era {
+	case era22:
+		return h.era == era20
+	case era2246, era2247:
+		return h.era == era20 || h.era == era22
+	}
+	return false
+}
+
 func (a *Assembler) continuation(b []byte, cut bool) bool {
 	binary := bytes.IndexByte(b, 0) >= 0
 	if a.have && !binary {
@@ -250,7 +275,7 @@ func (a *Assembler) continuation(b []byte, cut bool) bool {
 
 func (a *Assembler) startUnparsed(b []byte, cut bool) {
 	a.cur = Record{Line: a.line, Pid: -1, Unparsed: true, Lines: 1, Truncated: cut}
-	a.ident = nil
+	a.ident, a.inCmdOutput = nil, false
 	a.buf = append(a.buf[:0], b...)
 	a.have = true
 }
@@ -267,6 +292,9 @@ func (a *Assembler) appendLine(b []byte, cut bool) bool {
 	a.buf = append(a.buf, '\n')
 	a.buf = append(a.buf, b...)
 	a.cur.Lines++
+	if !a.inCmdOutput && (string(b) == "[stdout]" || string(b) == "[stderr]") && bytes.HasPrefix(a.buf, []byte("Command: ")) {
+		a.inCmdOutput = true
+	}
 	if cut {
 		a.cur.Truncated = true
 	}
@@ -276,7 +304,7 @@ func (a *Assembler) appendLine(b []byte, cut bool) bool {
 func (a *Assembler) start(h *header) {
 	r := &a.cur
 	*r = Record{Line: a.line, Pid: -1, era: h.era, Level: h.level, Lines: 1}
-	a.ident = nil
+	a.ident, a.inCmdOutput = nil, false
 	if h.local {
 		r.Time = a.z.local(&h.date)
 	} else {
