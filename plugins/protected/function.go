@@ -61,7 +61,7 @@ func (DecryptFunction) Call(ctx context.Context, scope vfilter.Scope, args *orde
 	if _, ok := args.Get("redact"); ok {
 		red = a.Redact
 	}
-	ring := ringFor(scope, a)
+	ring := ringFor(scope, argsSpec(a))
 	res, err := ring.DecryptDetail(a.Data, a.Thumbprint)
 	row := ordereddict.NewDict()
 	if err != nil {
@@ -94,10 +94,33 @@ type ringCache struct {
 	rings map[string]*KeyRing
 }
 
-func ringFor(scope vfilter.Scope, a *DecryptArgs) *KeyRing {
-	pw := sha256.Sum256([]byte(a.Password))
-	id := strings.Join([]string{a.Accessor, a.Root, strings.Join(a.Keys, "\x00"), hex.EncodeToString(pw[:])}, "\x01")
+// ringSpec says which key ring to build.
+type ringSpec struct {
+	acc      evidence.Accessor // nil: look accName up
+	accName  string
+	root     string
+	keys     []string
+	password string
+	plugin   string // log prefix
+	quiet    bool   // no log line when no key is found at all (decrypt=auto)
+}
 
+func (s ringSpec) id() string {
+	acc := s.accName
+	if acc == "" {
+		acc = evidence.DefaultAccessor
+	}
+	pw := sha256.Sum256([]byte(s.password))
+	return strings.Join([]string{acc, s.root, strings.Join(s.keys, "\x00"), hex.EncodeToString(pw[:])}, "\x01")
+}
+
+func argsSpec(a *DecryptArgs) ringSpec {
+	return ringSpec{accName: a.Accessor, root: a.Root, keys: a.Keys, password: a.Password, plugin: functionName}
+}
+
+// ringFor returns the query's key ring for spec, loading it on first use.
+func ringFor(scope vfilter.Scope, spec ringSpec) *KeyRing {
+	id := spec.id()
 	cacheMu.Lock()
 	var cache *ringCache
 	if v, ok := scope.GetContext(cacheKey); ok {
@@ -114,42 +137,51 @@ func ringFor(scope vfilter.Scope, a *DecryptArgs) *KeyRing {
 	if r, ok := cache.rings[id]; ok {
 		return r
 	}
-	r := loadRing(scope, a)
+	r := loadRing(scope, spec)
 	cache.rings[id] = r
 	return r
 }
 
 // loadRing builds the key ring: keys= files first (in the order given),
 // then the evidence's /var/lib/waagent.
-func loadRing(scope vfilter.Scope, a *DecryptArgs) *KeyRing {
+func loadRing(scope vfilter.Scope, spec ringSpec) *KeyRing {
 	ring := NewKeyRing()
-	acc, err := evidence.Get(scope, a.Accessor)
-	if err != nil {
-		vqlkit.Logf(scope, functionName, "%v", err)
-		return ring
+	logf := func(format string, args ...interface{}) { vqlkit.Logf(scope, spec.plugin, format, args...) }
+	acc := spec.acc
+	if acc == nil {
+		var err error
+		if acc, err = evidence.Get(scope, spec.accName); err != nil {
+			logf("%v", err)
+			return ring
+		}
 	}
-	for _, p := range a.Keys {
+	for _, p := range spec.keys {
 		f, err := acc.Open(p)
 		if err != nil {
-			vqlkit.Logf(scope, functionName, "keys: %v", err)
+			logf("keys: %v", err)
 			continue
 		}
 		data, truncated, err := evidence.ReadAllCapped(f, maxKeyFile)
 		f.Close()
 		if err != nil || truncated {
-			vqlkit.Logf(scope, functionName, "keys: %s: unreadable or larger than %d bytes (%v)", p, maxKeyFile, err)
+			logf("keys: %s: unreadable or larger than %d bytes (%v)", p, maxKeyFile, err)
 			continue
 		}
-		if _, err := ring.AddData(data, a.Password, p); err != nil {
-			vqlkit.Logf(scope, functionName, "keys: %v", err)
+		if _, err := ring.AddData(data, spec.password, p); err != nil {
+			logf("keys: %v", err)
 		}
 	}
-	root := evidence.NewRoot(acc, a.Root)
-	if _, err := ring.LoadWaagent(root, ""); err != nil && !(evidence.IsNotExist(err) && len(a.Keys) > 0) {
-		vqlkit.Logf(scope, functionName, "%v", err)
+	root := evidence.NewRoot(acc, spec.root)
+	_, err := ring.LoadWaagent(root, "")
+	switch {
+	case err == nil:
+	case evidence.IsNotExist(err) && (len(spec.keys) > 0 || spec.quiet):
+	case spec.quiet && len(ring.Keys()) == 0 && len(ring.Warnings()) == 0:
+	default:
+		logf("%v", err)
 	}
 	for _, w := range ring.Warnings() {
-		vqlkit.Logf(scope, functionName, "%s", w)
+		logf("%s", w)
 	}
 	return ring
 }

@@ -1,0 +1,295 @@
+package protected
+
+// The plugin-facing API: any plugin that emits protectedSettings adds
+// decrypt=, keys= and password= arguments, builds one Decryptor per query
+// and calls Decrypt per setting. Keys are discovered once per query (the
+// key ring is cached in the scope's context, keyed by accessor, root,
+// keys and password), lazily: a walk that meets no ciphertext reads no
+// key file.
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/Velocidex/ordereddict"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/types"
+
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/redact"
+	"github.com/azvql/azvql/plugins/scripttext"
+)
+
+// Mode says when a plugin decrypts protectedSettings.
+type Mode int
+
+const (
+	// Auto (the default): decrypt when key material is found: keys= files,
+	// or private keys on the evidence (/var/lib/waagent). Without any, the
+	// decryption columns stay NULL and nothing is logged per row.
+	Auto Mode = iota
+	// On: always try; every ciphertext gets a plaintext or a DecryptError.
+	On
+	// Off: never decrypt (no key file is read).
+	Off
+)
+
+func (m Mode) String() string {
+	switch m {
+	case On:
+		return "on"
+	case Off:
+		return "off"
+	}
+	return "auto"
+}
+
+// ParseMode reads a decrypt= argument. Absent, NULL, "" and "auto" are
+// Auto; true, "Y", "yes", "true", "on", "1" and non-zero numbers are On;
+// false, "N", "no", "false", "off", "0" and 0 are Off (artifact
+// parameters arrive as strings or booleans).
+func ParseMode(v interface{}) (Mode, error) {
+	switch t := v.(type) {
+	case nil, types.Null, *types.Null:
+		return Auto, nil
+	case bool:
+		if t {
+			return On, nil
+		}
+		return Off, nil
+	case int:
+		return boolMode(t != 0), nil
+	case int64:
+		return boolMode(t != 0), nil
+	case uint64:
+		return boolMode(t != 0), nil
+	case float64:
+		return boolMode(t != 0), nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "", "auto":
+			return Auto, nil
+		case "y", "yes", "true", "on", "1":
+			return On, nil
+		case "n", "no", "false", "off", "0":
+			return Off, nil
+		}
+		return Auto, fmt.Errorf("decrypt=%q: expected auto, true or false", t)
+	}
+	return Auto, fmt.Errorf("decrypt: expected auto, true or false, got %T", v)
+}
+
+func boolMode(b bool) Mode {
+	if b {
+		return On
+	}
+	return Off
+}
+
+// Options are a plugin's decryption arguments.
+type Options struct {
+	Decrypt  Mode
+	Keys     []string // key files (accessor paths, not evidence paths), read before the evidence's own keys
+	Password string   // password of PKCS#12 files in Keys
+	Redact   bool     // redact secrets in the plaintext and the command (the plugin's redact=)
+	// Accessor is the plugin's accessor= argument: with the root's Base
+	// it names the key ring in the per-query cache ("" = auto).
+	Accessor string
+	// Plugin prefixes log lines (default azure_decrypt).
+	Plugin string
+}
+
+// NewOptions builds Options from a plugin's decrypt=, keys=, password=,
+// accessor= and redact= arguments (decrypt as ExtractArgs left it: a
+// vfilter.Any field).
+func NewOptions(decrypt interface{}, keys []string, password, accessor string, redactOn bool) (Options, error) {
+	m, err := ParseMode(decrypt)
+	return Options{Decrypt: m, Keys: keys, Password: password, Redact: redactOn, Accessor: accessor}, err
+}
+
+// Decryptor decrypts the protected settings a plugin meets during one
+// query. A nil *Decryptor is valid and never decrypts.
+type Decryptor struct {
+	scope vfilter.Scope
+	root  *evidence.Root
+	opts  Options
+
+	once sync.Once
+	ring *KeyRing
+	on   bool
+}
+
+// NewDecryptor returns the query's decryptor for the evidence under root.
+// It reads nothing yet: keys are loaded (or taken from the query's cache)
+// when the first ciphertext is decrypted or Enabled is called.
+func NewDecryptor(scope vfilter.Scope, root *evidence.Root, opts Options) *Decryptor {
+	if opts.Plugin == "" {
+		opts.Plugin = functionName
+	}
+	return &Decryptor{scope: scope, root: root, opts: opts}
+}
+
+func (d *Decryptor) load() {
+	d.once.Do(func() {
+		if d.opts.Decrypt == Off || d.root == nil {
+			return
+		}
+		d.ring = ringFor(d.scope, ringSpec{
+			acc:      d.root.Acc,
+			accName:  d.opts.Accessor,
+			root:     d.root.Base,
+			keys:     d.opts.Keys,
+			password: d.opts.Password,
+			plugin:   d.opts.Plugin,
+			quiet:    d.opts.Decrypt == Auto,
+		})
+		d.on = d.opts.Decrypt == On || len(d.ring.Keys()) > 0
+	})
+}
+
+// Enabled says whether Decrypt decrypts: decrypt=true, or decrypt=auto
+// and at least one private key was found. It loads the keys.
+func (d *Decryptor) Enabled() bool {
+	if d == nil {
+		return false
+	}
+	d.load()
+	return d.on
+}
+
+// KeyRing is the loaded key ring (nil when decryption is off).
+func (d *Decryptor) KeyRing() *KeyRing {
+	if d == nil {
+		return nil
+	}
+	d.load()
+	return d.ring
+}
+
+// Decrypted is the outcome of one Decryptor.Decrypt.
+type Decrypted struct {
+	// Attempted is false when decryption is off, when decrypt=auto found
+	// no key, and for a blob that is empty or the agent's redaction marker
+	// (***REDACTED***): the columns are then NULL.
+	Attempted bool
+	// Plaintext is a *ordereddict.Dict for a JSON object (protected
+	// settings always are), else a string; secrets redacted when
+	// Options.Redact. nil on error.
+	Plaintext  interface{}
+	Thumbprint string // of the key that decrypted it (the thumbprint asked for, on error)
+	Cipher     string // des-ede3-cbc, aes-256-cbc, ... ("" when the blob did not parse)
+	KeySource  string // where the key came from
+	Error      string // why decryption failed; "" on success
+	Err        error  // the typed error (NoKeyError, CorruptError, ...), nil on success
+
+	// The command the plaintext asks the handler to run (see
+	// CommandFromPlaintext), redacted when Options.Redact.
+	Command      string
+	CommandField string // commandToExecute, script, source.script
+	CommandNote  string // a script whose decoding was incomplete
+}
+
+// Columns returns the values of the ProtectedSettingsDecrypted and
+// DecryptError columns: NULL when not attempted.
+func (r *Decrypted) Columns() (plaintext, decryptError interface{}) {
+	if r == nil || !r.Attempted {
+		return nil, nil
+	}
+	if r.Err != nil {
+		return nil, r.Error
+	}
+	return r.Plaintext, nil
+}
+
+// IsRedactionMarker says whether a protectedSettings value is the marker
+// agents >= 2.8 write in history copies instead of the ciphertext.
+func IsRedactionMarker(s string) bool {
+	t := strings.TrimSpace(s)
+	return strings.HasPrefix(t, "*") && strings.HasSuffix(t, "*") && strings.Contains(strings.ToUpper(t), "REDACTED")
+}
+
+// Decrypt decrypts one protectedSettings blob (base64 DER CMS) with the
+// key for thumbprint. It never fails: problems are in the result's Error.
+func (d *Decryptor) Decrypt(blob, thumbprint string) Decrypted {
+	if d == nil || strings.TrimSpace(blob) == "" || IsRedactionMarker(blob) {
+		return Decrypted{}
+	}
+	if !d.Enabled() {
+		return Decrypted{}
+	}
+	res, err := d.ring.DecryptDetail(blob, thumbprint)
+	out := Decrypted{Attempted: true}
+	if res != nil {
+		out.Thumbprint, out.Cipher = res.Thumbprint, res.Cipher
+	}
+	if err != nil {
+		out.Err, out.Error = err, err.Error()
+		return out
+	}
+	out.KeySource = res.KeySource
+	out.Command, out.CommandField, out.CommandNote = commandFromPlaintext(res.Plaintext)
+	out.Plaintext = res.Plaintext
+	if d.opts.Redact {
+		out.Plaintext = redact.Value(res.Plaintext)
+		out.Command = redact.String(out.Command)
+	}
+	return out
+}
+
+// CommandFromPlaintext returns the command decrypted protected settings
+// ask the handler to run, and the field it came from: commandToExecute
+// (CSE, RC v1), script (RC v1 and CSE Linux: base64, optionally gzip,
+// decoded with scripttext.Decode; Windows RC v1: a list of lines joined
+// with newlines) or source.script (RC v2). Keys match case-insensitively,
+// as the Go handlers' encoding/json does. "", "" when there is none.
+func CommandFromPlaintext(plain interface{}) (command, field string) {
+	command, field, _ = commandFromPlaintext(plain)
+	return command, field
+}
+
+func commandFromPlaintext(plain interface{}) (command, field, note string) {
+	d, _ := plain.(*ordereddict.Dict)
+	if d == nil {
+		return "", "", ""
+	}
+	if s, _ := getFold(d, "commandToExecute").(string); s != "" {
+		return s, "commandToExecute", ""
+	}
+	switch t := getFold(d, "script").(type) {
+	case string:
+		if t != "" {
+			cmd, note := scripttext.Decode(t)
+			return cmd, "script", note
+		}
+	case []interface{}:
+		lines := make([]string, 0, len(t))
+		for _, l := range t {
+			if s, ok := l.(string); ok {
+				lines = append(lines, s)
+			}
+		}
+		if len(lines) > 0 {
+			return strings.Join(lines, "\n"), "script", ""
+		}
+	}
+	if src, ok := getFold(d, "source").(*ordereddict.Dict); ok {
+		if s, _ := getFold(src, "script").(string); s != "" {
+			return s, "source.script", ""
+		}
+	}
+	return "", "", ""
+}
+
+func getFold(d *ordereddict.Dict, key string) interface{} {
+	if v, ok := d.Get(key); ok {
+		return v
+	}
+	for _, k := range d.Keys() {
+		if strings.EqualFold(k, key) {
+			v, _ := d.Get(k)
+			return v
+		}
+	}
+	return nil
+}
