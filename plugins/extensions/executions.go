@@ -26,37 +26,6 @@ const (
 	MaxWorkDirDepth = 8         // folder levels below the working folder
 )
 
-// ExecKind describes one handler whose runs leave a working folder per
-// sequence. CSE v2 (custom-script/download/<seq>) and RC v2
-// (run-command-handler/download/<name>/<seq>, MultiConfig) are added here.
-type ExecKind struct {
-	OS          string
-	Kind        string // RunCommand, CustomScript
-	Handler     string // Publisher.Type
-	DownloadDir string // evidence path holding <seq>/ (or <name>/<seq>/ when MultiConfig)
-	// MultiConfig (RC v2): <name>.<seq>.settings/.status are already keyed
-	// by name; still to add when RC v2 is registered: the
-	// DownloadDir/<name>/<seq>/ walk and per-name <name>.mrseq/.pidstart
-	// (readHandlerState with prefix "<name>.").
-	MultiConfig bool
-}
-
-// ExecKinds are the handlers azure_run_executions joins.
-var ExecKinds = []ExecKind{
-	{OS: "Linux", Kind: "RunCommand", Handler: "Microsoft.CPlat.Core.RunCommandLinux",
-		DownloadDir: "/var/lib/waagent/run-command/download"},
-}
-
-func findKind(os, handler string) *ExecKind {
-	for i := range ExecKinds {
-		k := &ExecKinds[i]
-		if k.OS == os && strings.EqualFold(k.Handler, handler) {
-			return k
-		}
-	}
-	return nil
-}
-
 type execKey struct {
 	Handler string
 	ExtName string
@@ -72,16 +41,27 @@ type partRef struct {
 }
 
 type execParts struct {
-	kind     *ExecKind
-	settings *partRef
-	status   *partRef
-	workDir  string // OSPath of download/<seq>
+	kind       *ExecKind
+	settings   *partRef
+	status     *partRef
+	rootStatus *partRef // RC v2 Linux: /<name>.<seq>.status
+	workDir    string   // OSPath of the working folder
+	altDirs    []string // other working folders of the same run (RC v2 immediateDownload)
+	runAs      []runAsRef
+	// LayoutFlatScript: Downloads\script<seq>.ps1 and the files the
+	// runs left in Downloads (given to a run by mtime).
+	flatScript *evidence.Entry
+	flatFiles  []evidence.Entry
 	// <seq>.status<digits>: temp files of the Go atomic status write
 	// left by a crash between write and rename
 	leftovers []string
-	// handler folder the state files (mrseq, pidstart) come from
-	state   *handlerState
-	version string
+	version   string
+}
+
+// runAsRef is an RC v2 runAsUser copy of a run's working folder.
+type runAsRef struct {
+	User string
+	Dir  string
 }
 
 // execCollector gathers, from every source, the executions a tree holds:
@@ -90,7 +70,13 @@ type execCollector struct {
 	r      *evidence.Root
 	logf   func(string, ...any)
 	parts  map[execKey]*execParts
-	states map[string]*handlerState // by handler (+ ".<ext>" for multi-config)
+	states map[string]*handlerState // by handler (+ "\x00<ext>" for multi-config)
+	// handler folders per handler, oldest version first (multi-config
+	// state files are read per name)
+	hdirs map[string][]string
+	// flat-layout files not yet given to a run, per handler
+	flatPool map[string][]evidence.Entry
+	goal     map[string]*goalRef
 }
 
 func (c *execCollector) get(k execKey, kind *ExecKind) *execParts {
@@ -120,10 +106,77 @@ func (c *execCollector) listSeqFiles(dir, ext string, fn func(extName string, se
 	}
 }
 
+// readDirQuiet lists a folder; absence (or a path of the other OS) is
+// not worth a log line.
+func (c *execCollector) readDirQuiet(dir string) []evidence.Entry {
+	list, err := c.r.ReadDir(dir)
+	if err != nil {
+		if !evidence.IsNotExist(err) && !isWrongOS(err) {
+			c.logf("%s: %v", dir, err)
+		}
+		return nil
+	}
+	return list
+}
+
+func parseSeqDir(e evidence.Entry) (int64, bool) {
+	if !e.IsDir || e.IsLink {
+		return 0, false
+	}
+	if e.Name == "" || len(e.Name) > 18 {
+		return 0, false
+	}
+	for _, ch := range e.Name {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+	}
+	seq, err := strconv.ParseInt(e.Name, 10, 64)
+	return seq, err == nil
+}
+
+// collectWorkDirs finds the working folders below dir in the kind's
+// layout.
+func (c *execCollector) collectWorkDirs(kind *ExecKind, dir string) {
+	switch kind.Layout {
+	case LayoutSeq:
+		for _, e := range c.readDirQuiet(dir) {
+			if seq, ok := parseSeqDir(e); ok {
+				c.setWorkDir(c.get(execKey{kind.Handler, "", seq}, kind), e.OSPath)
+			}
+		}
+	case LayoutNameSeq:
+		for _, n := range c.readDirQuiet(dir) {
+			if !n.IsDir || n.IsLink {
+				continue
+			}
+			for _, e := range c.readDirQuiet(n.OSPath) {
+				if seq, ok := parseSeqDir(e); ok {
+					c.setWorkDir(c.get(execKey{kind.Handler, n.Name, seq}, kind), e.OSPath)
+				}
+			}
+		}
+	}
+}
+
+// setWorkDir: the first folder found is the run's working folder (the
+// regular download folder is listed before immediateDownload, and a newer
+// handler version's before an older one's); others are RelatedPaths.
+func (c *execCollector) setWorkDir(p *execParts, dir string) {
+	if p.workDir == "" {
+		p.workDir = dir
+		return
+	}
+	if p.workDir != dir {
+		p.altDirs = append(p.altDirs, dir)
+	}
+}
+
 // collect walks handler folders (oldest version first, so the newest
 // version's copy of a file wins) and download folders.
 func (c *execCollector) collect(ctx context.Context) {
-	for _, h := range ListHandlers(c.r, c.logf) {
+	handlers := ListHandlers(c.r, c.logf)
+	for _, h := range handlers {
 		if ctx.Err() != nil {
 			return
 		}
@@ -132,6 +185,7 @@ func (c *execCollector) collect(ctx context.Context) {
 			continue
 		}
 		h := h
+		c.hdirs[kind.Handler] = append(c.hdirs[kind.Handler], h.OSPath)
 		c.listSeqFiles(h.ConfigDir, ".settings", func(n string, seq int64, e evidence.Entry) {
 			p := c.get(execKey{kind.Handler, n, seq}, kind)
 			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
@@ -152,26 +206,178 @@ func (c *execCollector) collect(ctx context.Context) {
 			}
 		}
 	}
-	for i := range ExecKinds {
-		kind := &ExecKinds[i]
-		list, err := c.r.ReadDir(kind.DownloadDir)
-		if err != nil {
-			if !evidence.IsNotExist(err) && !isWrongOS(err) {
-				c.logf("%s: %v", kind.DownloadDir, err)
-			}
+	// Working folders inside handler folders: newest version first, so
+	// its folder is the run's and older copies are RelatedPaths.
+	for i := len(handlers) - 1; i >= 0; i-- {
+		h := handlers[i]
+		kind := findKind(h.OS, h.Handler)
+		if kind == nil || kind.HandlerDownloadDir == "" {
 			continue
 		}
-		for _, e := range list {
-			if !e.IsDir || e.IsLink {
-				continue
-			}
-			seq, err := strconv.ParseInt(e.Name, 10, 64)
-			if err != nil || seq < 0 {
-				continue
-			}
-			c.get(execKey{kind.Handler, "", seq}, kind).workDir = e.OSPath
+		dir := evidence.JoinOSPath(h.OSPath, kind.HandlerDownloadDir)
+		if kind.Layout == LayoutFlatScript {
+			c.collectFlat(kind, dir)
+			continue
+		}
+		c.collectWorkDirs(kind, dir)
+	}
+	for i := range ExecKinds {
+		if ctx.Err() != nil {
+			return
+		}
+		kind := &ExecKinds[i]
+		for _, d := range kind.DownloadDirs {
+			c.collectWorkDirs(kind, d)
+		}
+		for _, g := range kind.RunAsDirs {
+			c.collectRunAs(kind, g)
+		}
+		if kind.RootPlaceholders {
+			c.collectRootPlaceholders(kind)
 		}
 	}
+	c.attributeFlat()
+}
+
+// collectFlat reads a flat Downloads folder: script<seq>.ps1 files name
+// their run; everything else waits in flatPool for attributeFlat.
+func (c *execCollector) collectFlat(kind *ExecKind, dir string) {
+	list := c.readDirQuiet(dir)
+	for i := range list {
+		e := list[i]
+		if m := windowsFlatScript.FindStringSubmatch(e.Name); m != nil && !e.IsDir && !e.IsLink {
+			seq, err := strconv.ParseInt(m[1], 10, 64)
+			if err == nil {
+				p := c.get(execKey{kind.Handler, "", seq}, kind)
+				if p.flatScript == nil {
+					p.flatScript = &e
+					c.setWorkDir(p, dir)
+				}
+				continue
+			}
+		}
+		c.flatPool[kind.Handler] = append(c.flatPool[kind.Handler], e)
+	}
+}
+
+// attributeFlat gives every other file of a flat Downloads folder to the
+// run whose script<seq>.ps1 was written last at or before the file's
+// mtime (the runs share the folder as their working directory); files
+// older than every script go to the earliest run, and with no script at
+// all to the highest sequence of that handler.
+func (c *execCollector) attributeFlat() {
+	for handler, pool := range c.flatPool {
+		type sc struct {
+			seq int64
+			t   time.Time
+		}
+		var scripts []sc
+		var maxSeq int64 = -1
+		var anyKey *execParts
+		for k, p := range c.parts {
+			if k.Handler != handler {
+				continue
+			}
+			if p.flatScript != nil {
+				scripts = append(scripts, sc{k.Seq, p.flatScript.Mtime})
+			}
+			if k.Seq > maxSeq {
+				maxSeq, anyKey = k.Seq, p
+			}
+		}
+		if anyKey == nil {
+			continue
+		}
+		sort.Slice(scripts, func(i, j int) bool {
+			if !scripts[i].t.Equal(scripts[j].t) {
+				return scripts[i].t.Before(scripts[j].t)
+			}
+			return scripts[i].seq < scripts[j].seq
+		})
+		for _, e := range pool {
+			target := anyKey
+			if len(scripts) > 0 {
+				seq := scripts[0].seq
+				for _, s := range scripts {
+					if !s.t.After(e.Mtime) {
+						seq = s.seq
+					}
+				}
+				target = c.parts[execKey{handler, "", seq}]
+			}
+			target.flatFiles = append(target.flatFiles, e)
+			if target.workDir == "" {
+				target.workDir = evidence.ParseEvPath(e.OSPath).Dir().String()
+			}
+		}
+	}
+}
+
+// collectRunAs finds RC v2 runAsUser copies: <glob>/<name>/<seq>/.
+func (c *execCollector) collectRunAs(kind *ExecKind, glob string) {
+	dirs, err := c.r.Glob(glob)
+	if err != nil {
+		return
+	}
+	for _, d := range dirs {
+		if !d.IsDir || d.IsLink {
+			continue
+		}
+		user := ""
+		if parts := evidence.ParseEvPath(d.OSPath).Parts; len(parts) > 1 {
+			user = parts[1] // /home/<user>/...
+		}
+		for _, n := range c.readDirQuiet(d.OSPath) {
+			if !n.IsDir || n.IsLink {
+				continue
+			}
+			for _, e := range c.readDirQuiet(n.OSPath) {
+				if seq, ok := parseSeqDir(e); ok {
+					p := c.get(execKey{kind.Handler, n.Name, seq}, kind)
+					p.runAs = append(p.runAs, runAsRef{User: user, Dir: e.OSPath})
+				}
+			}
+		}
+	}
+}
+
+// collectRootPlaceholders finds /<name>.<seq>.status placeholders, only
+// on a root that holds a Linux agent tree.
+func (c *execCollector) collectRootPlaceholders(kind *ExecKind) {
+	if !c.r.Exists(LinuxLibDir) {
+		return
+	}
+	for _, e := range c.readDirQuiet("/") {
+		if e.IsDir {
+			continue
+		}
+		if n, seq, ok := ParseSeqFileName(e.Name, ".status"); ok && n != "" {
+			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			p.rootStatus = &partRef{OSPath: e.OSPath, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
+		}
+	}
+}
+
+// stateFor returns the mrseq/pidstart state of a run's handler
+// (multi-config: of its name, read from the newest handler folder that
+// has one).
+func (c *execCollector) stateFor(k execKey, kind *ExecKind) *handlerState {
+	if !kind.MultiConfig {
+		return c.states[k.Handler]
+	}
+	key := k.Handler + "\x00" + k.ExtName
+	if st, ok := c.states[key]; ok {
+		return st
+	}
+	var best *handlerState
+	for _, dir := range c.hdirs[k.Handler] {
+		st := readHandlerState(c.r, dir, k.ExtName+".", c.logf)
+		if best == nil || st.Mrseq != nil || st.PidExists {
+			best = &st
+		}
+	}
+	c.states[key] = best
+	return best
 }
 
 // listStatus finds "<seq>.status" files and "<seq>.status<digits>"
@@ -260,14 +466,18 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 // WalkExecutions emits one row per execution found under r, sorted by
 // Handler, ExtensionName, SeqNo; emit returning false stops the walk.
 func WalkExecutions(ctx context.Context, r *evidence.Root, red bool, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
-	c := &execCollector{r: r, logf: logf, parts: map[execKey]*execParts{}, states: map[string]*handlerState{}}
+	c := &execCollector{r: r, logf: logf, parts: map[execKey]*execParts{}, states: map[string]*handlerState{},
+		hdirs: map[string][]string{}, flatPool: map[string][]evidence.Entry{}}
 	c.collect(ctx)
+	if len(c.parts) > 0 && ctx.Err() == nil {
+		c.loadGoalStates(ctx)
+	}
 	for _, k := range c.sortedKeys() {
 		if ctx.Err() != nil {
 			return
 		}
 		p := c.parts[k]
-		st := c.states[k.Handler]
+		st := c.stateFor(k, p.kind)
 		if !emit(c.row(k, p, st, red)) {
 			return
 		}
@@ -318,20 +528,25 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		}
 	}
 
-	// Status.
+	// Status: the handler's status file, else (RC v2 Linux) the stray
+	// placeholder in the filesystem root.
 	var sts *Status
-	if p.status != nil {
-		b, trunc, err := readPart(r, p.status)
+	statusRef := p.status
+	if statusRef == nil {
+		statusRef = p.rootStatus
+	}
+	if statusRef != nil {
+		b, trunc, err := readPart(r, statusRef)
 		switch {
 		case err != nil:
-			c.logf("%s: %v", p.status.OSPath, err)
+			c.logf("%s: %v", statusRef.OSPath, err)
 		default:
 			if trunc {
-				c.logf("%s: larger than %d bytes; parsed the start only", p.status.OSPath, MaxDocBytes)
+				c.logf("%s: larger than %d bytes; parsed the start only", statusRef.OSPath, MaxDocBytes)
 			}
 			s, perr := ParseStatus(b)
 			if perr != nil {
-				c.logf("%s: %v", p.status.OSPath, perr)
+				c.logf("%s: %v", statusRef.OSPath, perr)
 			}
 			if !s.Empty {
 				sts = s
@@ -350,31 +565,86 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		topFiles                 []*evidence.Entry
 		scriptRead               bool
 	)
+	fold := p.kind.OS == "Windows"
+	uriScript := scriptURIName(set)
 	if p.workDir != "" {
 		workDir = p.workDir
+	}
+	switch {
+	case p.kind.Layout == LayoutFlatScript:
+		scriptEntry = p.flatScript
+		budget := MaxWorkDirFiles
+		for i := range p.flatFiles {
+			e := p.flatFiles[i]
+			files = c.addFiles(files, e, "", 0, &budget)
+			if !e.IsDir && !e.IsLink {
+				topFiles = append(topFiles, &p.flatFiles[i])
+			}
+		}
+	case p.workDir != "":
 		list, err := r.ReadDir(p.workDir)
 		if err != nil {
 			c.logf("%s: %v", p.workDir, err)
 		}
 		budget := MaxWorkDirFiles
+		var uriEntry *evidence.Entry
 		for i := range list {
 			e := list[i]
+			plain := !e.IsDir && !e.IsLink
 			switch {
 			// A symlink or folder under one of these names is not the
 			// handler's file: it is listed in Files instead.
-			case e.Name == "script.sh" && !e.IsDir && !e.IsLink:
+			case plain && scriptEntry == nil && nameIn(e.Name, p.kind.ScriptNames, fold):
 				scriptEntry = &list[i]
-			case e.Name == "stdout" && !e.IsDir && !e.IsLink:
+			case plain && stdoutEntry == nil && nameIn(e.Name, p.kind.StdoutNames, fold):
 				stdoutEntry = &list[i]
-			case e.Name == "stderr" && !e.IsDir && !e.IsLink:
+			case plain && stderrEntry == nil && nameIn(e.Name, p.kind.StderrNames, fold):
 				stderrEntry = &list[i]
 			default:
+				if plain && uriScript != "" && uriEntry == nil && nameIn(e.Name, []string{uriScript}, fold) {
+					uriEntry = &list[i]
+				}
 				files = c.addFiles(files, e, "", 0, &budget)
-				if !e.IsDir && !e.IsLink {
+				if plain {
 					topFiles = append(topFiles, &list[i])
 				}
 			}
 		}
+		// RC v2 source.scriptUri: the downloaded script is the file
+		// named after the URI (it stays in Files as a download too).
+		if scriptEntry == nil && uriEntry != nil {
+			scriptEntry = uriEntry
+		}
+	}
+	// RC v2 runAsUser: the copy in the user's home keeps the script after
+	// the handler's own working folder is gone.
+	var runAsUser interface{}
+	if set != nil && set.Public != nil {
+		if u, ok := getStr(set.Public, "runAsUser"); ok && u != "" {
+			runAsUser = u
+		}
+	}
+	var related []interface{}
+	for _, ra := range p.runAs {
+		related = append(related, ra.Dir)
+		if runAsUser == nil && ra.User != "" {
+			runAsUser = ra.User
+		}
+		if scriptEntry == nil {
+			for _, n := range p.kind.ScriptNames {
+				if e, err := r.Lstat(evidence.JoinOSPath(ra.Dir, n)); err == nil && !e.IsDir && !e.IsLink {
+					e := e
+					scriptEntry = &e
+					break
+				}
+			}
+		}
+	}
+	if p.rootStatus != nil {
+		related = append(related, p.rootStatus.OSPath)
+	}
+	for _, d := range p.altDirs {
+		related = append(related, d)
 	}
 	if scriptEntry != nil {
 		scriptPath = scriptEntry.OSPath
@@ -391,13 +661,19 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		}
 	}
 
-	// Command.
-	var command, commandSource interface{}
+	// Command: settings, else the goal states, else the script file.
+	gs := c.goalFor(k)
+	var command, commandSource, goalSource interface{}
 	switch {
 	case set != nil && set.Command != "":
 		command, commandSource = redactStr(set.Command, red), "settings"
+	case gs != nil && gs.Command != "":
+		command, commandSource = redactStr(gs.Command, red), "goalstate"
 	case scriptRead:
 		command, commandSource = redactStr(scriptText, red), "script"
+	}
+	if gs != nil {
+		goalSource = gs.Source
 	}
 
 	// Output.
@@ -453,9 +729,9 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	if sts != nil {
 		ivStart, ivEnd = sts.StartTime, sts.EndTime
 		if sts.Placeholder {
-			placeholderTime = refineTime(sts.Timestamp, p.status.Mtime)
+			placeholderTime = refineTime(sts.Timestamp, statusRef.Mtime)
 		} else if !sts.InProgress() {
-			finalTime = refineTime(sts.Timestamp, p.status.Mtime)
+			finalTime = refineTime(sts.Timestamp, statusRef.Mtime)
 		}
 		status = vqlkit.Str(sts.State)
 		exitCode = vqlkit.Int(sts.ExitCode)
@@ -493,19 +769,38 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	if set != nil && !set.Empty && !settingsBad {
 		protected = set.Protected
 	}
-	if set != nil && len(set.FileUris) > 0 {
-		l := make([]interface{}, len(set.FileUris))
-		for i, u := range set.FileUris {
+	uriList := []string(nil)
+	if set != nil {
+		uriList = set.FileUris
+	}
+	if len(uriList) == 0 && gs != nil {
+		uriList = gs.FileUris
+	}
+	if len(uriList) > 0 {
+		l := make([]interface{}, len(uriList))
+		for i, u := range uriList {
 			l[i] = redactStr(u, red)
 		}
 		uris = l
 	}
-	var settingsPath, statusPath interface{}
+	var settingsPath, statusPath, settingsMtimeV, settingsEmpty interface{}
 	if p.settings != nil {
 		settingsPath = p.settings.OSPath
+		settingsMtimeV = vqlkit.Time(p.settings.Mtime)
+		if set != nil {
+			settingsEmpty = set.Empty
+		}
 	}
-	if p.status != nil {
-		statusPath = p.status.OSPath
+	if statusRef != nil {
+		statusPath = statusRef.OSPath
+	}
+	var execState interface{}
+	if sts != nil {
+		execState = vqlkit.Str(sts.ExecutionState)
+	}
+	var relatedV interface{}
+	if len(related) > 0 {
+		relatedV = related
 	}
 	var leftovers interface{}
 	if len(p.leftovers) > 0 {
@@ -554,7 +849,44 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		Set("Files", filesV).
 		Set("SettingsPath", settingsPath).
 		Set("StatusPath", statusPath).
-		Set("StatusLeftovers", leftovers)
+		Set("StatusLeftovers", leftovers).
+		Set("ExecutionState", execState).
+		Set("RunAsUser", runAsUser).
+		Set("SettingsMtime", settingsMtimeV).
+		Set("SettingsEmpty", settingsEmpty).
+		Set("GoalState", goalSource).
+		Set("RelatedPaths", relatedV)
+}
+
+// nameIn says whether name is one of names (case-insensitively for
+// Windows evidence).
+func nameIn(name string, names []string, fold bool) bool {
+	for _, n := range names {
+		if name == n || (fold && strings.EqualFold(name, n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// scriptURIName is the file name RC v2 gives a source.scriptUri download.
+func scriptURIName(set *Settings) string {
+	if set == nil || set.Public == nil {
+		return ""
+	}
+	src := getDict(set.Public, "source")
+	if src == nil {
+		return ""
+	}
+	u, ok := getStr(src, "scriptUri")
+	if !ok || u == "" {
+		return ""
+	}
+	n := uriFileName(u)
+	if n == "." || n == "/" {
+		return ""
+	}
+	return n
 }
 
 // downloadMtime is the latest mtime of the working-folder files named

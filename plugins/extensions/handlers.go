@@ -12,7 +12,7 @@ import (
 // HandlerDir is one installed handler version folder on the evidence
 // system, whatever its OS.
 type HandlerDir struct {
-	OS        string // "Linux" (later "Windows")
+	OS        string // "Linux" or "Windows"
 	Handler   string // Publisher.Type
 	Version   string
 	OSPath    string // the folder
@@ -21,9 +21,9 @@ type HandlerDir struct {
 	Entry     evidence.Entry
 }
 
-// Layout says where an OS keeps handler folders. A Windows layout
-// (C:\Packages\Plugins\<Handler>\<version>\RuntimeSettings, Status) is
-// added here later without touching the plugins.
+// Layout says where an OS keeps handler folders: Linux
+// /var/lib/waagent/<Handler>-<version>/{config,status}, Windows
+// C:\Packages\Plugins\<Handler>\<version>\{RuntimeSettings,Status}.
 type Layout struct {
 	OS   string
 	List func(r *evidence.Root) ([]HandlerDir, error)
@@ -32,6 +32,7 @@ type Layout struct {
 // Layouts are tried in order by every walker.
 var Layouts = []Layout{
 	{OS: "Linux", List: listLinuxHandlers},
+	{OS: "Windows", List: listWindowsHandlers},
 }
 
 func listLinuxHandlers(r *evidence.Root) ([]HandlerDir, error) {

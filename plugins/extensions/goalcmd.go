@@ -1,0 +1,79 @@
+package extensions
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/azvql/azvql/plugins/goalstate"
+)
+
+// goalRef is what the goal states say about one extension setting
+// (handler, extension name, sequence): the public command and URIs,
+// which survive there after the extension truncated or deleted its own
+// copies (FORMATS §1.10).
+type goalRef struct {
+	Command   string
+	Note      string
+	FileUris  []string
+	Source    string // OSPath of the goal-state file; "<zip>!<member>" inside a zip
+	Protected bool
+}
+
+func goalKey(handler, ext string, seq int64) string {
+	return strings.ToLower(handler) + "\x00" + ext + "\x00" + strconv.FormatInt(seq, 10)
+}
+
+// loadGoalStates reads every goal state of the root once (through
+// plugins/goalstate) and keeps, for each setting of an ExecKinds
+// handler, the last document (in the walk's order: legacy files, history
+// by name, Windows) that states a command, else the last that names it.
+// Problems in goal-state documents are azure_goal_states' to report; this
+// walk is quiet.
+func (c *execCollector) loadGoalStates(ctx context.Context) {
+	c.goal = map[string]*goalRef{}
+	w := &goalstate.Walker{
+		Root: c.r,
+		Opts: goalstate.Options{Redact: false},
+		Emit: func(row *goalstate.Row) bool {
+			if row.SeqNo == nil || row.Handler == "" || ctx.Err() != nil {
+				return ctx.Err() == nil
+			}
+			if kindByHandler(row.Handler) == nil {
+				return true
+			}
+			k := goalKey(row.Handler, row.ExtensionName, *row.SeqNo)
+			prev := c.goal[k]
+			cmd, note := goalstate.CommandOf(row.PublicSettings)
+			if prev != nil && prev.Command != "" && cmd == "" {
+				return true
+			}
+			src := row.Source
+			if row.Member != "" {
+				src += "!" + row.Member
+			}
+			ps := strings.TrimSpace(row.ProtectedSettings)
+			c.goal[k] = &goalRef{Command: cmd, Note: note, FileUris: goalstate.FileUrisOf(row.PublicSettings), Source: src,
+				Protected: ps != ""}
+			return true
+		},
+	}
+	w.Walk(ctx)
+}
+
+func kindByHandler(h string) *ExecKind {
+	for i := range ExecKinds {
+		if strings.EqualFold(ExecKinds[i].Handler, h) {
+			return &ExecKinds[i]
+		}
+	}
+	return nil
+}
+
+// goalFor returns the goal-state setting of a run, nil when none.
+func (c *execCollector) goalFor(k execKey) *goalRef {
+	if c.goal == nil {
+		return nil
+	}
+	return c.goal[goalKey(k.Handler, k.ExtName, k.Seq)]
+}
