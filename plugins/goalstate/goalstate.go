@@ -25,6 +25,7 @@ import (
 	"www.velocidex.com/golang/vfilter/arg_parser"
 
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 )
@@ -36,7 +37,8 @@ const PluginName = "azure_goal_states"
 var Columns = []string{
 	"OS", "Source", "Member", "Format", "Incarnation", "ETag", "Created",
 	"Handler", "Version", "State", "ExtensionName", "SeqNo", "PublicSettings",
-	"Thumbprint", "ProtectedSettings", "Command", "FileUris", "Mtime",
+	"Thumbprint", "ProtectedSettings", "ProtectedSettingsDecrypted", "DecryptError",
+	"Command", "CommandSource", "FileUris", "Mtime",
 }
 
 // Row is one extension setting found in a goal state.
@@ -56,9 +58,15 @@ type Row struct {
 	PublicSettings    interface{}
 	Thumbprint        string
 	ProtectedSettings string
-	Command           string
-	FileUris          []string
-	Mtime             time.Time
+	// ProtectedSettingsDecrypted is the decrypted protectedSettings (a
+	// *ordereddict.Dict, secrets redacted unless redact=false); nil when
+	// not decrypted. DecryptError says why decryption failed.
+	ProtectedSettingsDecrypted interface{}
+	DecryptError               string
+	Command                    string
+	CommandSource              string // publicSettings | protectedSettings; "" without Command
+	FileUris                   []string
+	Mtime                      time.Time
 }
 
 // Dict is the row in column order, absent values NULL.
@@ -83,7 +91,10 @@ func (r *Row) Dict() *ordereddict.Dict {
 		Set("PublicSettings", r.PublicSettings).
 		Set("Thumbprint", vqlkit.Str(r.Thumbprint)).
 		Set("ProtectedSettings", vqlkit.Str(r.ProtectedSettings)).
+		Set("ProtectedSettingsDecrypted", r.ProtectedSettingsDecrypted).
+		Set("DecryptError", vqlkit.Str(r.DecryptError)).
 		Set("Command", vqlkit.Str(r.Command)).
+		Set("CommandSource", vqlkit.Str(r.CommandSource)).
 		Set("FileUris", uris).
 		Set("Mtime", vqlkit.Time(r.Mtime))
 }
@@ -91,6 +102,10 @@ func (r *Row) Dict() *ordereddict.Dict {
 // Options control a walk.
 type Options struct {
 	Redact bool // redact SAS signatures and secrets in PublicSettings, Command, FileUris
+	// Decryptor decrypts protectedSettings ciphertext (unredacted legacy
+	// ExtensionsConfig.<N>.xml, Windows CollectGuestLogsTemp copies); nil
+	// leaves them encrypted. Its own Redact option governs the plaintext.
+	Decryptor *protected.Decryptor
 }
 
 // Evidence locations.
@@ -407,6 +422,10 @@ func (w *Walker) document(ctx context.Context, src source, data []byte) bool {
 		if note != "" && !strings.Contains(note, "shown as found") {
 			w.Logf("%s: %s: %s", w.where(src), describe(s), note)
 		}
+		var cmdSource string
+		if cmd != "" {
+			cmdSource = "publicSettings"
+		}
 		r := &Row{
 			OS:                src.os,
 			Source:            src.path,
@@ -424,6 +443,7 @@ func (w *Walker) document(ctx context.Context, src source, data []byte) bool {
 			Thumbprint:        s.Thumbprint,
 			ProtectedSettings: s.ProtectedSettings,
 			Command:           cmd,
+			CommandSource:     cmdSource,
 			FileUris:          FileUrisOf(s.PublicSettings),
 			Mtime:             src.mtime,
 		}
@@ -432,6 +452,17 @@ func (w *Walker) document(ctx context.Context, src source, data []byte) bool {
 			r.Command = redact.String(r.Command)
 			for i, u := range r.FileUris {
 				r.FileUris[i] = redact.String(u)
+			}
+		}
+		if s.ProtectedSettings != "" && w.Opts.Decryptor != nil {
+			dec := w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
+			r.ProtectedSettingsDecrypted, _ = dec.Columns()
+			r.DecryptError = dec.Error
+			if r.Command == "" && dec.Command != "" {
+				r.Command, r.CommandSource = dec.Command, "protectedSettings"
+				if dec.CommandNote != "" && !strings.Contains(dec.CommandNote, "shown as found") {
+					w.Logf("%s: %s: protectedSettings: %s", w.where(src), describe(s), dec.CommandNote)
+				}
 			}
 		}
 		if !w.Emit(r) {
@@ -446,9 +477,12 @@ func (w *Walker) document(ctx context.Context, src source, data []byte) bool {
 
 // Args are the plugin's arguments.
 type Args struct {
-	Root     string `vfilter:"optional,field=root,doc=Root of the evidence system (the C: drive for Windows, / for Linux); default: the running system's"`
-	Accessor string `vfilter:"optional,field=accessor,doc=Accessor that reads the evidence (default auto)"`
-	Redact   bool   `vfilter:"optional,field=redact,doc=Redact SAS signatures and secrets in PublicSettings, Command and FileUris (default true)"`
+	Root     string      `vfilter:"optional,field=root,doc=Root of the evidence system (the C: drive for Windows, / for Linux); default: the running system's"`
+	Accessor string      `vfilter:"optional,field=accessor,doc=Accessor that reads the evidence (default auto)"`
+	Redact   bool        `vfilter:"optional,field=redact,doc=Redact SAS signatures and secrets in PublicSettings, ProtectedSettingsDecrypted, Command and FileUris (default true)"`
+	Decrypt  vfilter.Any `vfilter:"optional,field=decrypt,doc=Decrypt protectedSettings ciphertext: auto (default: when key material is found on the evidence or in keys) or true or false"`
+	Keys     []string    `vfilter:"optional,field=keys,doc=Key files (accessor paths) read before the evidence's own /var/lib/waagent keys: PEM certificates and private keys or PKCS#12"`
+	Password string      `vfilter:"optional,field=password,doc=Password of the PKCS#12 files in keys (default empty)"`
 }
 
 // Plugin is azure_goal_states.
@@ -485,6 +519,13 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 			vqlkit.Logf(scope, PluginName, "%v", err)
 			return
 		}
+		popts, err := protected.NewOptions(a.Decrypt, a.Keys, a.Password, a.Accessor, opts.Redact)
+		if err != nil {
+			vqlkit.Logf(scope, PluginName, "%v", err)
+			return
+		}
+		popts.Plugin = PluginName
+		opts.Decryptor = protected.NewDecryptor(scope, root, popts)
 		w := &Walker{
 			Root: root,
 			Opts: opts,

@@ -39,6 +39,7 @@ func TestWalkLinuxFixture(t *testing.T) {
 	}
 	wantOrder := []string{
 		"/var/lib/waagent/ExtensionsConfig.10.xml|",
+		"/var/lib/waagent/ExtensionsConfig.11.xml|",
 		hist + "2021-11-16T13-23-05__9.zip|ExtensionsConfig.xml",
 		hist + "2021-11-16T13-23-06__9-1737442375466306613.zip|VmSettings.json",
 		hist + "2023-08-04T09-43-27__3/ExtensionsConfig.xml|",
@@ -51,7 +52,7 @@ func TestWalkLinuxFixture(t *testing.T) {
 	if strings.Join(order, "\n") != strings.Join(wantOrder, "\n") {
 		t.Fatalf("sources:\n%s\nlogs:\n%s", strings.Join(order, "\n"), logs)
 	}
-	if len(res.Rows) != 2+1+7+2+2+2+3+3 {
+	if len(res.Rows) != 2+2+1+7+2+2+2+3+3 {
 		t.Errorf("rows: %d", len(res.Rows))
 	}
 	for _, r := range res.Rows {

@@ -120,6 +120,35 @@ def build_linux(times):
     write(LINUX, wa + "/ExtensionsConfig.10.xml", legacy)
     times[wa + "/ExtensionsConfig.10.xml"] = "2021-11-16T20:22:03.117000000Z"
 
+    # 1b. The next incarnation, after a tenant certificate rotation: its
+    #     protectedSettings are real CMS blobs for this tree's own test key
+    #     (testdata/protected, made by gen_protected.sh), which the agent
+    #     left as /var/lib/waagent/<THUMB>.crt/.prv.
+    prot = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protected")
+    def pread(name):
+        with open(os.path.join(prot, name), "rb") as f:
+            return f.read()
+    thumb = pread("thumbprint").decode().strip()
+    write(LINUX, wa + "/%s.crt" % thumb, pread("tenant.crt"))
+    write(LINUX, wa + "/%s.prv" % thumb, pread("tenant.prv"))
+    times[wa + "/%s.crt" % thumb] = "2021-11-17T09:14:36.512000000Z"
+    times[wa + "/%s.prv" % thumb] = "2021-11-17T09:14:36.514000000Z"
+    legacy11 = ext_conf(
+        11, ticks(2021, 11, 17, 9, 14, 27, 6543210),
+        [("Microsoft.CPlat.Core.RunCommandLinux", "1.0.5", "aa5b3a8e-0d4b-4f1e-9e3d-a3b8c1f0e2d4", "enabled"),
+         ("Microsoft.Azure.Extensions.CustomScript", "2.1.6", "5237dd14-0aad-f051-0fad-1e33e1b63091", "enabled")],
+        "\n".join([
+            runtime_settings("Microsoft.CPlat.Core.RunCommandLinux", "1.0.5", 4,
+                             '{"protectedSettingsCertThumbprint":"%s","protectedSettings":"%s","publicSettings":{}}'
+                             % (thumb, pread("rc1-4.b64").decode().strip())),
+            runtime_settings("Microsoft.Azure.Extensions.CustomScript", "2.1.6", 2,
+                             '{"protectedSettingsCertThumbprint":"%s","protectedSettings":"%s","publicSettings":{"timestamp":1637140467}}'
+                             % (thumb, pread("cse-2.b64").decode().strip())),
+        ]),
+        "https://md-fixture.z6.blob.storage.azure.net/$system/fixture-vm.3b9e6f1c-2d4a-4e8b-9c7d-1a2b3c4d5e6f.status?sv=2018-03-28&amp;sr=b&amp;sk=system-1&amp;sig=%s&amp;se=9999-01-01T00%%3a00%%3a00Z&amp;sp=w" % FAKE_SIG)
+    write(LINUX, wa + "/ExtensionsConfig.11.xml", legacy11)
+    times[wa + "/ExtensionsConfig.11.xml"] = "2021-11-17T09:14:38.204000000Z"
+
     # 2. Zipped history item holding the real wire/ext_conf.xml. (Agents
     #    <= 2.7 named it 2021-11-16T13:23:05.512308_incarnation_9.zip with a
     #    member ExtensionsConfig.9.xml; a ':' is not allowed in Go module
@@ -291,6 +320,18 @@ Synthetic (shape of the real ones):
 - ExtensionsConfig.10.xml: agent <= 2.7 unredacted file; Run Command v1 with
   protectedSettings ciphertext (a public CRP test blob), public script
   (base64 of gzip) and a fileUris SAS URL (fake sig); CSE with a base64 script.
+- ExtensionsConfig.11.xml: the next incarnation (2021-11-17), after a tenant
+  certificate rotation: Run Command v1 seq 4 with a protected script
+  (des-ede3-cbc) and Custom Script 2.1.6 seq 2 with a protected
+  commandToExecute, fileUris SAS URL (fake sig) and storageAccountKey (fake)
+  (aes-256-cbc). The blobs are real CMS for this tree's own test key:
+  <THUMB>.crt / <THUMB>.prv (PEM certificate / PKCS#8 key, as the agent
+  splits Certificates.pem), thumbprint in
+  plugins/goalstate/testdata/protected/thumbprint. Key, blobs and plaintexts
+  (protected/*.json) are made by plugins/goalstate/testdata/gen_protected.sh
+  (openssl, same approach as tools/crypto/gen.sh). Test key only. The key of
+  ExtensionsConfig.10.xml's blob (EE22B5EC...) is not on the evidence (it is
+  not public): decrypting it gives a no-key error.
 - history/2024-05-02T10-11-09__5-4012345678901234567.zip: ends early, inside
   its last member (VmSettings.json, second extensionGoalStates entry);
   GoalState.xml and ExtensionsConfig.xml (Run Command v2) are complete.
