@@ -432,7 +432,7 @@ type ExecutionsPlugin struct{}
 func (ExecutionsPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "azure_run_executions",
-		Doc:     "One row per Run Command execution (handler, extension name, sequence), joining its settings, status, working folder (script, stdout, stderr, dropped files) and the handler's mrseq/pidstart.",
+		Doc:     "One row per execution of a handler that runs code (Run Command v1 and v2, Custom Script; Linux and Windows), joining its settings, status, working folder (script, stdout, stderr, dropped files), the handler's mrseq/pidstart and the goal states that keep its public settings.",
 		ArgType: tm.AddType(scope, &executionsArgs{}),
 		Version: 1,
 	}

@@ -22,7 +22,7 @@ type HandlersPlugin struct{}
 func (HandlersPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "azure_extension_handlers",
-		Doc:     "List installed VM extension handler folders (/var/lib/waagent/<Publisher.Type>-<version>) with their state, status, sequence and process files, manifest and environment.",
+		Doc:     "List installed VM extension handler folders (Linux /var/lib/waagent/<Publisher.Type>-<version>, Windows C:\\Packages\\Plugins\\<Publisher.Type>\\<version>) with their state, status, sequence and process files, manifest and environment.",
 		ArgType: tm.AddType(scope, &handlersArgs{}),
 		Version: 1,
 	}

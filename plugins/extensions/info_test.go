@@ -15,6 +15,7 @@ func TestPluginContract(t *testing.T) {
 		"azure_extension_settings": settingsArgs{},
 		"azure_extension_status":   statusArgs{},
 		"azure_run_executions":     executionsArgs{},
+		"azure_aggregate_status":   aggregateArgs{},
 	}
 	scope := vfilter.NewScope()
 	defer scope.Close()

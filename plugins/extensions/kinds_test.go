@@ -272,3 +272,67 @@ func TestHandlersWindows(t *testing.T) {
 		t.Errorf("windows handlers %v", win)
 	}
 }
+
+const aggSnapshot = "\ufeff" + `{"version": "1.1", "timestampUTC": "2024-05-03T10:00:30Z", "aggregateStatus": {
+ "guestAgentStatus": {"version": "2.7.41491.1102", "status": "Ready", "formattedMessage": {"lang": "en-US", "message": "GuestAgent is running and processing the extensions."}},
+ "handlerAggregateStatus": [
+  {"handlerVersion": "1.1.22", "handlerName": "Microsoft.CPlat.Core.RunCommandWindows", "status": "Ready", "code": 0, "formattedMessage": {"lang": "en-US", "message": "Plugin enabled"},
+   "runtimeSettingsStatus": {"settingsStatus": {"timestampUTC": "2024-05-03T10:00:05Z", "status": {"name": "Microsoft.CPlat.Core.RunCommandWindows", "operation": "Enable", "status": "success", "code": 0,
+     "formattedMessage": {"lang": "en-US", "message": "Finished executing command"},
+     "substatus": [{"name": "StdOut", "status": "success", "code": 0, "formattedMessage": {"lang": "en-US", "message": "nt authority\\system"}},
+                   {"name": "StdErr", "status": "success", "code": 0, "formattedMessage": {"lang": "en-US", "message": ""}}]}}, "sequenceNumber": 0}},
+  {"handlerVersion": "2.0.8", "handlerName": "Microsoft.CPlat.Core.RunCommandHandlerWindows", "status": "Ready", "code": 0,
+   "runtimeSettingsStatus": [{"extensionName": "Demo", "sequenceNumber": "1", "settingsStatus": {"timestampUTC": "2024-05-03T10:00:20Z", "status": {"name": "Demo", "operation": "Enable", "status": "success",
+     "formattedMessage": {"lang": "en-US", "message": "{\"executionState\":\"Failed\",\"exitCode\":5,\"output\":\"\",\"error\":\"denied\"}"}}}}]},
+  {"handlerVersion": "1.10.15", "handlerName": "Microsoft.Compute.CustomScriptExtension", "status": "NotReady", "code": 1}
+ ]}}`
+
+func TestParseAggregateStatus(t *testing.T) {
+	a, err := ParseAggregateStatus([]byte(aggSnapshot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Encoding == "" || a.AgentVersion != "2.7.41491.1102" || len(a.Handlers) != 3 {
+		t.Fatalf("%+v", a)
+	}
+	h := a.Handlers[0]
+	if h.SeqNo == nil || *h.SeqNo != 0 || h.Settings == nil || h.Settings.StdOut == nil || *h.Settings.StdOut != "nt authority\\system" {
+		t.Errorf("rc1 %+v", h)
+	}
+	h = a.Handlers[1]
+	if h.ExtensionName != "Demo" || h.SeqNo == nil || *h.SeqNo != 1 || h.Settings.ExitCode == nil || *h.Settings.ExitCode != 5 || h.Settings.ExecutionState != "Failed" {
+		t.Errorf("rc2 %+v %+v", h, h.Settings)
+	}
+	if a.Handlers[2].Settings != nil || a.Handlers[2].HandlerStatus != "NotReady" {
+		t.Errorf("cse %+v", a.Handlers[2])
+	}
+	for _, bad := range []string{"", `{"aggregateStatus": {"handlerAggregateStatus": [`, "\x00\x01garbage", `[]`, `{"aggregateStatus": 5}`} {
+		a, err := ParseAggregateStatus([]byte(bad))
+		if a == nil || (err == nil && !a.Empty) {
+			t.Errorf("%q: %v %+v", bad, err, a)
+		}
+	}
+}
+
+func TestWalkAggregateStatus(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, []tfile{
+		{path: "WindowsAzure/Logs/AggregateStatus/aggregatestatus_20240503100030.json", content: aggSnapshot, mtime: "2024-05-03T10:00:31Z"},
+		{path: "WindowsAzure/Logs/AggregateStatus/aggregatestatus_20240503100100.json", content: `{"aggregateStatus": {"handlerAggr`, mtime: "2024-05-03T10:01:00Z"},
+	})
+	acc, _ := evidence.Get(nil, "file")
+	var rows []*ordereddict.Dict
+	WalkAggregateStatus(context.Background(), evidence.NewRoot(acc, root), true, func(string, ...any) {}, func(d *ordereddict.Dict) bool {
+		rows = append(rows, d)
+		return true
+	})
+	if len(rows) != 4 {
+		t.Fatalf("rows %d", len(rows))
+	}
+	if p, _ := rows[0].Get("OSPath"); p != `C:\WindowsAzure\Logs\AggregateStatus\aggregatestatus_20240503100030.json` {
+		t.Errorf("OSPath %v", p)
+	}
+	if pe, _ := rows[3].Get("ParseError"); pe == nil {
+		t.Errorf("truncated snapshot: no ParseError")
+	}
+}

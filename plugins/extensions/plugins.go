@@ -16,7 +16,7 @@ import (
 // Plugins returns the plugins of this package.
 func Plugins() []vfilter.PluginGeneratorInterface {
 	return []vfilter.PluginGeneratorInterface{
-		HandlersPlugin{}, SettingsPlugin{}, StatusPlugin{}, ExecutionsPlugin{},
+		HandlersPlugin{}, SettingsPlugin{}, StatusPlugin{}, ExecutionsPlugin{}, AggregateStatusPlugin{},
 	}
 }
 

@@ -91,6 +91,15 @@ func ParseStatus(data []byte) (*Status, error) {
 	default:
 		return s, errors.New("top level is neither an array nor an object")
 	}
+	s.fromItem(item)
+	s.classify(trimmed)
+	return s, nil
+}
+
+// fromItem reads one status element ({version, timestampUTC, status:
+// {...}}): a .status file's first element, or an aggregate status's
+// settingsStatus.
+func (s *Status) fromItem(item *ordereddict.Dict) {
 	s.Version, _ = get(item, "version")
 	if ts, ok := getStr(item, "timestampUTC"); ok {
 		s.TimestampRaw = ts
@@ -150,8 +159,6 @@ func ParseStatus(data []byte) (*Status, error) {
 		}
 	}
 	s.splitMessage()
-	s.classify(trimmed)
-	return s, nil
 }
 
 func strOrNil(s string) any {
