@@ -6,6 +6,7 @@ import (
 	"github.com/azvql/azvql/plugins/agentlog"
 	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/goalstate"
+	"github.com/azvql/azvql/plugins/handlerlog"
 	"github.com/azvql/azvql/plugins/protected"
 	"www.velocidex.com/golang/vfilter"
 )
@@ -16,6 +17,7 @@ func All() []vfilter.PluginGeneratorInterface {
 	out = append(out, extensions.Plugins()...)
 	out = append(out, agentlog.Plugins()...)
 	out = append(out, goalstate.Plugins()...)
+	out = append(out, handlerlog.Plugins()...)
 	return out
 }
 

@@ -1,0 +1,456 @@
+package handlerlog
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter/arg_parser"
+	"www.velocidex.com/golang/vfilter/types"
+)
+
+const execPluginName = "azure_log_executions"
+
+// ExecColumns are the row columns of azure_log_executions, in order.
+var ExecColumns = []string{
+	"Handler", "ExtensionName", "SeqNo", "Version", "Started", "Finished", "Operations",
+	"Command", "CommandKind", "Outcome", "ExitCode", "Error", "Records", "Sources",
+}
+
+// DefaultLogGlobs are the logs azure_log_executions reads when it is given
+// no filenames: every handler log of both layouts (not waagent.log, which
+// is large and has its own artifact source).
+var DefaultLogGlobs = []string{
+	"/var/log/azure/*/handler.log",
+	"/var/log/azure/*/CommandExecution.log",
+	"/var/log/azure/*/*/extension.log",
+	"/var/log/azure/*/*/CommandExecution.log",
+	`C:\WindowsAzure\Logs\Plugins\*\*\*.log`,
+	`C:\WindowsAzure\Logs\WaAppAgent.log`,
+}
+
+// ExecutionsArgs are the arguments of azure_log_executions.
+type ExecutionsArgs struct {
+	Filenames []string `vfilter:"optional,field=filenames,doc=Logs to read, as paths on the evidence system (any dialect azure_handler_log reads, also waagent.log and its rotations). Default: every handler log under /var/log/azure and C:\\WindowsAzure\\Logs."`
+	Accessor  string   `vfilter:"optional,field=accessor,doc=The accessor that reads the evidence (default auto: the host's files)."`
+	Root      string   `vfilter:"optional,field=root,doc=The root of the evidence system (/ of a Linux VM or the C: drive of a Windows one). Default: the running system."`
+	Tz        string   `vfilter:"optional,field=tz,doc=IANA time zone of timestamps written without one; default UTC."`
+	Redact    bool     `vfilter:"optional,field=redact,doc=Redact secrets in Command and Error; default true."`
+}
+
+// ExecutionsPlugin is azure_log_executions.
+type ExecutionsPlugin struct{}
+
+// Info describes the plugin.
+func (ExecutionsPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.PluginInfo {
+	return &types.PluginInfo{
+		Name: execPluginName,
+		Doc: "Rebuild extension executions (handler, sequence number, time, command where logged, outcome and exit code) from handler and agent logs alone, " +
+			"for VMs whose extension folders were deleted. One row per (Handler, ExtensionName, SeqNo). Columns: " + strings.Join(ExecColumns, ", ") + ".",
+		ArgType: typeMap.AddType(scope, &ExecutionsArgs{}),
+		Version: 1,
+	}
+}
+
+// Call runs the plugin.
+func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
+	out := make(chan types.Row)
+	go func() {
+		defer close(out)
+		arg := &ExecutionsArgs{}
+		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
+			vqlkit.Logf(scope, execPluginName, "%v", err)
+			return
+		}
+		if _, ok := args.Get("redact"); !ok {
+			arg.Redact = true
+		}
+		loc, err := loadTz(arg.Tz)
+		if err != nil {
+			vqlkit.Logf(scope, execPluginName, "tz %q: %v", arg.Tz, err)
+			return
+		}
+		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
+		if err != nil {
+			vqlkit.Logf(scope, execPluginName, "%v", err)
+			return
+		}
+		files := arg.Filenames
+		if len(files) == 0 {
+			for _, g := range DefaultLogGlobs {
+				list, _ := root.Glob(g)
+				for _, e := range list {
+					if !e.IsDir && !e.IsLink {
+						files = append(files, e.OSPath)
+					}
+				}
+			}
+		}
+		b := NewExecBuilder()
+		for _, fn := range files {
+			if ctx.Err() != nil {
+				return
+			}
+			osPath := evidence.ParseEvPath(fn).String()
+			b.StartFile(osPath)
+			ReadFile(ctx, root, Options{Name: fn, Loc: loc, Redact: arg.Redact},
+				func(msg string) { vqlkit.Logf(scope, execPluginName, "%s", msg) },
+				func(r *Record) bool { b.Add(r); return ctx.Err() == nil })
+		}
+		for _, e := range b.Executions() {
+			if !vqlkit.Send(ctx, out, e.Row()) {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// Outcome values, weakest first.
+const (
+	OutcomeUnknown  = "unknown"
+	OutcomeStarted  = "started"  // the command was started; no result was logged (still running, killed, or log cut)
+	OutcomeLaunched = "launched" // the agent ran the handler command and it returned (waagent.log): the script's own result is in the handler's log
+	OutcomeSuccess  = "success"
+	OutcomeSkipped  = "skipped" // a re-delivered sequence number the handler did not run again
+	OutcomeFailed   = "failed"
+)
+
+var outcomeRank = map[string]int{OutcomeUnknown: 0, OutcomeStarted: 1, OutcomeLaunched: 2, OutcomeSuccess: 3, OutcomeSkipped: 4, OutcomeFailed: 5}
+
+// Execution is one configuration (sequence number) of one handler or
+// multi-config extension, as the logs tell it.
+type Execution struct {
+	Handler, ExtensionName, Version string
+	SeqNo                           int64
+	Started, Finished               time.Time
+	Operations                      []string
+	Command, CommandKind            string
+	Outcome                         string // the handler logs' word (logfmt, windows-plugin, ostc)
+	agentOutcome                    string // the agent logs' word (waagent, waappagent)
+	ExitCode                        int64
+	HasExitCode                     bool
+	Error                           string
+	errEnable                       string
+	Records                         int64
+	Sources                         []string
+}
+
+// Row builds the row of an execution.
+func (e *Execution) Row() *ordereddict.Dict {
+	row := ordereddict.NewDict().
+		Set("Handler", vqlkit.Str(e.Handler)).
+		Set("ExtensionName", vqlkit.Str(e.ExtensionName)).
+		Set("SeqNo", e.SeqNo).
+		Set("Version", vqlkit.Str(e.Version)).
+		Set("Started", vqlkit.Time(e.Started)).
+		Set("Finished", vqlkit.Time(e.Finished)).
+		Set("Operations", e.Operations).
+		Set("Command", vqlkit.Str(e.Command)).
+		Set("CommandKind", vqlkit.Str(e.CommandKind)).
+		Set("Outcome", e.outcome())
+	if e.HasExitCode {
+		row.Set("ExitCode", e.ExitCode)
+	} else {
+		row.Set("ExitCode", nil)
+	}
+	errText := e.Error
+	if errText == "" {
+		errText = e.errEnable
+	}
+	return row.Set("Error", vqlkit.Str(errText)).
+		Set("Records", e.Records).
+		Set("Sources", e.Sources)
+}
+
+// ExecBuilder joins records of several logs into executions.
+type ExecBuilder struct {
+	byKey   map[string]*Execution
+	order   []*Execution
+	file    string
+	current map[string]int64     // handler+ext -> the last sequence number seen in this file
+	pending map[string]time.Time // handler+ext+pid -> first time before the sequence number was known
+}
+
+// NewExecBuilder returns an empty builder.
+func NewExecBuilder() *ExecBuilder {
+	return &ExecBuilder{byKey: map[string]*Execution{}}
+}
+
+// StartFile starts the records of a new log file.
+func (b *ExecBuilder) StartFile(osPath string) {
+	b.file = osPath
+	b.current = map[string]int64{}
+	b.pending = map[string]time.Time{}
+}
+
+const maxExecutions = 100000
+
+// Add takes one record.
+func (b *ExecBuilder) Add(r *Record) {
+	if r.Unparsed || r.Handler == "" {
+		return
+	}
+	hk := r.Handler + "\x00" + r.ExtensionName
+	pk := hk + "\x00" + itoa(r.Pid)
+	seq := r.SeqNo
+	if r.Format == FormatWaagent && seq < 0 && (r.Event == "HandlerState" || r.Event == "GoalState") {
+		// The agent starts processing a new goal state for the handler:
+		// what follows belongs to the sequence number it is about to
+		// write (Update settings file: N.settings).
+		delete(b.current, hk)
+	}
+	if seq < 0 {
+		s, ok := b.current[hk]
+		if !ok {
+			if !r.Time.IsZero() {
+				if t, ok := b.pending[pk]; !ok || r.Time.Before(t) {
+					if len(b.pending) < maxExecutions {
+						b.pending[pk] = r.Time
+					}
+				}
+			}
+			return
+		}
+		seq = s
+	} else {
+		b.current[hk] = seq
+	}
+	key := hk + "\x00" + itoa(seq)
+	e := b.byKey[key]
+	if e == nil {
+		if len(b.byKey) >= maxExecutions {
+			return
+		}
+		e = &Execution{Handler: r.Handler, ExtensionName: r.ExtensionName, SeqNo: seq, Outcome: OutcomeUnknown}
+		b.byKey[key] = e
+		b.order = append(b.order, e)
+	}
+	if t, ok := b.pending[pk]; ok {
+		e.addTime(t)
+		delete(b.pending, pk)
+	}
+	e.Records++
+	if e.Version == "" {
+		e.Version = r.Version
+	}
+	e.addTime(r.Time)
+	if r.Operation != "" && !contains(e.Operations, r.Operation) && len(e.Operations) < 16 {
+		e.Operations = append(e.Operations, r.Operation)
+	}
+	if !contains(e.Sources, b.file) && len(e.Sources) < 64 {
+		e.Sources = append(e.Sources, b.file)
+	}
+	out := outcomeOf(r)
+	if r.Error != "" {
+		if out == OutcomeFailed && e.Error == "" {
+			e.Error = r.Error
+		} else if r.Operation == "enable" && e.errEnable == "" {
+			e.errEnable = r.Error
+		}
+	}
+	if r.HasExitCode && (!e.HasExitCode || e.ExitCode == 0) {
+		e.ExitCode, e.HasExitCode = r.ExitCode, true
+	}
+	if cmd := commandOfRecord(r); cmd != "" && e.Command == "" {
+		e.Command = cmd
+	}
+	if k := commandKind(r); k != "" && e.CommandKind == "" {
+		e.CommandKind = k
+	}
+	e.raise(out, r.Format == FormatWaagent || r.Format == FormatWaAppAgent)
+}
+
+func (e *Execution) addTime(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if e.Started.IsZero() || t.Before(e.Started) {
+		e.Started = t
+	}
+	if t.After(e.Finished) {
+		e.Finished = t
+	}
+}
+
+func (e *Execution) raise(o string, agent bool) {
+	if o == "" {
+		return
+	}
+	if agent {
+		if outcomeRank[o] > outcomeRank[e.agentOutcome] {
+			e.agentOutcome = o
+		}
+		return
+	}
+	if outcomeRank[o] > outcomeRank[e.Outcome] {
+		e.Outcome = o
+	}
+}
+
+// outcome: the handler's own log says more than the agent's (Run Command
+// v1's shim returns at once, so the agent's "launched" says nothing of
+// the script); an agent-reported failure wins.
+func (e *Execution) outcome() string {
+	if e.agentOutcome == OutcomeFailed || e.Outcome == OutcomeUnknown && e.agentOutcome != "" {
+		return e.agentOutcome
+	}
+	return e.Outcome
+}
+
+// Executions returns the executions sorted by Started (unknown last),
+// then handler, extension name and sequence number.
+func (b *ExecBuilder) Executions() []*Execution {
+	out := append([]*Execution(nil), b.order...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, c := out[i], out[j]
+		if a.Started.IsZero() != c.Started.IsZero() {
+			return !a.Started.IsZero()
+		}
+		if !a.Started.Equal(c.Started) {
+			return a.Started.Before(c.Started)
+		}
+		if a.Handler != c.Handler {
+			return a.Handler < c.Handler
+		}
+		if a.ExtensionName != c.ExtensionName {
+			return a.ExtensionName < c.ExtensionName
+		}
+		return a.SeqNo < c.SeqNo
+	})
+	return out
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// outcomeOf is what one record says about the result.
+func outcomeOf(r *Record) string {
+	ev := r.Event
+	switch r.Format {
+	case FormatLogfmt:
+		switch {
+		case ev == "executed command":
+			return OutcomeSuccess
+		case ev == "failed to execute command", ev == "enable script failed", ev == "enable failed", ev == "failed to handle":
+			return OutcomeFailed
+		case ev == "executing command" || strings.HasPrefix(ev, "executing "):
+			return OutcomeStarted
+		case strings.Contains(r.Message, "already processed"):
+			return OutcomeSkipped
+		}
+		if r.Error != "" && r.Operation == "enable" && strings.Contains(ev, "fail") {
+			return OutcomeFailed
+		}
+	case FormatWaagent:
+		switch ev {
+		case "Executing":
+			return OutcomeStarted
+		case "Command":
+			if r.HasExitCode && r.ExitCode != 0 {
+				return OutcomeFailed
+			}
+			return OutcomeLaunched
+		}
+		if r.HasExitCode && r.ExitCode != 0 {
+			return OutcomeFailed
+		}
+	default:
+		switch ev {
+		case EvExecuting:
+			return OutcomeStarted
+		case EvExecuted:
+			if r.HasExitCode && r.ExitCode != 0 {
+				return OutcomeFailed
+			}
+			if r.HasExitCode {
+				return OutcomeSuccess
+			}
+			return OutcomeLaunched
+		case EvAlreadyProcessed:
+			return OutcomeSkipped
+		case EvPluginFailed:
+			return OutcomeFailed
+		case EvStatus:
+			if f := r.Fields; f != nil && r.Operation == "enable" {
+				if s, _ := f.GetString("status"); strings.EqualFold(s, "success") {
+					return OutcomeSuccess
+				} else if strings.EqualFold(s, "error") || strings.EqualFold(s, "failed") {
+					return OutcomeFailed
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// commandKind: the Go handlers say where the command came from.
+func commandKind(r *Record) string {
+	if r.Format != FormatLogfmt {
+		return ""
+	}
+	ev := r.Event
+	if strings.HasPrefix(ev, "executing public ") || strings.HasPrefix(ev, "executing protected ") {
+		return strings.TrimPrefix(ev, "executing ")
+	}
+	return ""
+}
+
+// commandOfRecord extracts a logged command or script.
+func commandOfRecord(r *Record) string {
+	m := r.Message
+	switch r.Format {
+	case FormatLogfmt:
+		if r.Fields != nil {
+			for _, k := range []string{"commandToExecute", "command", "script", "scriptUri"} {
+				if v, ok := r.Fields.GetString(k); ok && v != "" {
+					return v
+				}
+			}
+		}
+	case FormatWinPlugin, FormatWaAppAgent:
+		if i := strings.Index(m, "executing command: "); i >= 0 {
+			c := strings.TrimSpace(m[i+len("executing command: "):])
+			if len(c) >= 2 && c[0] == '\'' && c[len(c)-1] == '\'' {
+				c = c[1 : len(c)-1]
+			}
+			return c
+		}
+		if i := strings.Index(m, "PublicSettings: {Script: ["); i >= 0 {
+			c := m[i+len("PublicSettings: {Script: ["):]
+			if j := strings.LastIndex(c, "]}"); j >= 0 {
+				c = c[:j]
+			}
+			return c
+		}
+		if i := strings.Index(m, "PublicSettings: Source: Script: "); i >= 0 {
+			c := m[i+len("PublicSettings: Source: Script: "):]
+			if j := strings.Index(c, " ScriptUri:"); j >= 0 {
+				c = c[:j]
+			}
+			return strings.TrimSpace(c)
+		}
+		if i := strings.Index(m, "commandToExecute: "); i >= 0 {
+			c := m[i+len("commandToExecute: "):]
+			if j := strings.Index(c, "}"); j >= 0 {
+				c = c[:j]
+			}
+			return strings.TrimSpace(c)
+		}
+	case FormatOSTC:
+		if strings.HasPrefix(m, "Command to execute:") {
+			return strings.TrimSpace(strings.TrimPrefix(m, "Command to execute:"))
+		}
+	}
+	return ""
+}

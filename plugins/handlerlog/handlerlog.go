@@ -1,0 +1,256 @@
+// Package handlerlog parses the logs VM extension handlers and the
+// Windows guest agent write, which survive the deletion of an extension
+// (the agent removes the handler folder, not its logs):
+// azure_handler_log reads one log of any known dialect (detected per
+// file), azure_log_executions rebuilds executions from logs alone.
+//
+// Dialects: Linux handler.log (go-kit logfmt, with shim and bash lines
+// attached to the record before them), Linux CommandExecution.log and
+// waagent.log (waagent lines, parsed by plugins/agentlog), OSTC
+// extension.log, Windows plugin logs ([pid+tid] [MM/DD/YYYY ...] [LEVEL],
+// multi-line bodies), WaAppAgent.log and TransparentInstaller.log (both
+// timestamp forms). docs/plugins-handlerlog.md documents the columns.
+package handlerlog
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/agentlog"
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/logscan"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/arg_parser"
+	"www.velocidex.com/golang/vfilter/types"
+)
+
+const pluginName = "azure_handler_log"
+
+// Columns are the row columns of azure_handler_log, in order.
+var Columns = []string{
+	"Line", "Time", "Level", "Pid", "Tid", "Handler", "Version", "Operation", "SeqNo",
+	"ExtensionName", "Event", "Message", "Error", "ExitCode", "Fields", "Format", "Unparsed",
+}
+
+// Plugins returns the plugins of this package.
+func Plugins() []vfilter.PluginGeneratorInterface {
+	return []vfilter.PluginGeneratorInterface{HandlerLogPlugin{}, ExecutionsPlugin{}}
+}
+
+// Functions returns the functions of this package (none).
+func Functions() []vfilter.FunctionInterface { return nil }
+
+// HandlerLogArgs are the arguments of azure_handler_log.
+type HandlerLogArgs struct {
+	Filename string `vfilter:"required,field=filename,doc=The log to read, as a path on the evidence system (handler.log, CommandExecution.log, extension.log, a Windows plugin log, WaAppAgent.log, TransparentInstaller.log). gzip/bzip2 rotations and UTF-16 files are read transparently."`
+	Accessor string `vfilter:"optional,field=accessor,doc=The accessor that reads the evidence (default auto: the host's files)."`
+	Root     string `vfilter:"optional,field=root,doc=The root of the evidence system (a mounted image or a folder of collected files); filename is a path below it. Default: the running system."`
+	Tz       string `vfilter:"optional,field=tz,doc=IANA time zone of timestamps written without one (Windows MM/DD/YYYY stamps and OSTC and old waagent local times); default UTC."`
+	Format   string `vfilter:"optional,field=format,doc=Force a dialect (logfmt waagent ostc windows-plugin waappagent text) instead of detecting it from the first lines."`
+	Redact   bool   `vfilter:"optional,field=redact,doc=Redact secrets (SAS sig= values and storage keys and passwords echoed by handlers) in Message and Error and Fields; default true."`
+}
+
+// HandlerLogPlugin is azure_handler_log.
+type HandlerLogPlugin struct{}
+
+// Info describes the plugin.
+func (HandlerLogPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.PluginInfo {
+	return &types.PluginInfo{
+		Name: pluginName,
+		Doc: "Parse one VM extension handler or guest agent log (Linux handler.log logfmt and CommandExecution.log, OSTC extension.log, " +
+			"Windows RunCommandExtension.log / RunCommandHandler.log / CustomScriptHandler.log, WaAppAgent.log, TransparentInstaller.log) " +
+			"into one row per record; the dialect is detected per file. Columns: Line, Time, Level, Pid, Tid, Handler, Version, Operation, " +
+			"SeqNo, ExtensionName, Event, Message, Error, ExitCode, Fields, Format, Unparsed.",
+		ArgType: typeMap.AddType(scope, &HandlerLogArgs{}),
+		Version: 1,
+	}
+}
+
+// Call runs the plugin.
+func (HandlerLogPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
+	out := make(chan types.Row)
+	go func() {
+		defer close(out)
+		arg := &HandlerLogArgs{}
+		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
+			vqlkit.Logf(scope, pluginName, "%v", err)
+			return
+		}
+		if _, ok := args.Get("redact"); !ok {
+			arg.Redact = true
+		}
+		loc, err := loadTz(arg.Tz)
+		if err != nil {
+			vqlkit.Logf(scope, pluginName, "tz %q: %v", arg.Tz, err)
+			return
+		}
+		if arg.Format != "" && !knownFormat(arg.Format) {
+			vqlkit.Logf(scope, pluginName, "format %q: unknown (one of %v)", arg.Format, Formats)
+			return
+		}
+		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
+		if err != nil {
+			vqlkit.Logf(scope, pluginName, "%v", err)
+			return
+		}
+		opt := Options{Format: arg.Format, Name: arg.Filename, Loc: loc, Redact: arg.Redact}
+		ReadFile(ctx, root, opt, func(msg string) { vqlkit.Logf(scope, pluginName, "%s", msg) },
+			func(r *Record) bool { return vqlkit.Send(ctx, out, Row(r)) })
+	}()
+	return out
+}
+
+func loadTz(tz string) (*time.Location, error) {
+	if tz == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(tz)
+}
+
+func knownFormat(f string) bool {
+	for _, k := range Formats {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadFile parses the log opt.Name of root and calls emit for every
+// record; problems (unreadable, damaged compression, cut lines) go to
+// logf with the file's evidence path. It returns the dialect used.
+func ReadFile(ctx context.Context, root *evidence.Root, opt Options, logf func(string), emit func(*Record) bool) string {
+	osPath := evidence.ParseEvPath(opt.Name).String()
+	opt.Name = osPath
+	f, err := root.Open(opt.Name)
+	if err != nil {
+		logf(err.Error())
+		return ""
+	}
+	defer f.Close()
+	return Read(ctx, f, opt, logf, emit)
+}
+
+// Read parses a log stream (see ReadFile).
+func Read(ctx context.Context, f io.Reader, opt Options, logf func(string), emit func(*Record) bool) string {
+	osPath := opt.Name
+	br, kind, err := logscan.Decompress(f)
+	if err != nil {
+		logf(osPath + ": " + err.Error() + ": not read")
+		return ""
+	}
+	if u := logscan.UTF16(br); u != "" {
+		br = bufio.NewReaderSize(logscan.NewUTF16Reader(br, u == "be"), logscan.ReadBuf)
+	}
+	head, _ := br.Peek(16 << 10)
+	format := opt.Format
+	if format == "" {
+		format = Detect(head, osPath)
+	}
+	if format == FormatWaagent {
+		readWaagent(ctx, br, opt, kind, logf, emit)
+		return format
+	}
+	p := NewParser(opt, format, func(r *Record) bool {
+		if r.Truncated {
+			logf(osPath + ": line " + itoa(r.Line) + ": record truncated (line or record longer than the cap)")
+		}
+		return emit(r)
+	})
+	lr := logscan.NewLineReader(br, p.opt.MaxLine)
+	for {
+		if ctx.Err() != nil {
+			return format
+		}
+		line, cut, err := lr.Next()
+		if err != nil {
+			p.Flush()
+			if err != io.EOF {
+				reportReadError(logf, osPath, kind, p.Lines(), err)
+			}
+			return format
+		}
+		if !p.Line(line, cut) {
+			return format
+		}
+	}
+}
+
+func reportReadError(logf func(string), osPath, kind string, lines int64, err error) {
+	switch {
+	case kind != "" && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+		logf(osPath + ": " + kind + " stream ends early after " + itoa(lines) + " lines: the lines read were emitted")
+	case kind != "":
+		logf(osPath + ": " + kind + " stream damaged after " + itoa(lines) + " lines (" + err.Error() + "): the lines read were emitted")
+	default:
+		logf(osPath + ": read error after " + itoa(lines) + " lines: " + err.Error())
+	}
+}
+
+// Row builds the row of a record.
+func Row(r *Record) *ordereddict.Dict {
+	row := ordereddict.NewDict().
+		Set("Line", r.Line).
+		Set("Time", vqlkit.Time(r.Time)).
+		Set("Level", vqlkit.Str(r.Level)).
+		Set("Pid", optInt(r.Pid)).
+		Set("Tid", optInt(r.Tid)).
+		Set("Handler", vqlkit.Str(r.Handler)).
+		Set("Version", vqlkit.Str(r.Version)).
+		Set("Operation", vqlkit.Str(r.Operation)).
+		Set("SeqNo", optInt(r.SeqNo)).
+		Set("ExtensionName", vqlkit.Str(r.ExtensionName)).
+		Set("Event", vqlkit.Str(r.Event)).
+		Set("Message", vqlkit.Str(r.Message)).
+		Set("Error", vqlkit.Str(r.Error))
+	if r.HasExitCode {
+		row.Set("ExitCode", r.ExitCode)
+	} else {
+		row.Set("ExitCode", nil)
+	}
+	if r.Fields != nil {
+		row.Set("Fields", r.Fields)
+	} else {
+		row.Set("Fields", nil)
+	}
+	return row.Set("Format", r.Format).Set("Unparsed", r.Unparsed)
+}
+
+func optInt(n int64) any {
+	if n < 0 {
+		return nil
+	}
+	return n
+}
+
+func newFields() *ordereddict.Dict { return ordereddict.NewDict() }
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// ensure agentlog stays linked for the waagent dialect.
+var _ = agentlog.Columns

@@ -1,0 +1,491 @@
+package handlerlog
+
+import (
+	"bytes"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/azvql/azvql/plugins/redact"
+)
+
+// Options tune a Parser.
+type Options struct {
+	Format    string         // dialect; "" = detect from the first lines and the file name
+	Name      string         // the file's path on the evidence system: a hint for the dialect, Handler and Version
+	Loc       *time.Location // zone of timestamps written without one (default UTC)
+	Redact    bool           // redact secrets in Message, Error and Fields
+	MaxLine   int            // longest line kept (default 1 MiB)
+	MaxRecord int            // largest record (default 1 MiB); past it lines start a new row
+}
+
+const (
+	defaultMaxLine   = 1 << 20
+	defaultMaxRecord = 1 << 20
+	maxProcs         = 4096 // per-process state kept for Windows plugin logs
+)
+
+// procState is what a Windows handler process announced about itself;
+// its later lines carry it.
+type procState struct {
+	op, ext string
+	seq     int64
+}
+
+// Parser turns lines of one log file into records. Feed it with Line,
+// finish with Flush. emit returns false to stop.
+type Parser struct {
+	opt    Options
+	format string
+	emit   func(*Record) bool
+	hint   pathHint
+
+	line  int64
+	cur   Record
+	have  bool
+	msg   []byte
+	procs map[int64]*procState
+	ostc  procState
+}
+
+// NewParser returns a parser for the given (detected or forced) format.
+func NewParser(opt Options, format string, emit func(*Record) bool) *Parser {
+	if opt.Loc == nil {
+		opt.Loc = time.UTC
+	}
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = defaultMaxLine
+	}
+	if opt.MaxRecord <= 0 {
+		opt.MaxRecord = defaultMaxRecord
+	}
+	return &Parser{opt: opt, format: format, emit: emit, hint: hintFromPath(opt.Name),
+		procs: map[int64]*procState{}, ostc: procState{seq: -1}}
+}
+
+// Lines is the number of lines fed so far.
+func (p *Parser) Lines() int64 { return p.line }
+
+// Flush emits the record being assembled.
+func (p *Parser) Flush() bool {
+	if !p.have {
+		return true
+	}
+	p.have = false
+	r := &p.cur
+	if len(p.msg) > 0 {
+		if r.Message != "" {
+			r.Message += "\n" + toString(p.msg)
+		} else {
+			r.Message = toString(p.msg)
+		}
+	}
+	p.msg = p.msg[:0]
+	p.finish(r)
+	if p.opt.Redact {
+		r.Message = p.redactStr(r.Message)
+		r.Error = p.redactStr(r.Error)
+	}
+	return p.emit(r)
+}
+
+func (p *Parser) redactStr(s string) string {
+	if !p.opt.Redact || s == "" {
+		return s
+	}
+	return redact.String(s)
+}
+
+// Line feeds one line (without its line ending); cut says the reader
+// truncated it.
+func (p *Parser) Line(b []byte, cut bool) bool {
+	p.line++
+	if p.line == 1 {
+		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	}
+	var r Record
+	ok := false
+	switch p.format {
+	case FormatLogfmt:
+		ok = p.logfmtLine(b, &r)
+	case FormatWinPlugin:
+		ok = p.winPluginLine(b, &r)
+	case FormatWaAppAgent:
+		ok = p.waAppAgentLine(b, &r)
+	case FormatOSTC:
+		ok = p.ostcLine(b, &r)
+	}
+	if ok {
+		cont := p.Flush()
+		r.Truncated = cut
+		p.cur = r
+		p.have = true
+		return cont
+	}
+	return p.continuation(b, cut)
+}
+
+func (p *Parser) continuation(b []byte, cut bool) bool {
+	binary := bytes.IndexByte(b, 0) >= 0
+	if p.have && !binary && p.format != FormatText {
+		if len(p.msg)+1+len(b)+len(p.cur.Message) > p.opt.MaxRecord {
+			p.cur.Truncated = true
+			cont := p.Flush()
+			p.startUnparsed(b, cut)
+			return cont
+		}
+		if len(p.msg) > 0 {
+			p.msg = append(p.msg, '\n')
+		}
+		p.msg = append(p.msg, b...)
+		p.cur.Lines++
+		if cut {
+			p.cur.Truncated = true
+		}
+		return true
+	}
+	cont := p.Flush()
+	p.startUnparsed(b, cut)
+	return cont
+}
+
+func (p *Parser) startUnparsed(b []byte, cut bool) {
+	p.cur = newRecord(p.line, p.format)
+	p.cur.Unparsed = true
+	p.cur.Truncated = cut
+	p.msg = append(p.msg[:0], b...)
+	p.have = true
+}
+
+// finish fills what comes from the path and the message text.
+func (p *Parser) finish(r *Record) {
+	if r.Handler == "" {
+		r.Handler = p.hint.handler
+	}
+	if r.Version == "" {
+		r.Version = p.hint.version
+	}
+	if r.Unparsed {
+		return
+	}
+	switch p.format {
+	case FormatWinPlugin, FormatWaAppAgent, FormatOSTC:
+		classifyText(r)
+	}
+	if r.Format == FormatWinPlugin && r.Pid >= 0 {
+		p.carry(r)
+	}
+	if r.Format == FormatOSTC {
+		p.carryOSTC(r)
+	}
+}
+
+// carry applies and updates what the process announced (operation,
+// sequence number, extension name).
+func (p *Parser) carry(r *Record) {
+	st := p.procs[r.Pid]
+	if st == nil {
+		if len(p.procs) >= maxProcs {
+			p.procs = map[int64]*procState{}
+		}
+		st = &procState{seq: -1}
+		p.procs[r.Pid] = st
+	}
+	if r.Operation != "" {
+		st.op = r.Operation
+	} else {
+		r.Operation = st.op
+	}
+	if r.SeqNo >= 0 {
+		st.seq = r.SeqNo
+	} else {
+		r.SeqNo = st.seq
+	}
+	if r.ExtensionName != "" {
+		st.ext = r.ExtensionName
+	} else {
+		r.ExtensionName = st.ext
+	}
+}
+
+// carryOSTC: an OSTC handler logs its operation at the start of a run.
+func (p *Parser) carryOSTC(r *Record) {
+	if r.Operation != "" {
+		p.ostc.op = r.Operation
+	} else {
+		r.Operation = p.ostc.op
+	}
+	if r.SeqNo >= 0 {
+		p.ostc.seq = r.SeqNo
+	} else {
+		r.SeqNo = p.ostc.seq
+	}
+}
+
+func (p *Parser) logfmtLine(b []byte, r *Record) bool {
+	if !bytes.HasPrefix(b, []byte("time=")) {
+		return false
+	}
+	keys, vals, ok := parseLogfmt(toString(b))
+	if !ok {
+		return false
+	}
+	*r = newRecord(p.line, FormatLogfmt)
+	p.logfmtRecord(r, keys, vals)
+	return true
+}
+
+// winPluginLine: [4892+00000001] [03/04/2021 20:49:58.30] [INFO] msg
+func (p *Parser) winPluginLine(b []byte, r *Record) bool {
+	if len(b) < 30 || b[0] != '[' {
+		return false
+	}
+	i := 1
+	pid, i, ok := digits(b, i)
+	if !ok || i >= len(b) || b[i] != '+' {
+		return false
+	}
+	tid, i, ok := digits(b, i+1)
+	if !ok || !at(b, i, "] [") {
+		return false
+	}
+	t, i, ok := p.mdyTime(b, i+3)
+	if !ok || !at(b, i, "] ") {
+		return false
+	}
+	lvl, i, ok := level(b, i+2)
+	if !ok {
+		return false
+	}
+	*r = newRecord(p.line, FormatWinPlugin)
+	r.Pid, r.Tid, r.Time, r.Level = pid, tid, t, lvl
+	r.Message = toString(trimMsg(b[i:]))
+	return true
+}
+
+// waAppAgentLine: [00000011] [12/11/2018 06:27:55.66] [WARN]  msg
+// or [00000018] 2021-01-12T16:35:45Z [INFO]  msg
+func (p *Parser) waAppAgentLine(b []byte, r *Record) bool {
+	if len(b) < 20 || b[0] != '[' {
+		return false
+	}
+	tid, i, ok := digits(b, 1)
+	if !ok || !at(b, i, "] ") {
+		return false
+	}
+	i += 2
+	var t time.Time
+	if i < len(b) && b[i] == '[' {
+		t, i, ok = p.mdyTime(b, i+1)
+		if !ok || !at(b, i, "] ") {
+			return false
+		}
+		i += 2
+	} else {
+		t, i, ok = isoTime(b, i)
+		if !ok || !at(b, i, " ") {
+			return false
+		}
+		i++
+	}
+	lvl, i, ok := level(b, i)
+	if !ok {
+		return false
+	}
+	*r = newRecord(p.line, FormatWaAppAgent)
+	r.Tid, r.Time, r.Level = tid, t, lvl
+	r.Message = toString(trimMsg(b[i:]))
+	return true
+}
+
+// ostcLine: 2016/12/23 04:25:14 [Handler-1.4.6.0] msg, with optional
+// WARNING:/ERROR: before the prefix.
+func (p *Parser) ostcLine(b []byte, r *Record) bool {
+	t, i, ok := p.slashTime(b, 0)
+	if !ok || !at(b, i, " ") {
+		return false
+	}
+	i++
+	*r = newRecord(p.line, FormatOSTC)
+	r.Time = t
+	r.Level = "INFO"
+	switch {
+	case at(b, i, "WARNING:"):
+		r.Level, i = "WARNING", i+8
+	case at(b, i, "ERROR:"):
+		r.Level, i = "ERROR", i+6
+	}
+	if i < len(b) && b[i] == '[' {
+		if e := bytes.IndexByte(b[i:], ']'); e > 1 {
+			h := b[i+1 : i+e]
+			if d := bytes.LastIndexByte(h, '-'); d > 0 && d+1 < len(h) && isDigit(h[d+1]) {
+				r.Handler, r.Version = toString(h[:d]), toString(h[d+1:])
+			} else {
+				r.Handler = toString(h)
+			}
+			i += e + 1
+			if i < len(b) && b[i] == ' ' {
+				i++
+			}
+		}
+	}
+	r.Message = toString(b[i:])
+	return true
+}
+
+// mdyTime parses MM/DD/YYYY HH:MM:SS[.ff] at b[i:] in the parser's zone.
+func (p *Parser) mdyTime(b []byte, i int) (time.Time, int, bool) {
+	mo, i, ok := numUpTo(b, i, 2)
+	if !ok || !at(b, i, "/") {
+		return time.Time{}, i, false
+	}
+	d, i, ok := numUpTo(b, i+1, 2)
+	if !ok || !at(b, i, "/") {
+		return time.Time{}, i, false
+	}
+	y, i, ok := numUpTo(b, i+1, 4)
+	if !ok || !at(b, i, " ") {
+		return time.Time{}, i, false
+	}
+	return p.clock(b, i+1, y, mo, d, p.opt.Loc)
+}
+
+// slashTime parses YYYY/MM/DD HH:MM:SS at b[i:] (local time, no fraction).
+func (p *Parser) slashTime(b []byte, i int) (time.Time, int, bool) {
+	y, i, ok := numUpTo(b, i, 4)
+	if !ok || y < 1000 || !at(b, i, "/") {
+		return time.Time{}, i, false
+	}
+	mo, i, ok := numUpTo(b, i+1, 2)
+	if !ok || !at(b, i, "/") {
+		return time.Time{}, i, false
+	}
+	d, i, ok := numUpTo(b, i+1, 2)
+	if !ok || !at(b, i, " ") {
+		return time.Time{}, i, false
+	}
+	return p.clock(b, i+1, y, mo, d, p.opt.Loc)
+}
+
+// clock parses HH:MM:SS[.fff] and builds the time.
+func (p *Parser) clock(b []byte, i, y, mo, d int, loc *time.Location) (time.Time, int, bool) {
+	h, i, ok := numUpTo(b, i, 2)
+	if !ok || !at(b, i, ":") {
+		return time.Time{}, i, false
+	}
+	mi, i, ok := numUpTo(b, i+1, 2)
+	if !ok || !at(b, i, ":") {
+		return time.Time{}, i, false
+	}
+	s, i, ok := numUpTo(b, i+1, 2)
+	if !ok {
+		return time.Time{}, i, false
+	}
+	ns := 0
+	if i < len(b) && b[i] == '.' {
+		ns, i = fraction(b, i)
+	}
+	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+		return time.Time{}, i, false
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, s, ns, loc).UTC(), i, true
+}
+
+// isoTime parses YYYY-MM-DDTHH:MM:SS[.fff]Z at b[i:].
+func isoTime(b []byte, i int) (time.Time, int, bool) {
+	y, i, ok := numUpTo(b, i, 4)
+	if !ok || y < 1000 || !at(b, i, "-") {
+		return time.Time{}, i, false
+	}
+	mo, i, ok := numUpTo(b, i+1, 2)
+	if !ok || !at(b, i, "-") {
+		return time.Time{}, i, false
+	}
+	d, i, ok := numUpTo(b, i+1, 2)
+	if !ok || !at(b, i, "T") {
+		return time.Time{}, i, false
+	}
+	var p Parser
+	t, i, ok := p.clock(b, i+1, y, mo, d, time.UTC)
+	if !ok || !at(b, i, "Z") {
+		return time.Time{}, i, false
+	}
+	return t, i + 1, true
+}
+
+// level parses [LEVEL] at b[i:].
+func level(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '[' {
+		return "", i, false
+	}
+	e := bytes.IndexByte(b[i:], ']')
+	if e < 2 || e > 12 {
+		return "", i, false
+	}
+	for _, c := range b[i+1 : i+e] {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return "", i, false
+		}
+	}
+	return strings.ToUpper(string(b[i+1 : i+e])), i + e + 1, true
+}
+
+// trimMsg drops the one or two spaces between [LEVEL] and the message.
+func trimMsg(b []byte) []byte {
+	for n := 0; n < 2 && len(b) > 0 && b[0] == ' '; n++ {
+		b = b[1:]
+	}
+	return b
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func at(b []byte, i int, s string) bool {
+	return i >= 0 && len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
+}
+
+// digits parses 1-18 digits at b[i:].
+func digits(b []byte, i int) (int64, int, bool) {
+	var v int64
+	s := i
+	for i < len(b) && isDigit(b[i]) && i-s < 18 {
+		v = v*10 + int64(b[i]-'0')
+		i++
+	}
+	return v, i, i > s
+}
+
+// numUpTo parses 1..n digits at b[i:].
+func numUpTo(b []byte, i, n int) (int, int, bool) {
+	v, s := 0, i
+	for i < len(b) && isDigit(b[i]) && i-s < n {
+		v = v*10 + int(b[i]-'0')
+		i++
+	}
+	return v, i, i > s
+}
+
+// fraction parses ".fff" at b[i:] (b[i] == '.') into nanoseconds.
+func fraction(b []byte, i int) (int, int) {
+	i++
+	ns, n := 0, 0
+	for i < len(b) && isDigit(b[i]) {
+		if n < 9 {
+			ns = ns*10 + int(b[i]-'0')
+			n++
+		}
+		i++
+	}
+	for ; n < 9; n++ {
+		ns *= 10
+	}
+	return ns, i
+}
+
+// toString copies b, replacing invalid UTF-8 with U+FFFD.
+func toString(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}

@@ -1,0 +1,149 @@
+package handlerlog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/agentlog"
+)
+
+// agentOps maps agentlog Events to the operation they start.
+var agentOps = map[string]string{
+	agentlog.EvEnable:    "enable",
+	agentlog.EvInstall:   "install",
+	agentlog.EvUninstall: "uninstall",
+	agentlog.EvDisable:   "disable",
+	agentlog.EvUpdate:    "update",
+}
+
+// readWaagent parses waagent-format lines (Linux CommandExecution.log,
+// waagent.log) with plugins/agentlog and maps its rows onto Records.
+// Operation is carried per handler from the agent's "Enable extension",
+// "Install extension", ... and "Executing command: <cmd> <op>" records.
+func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, logf func(string), emit func(*Record) bool) {
+	type state struct{ op string }
+	states := map[string]*state{}
+	rb := &agentlog.RowBuilder{Redact: opt.Redact}
+	hint := hintFromPath(opt.Name)
+	a := agentlog.NewAssembler(agentlog.Options{Loc: opt.Loc, MaxLine: opt.MaxLine, MaxRecord: opt.MaxRecord},
+		func(ar *agentlog.Record) bool {
+			if ctx.Err() != nil {
+				return false
+			}
+			if ar.Truncated {
+				logf(opt.Name + ": line " + itoa(ar.Line) + ": record truncated (line or record longer than the cap)")
+			}
+			row := rb.Row(ar)
+			rec := fromAgentRow(row)
+			if rec.Handler == "" {
+				rec.Handler = hint.handler
+			}
+			key := rec.Handler + "\x00" + rec.ExtensionName
+			st := states[key]
+			if st == nil {
+				if len(states) > maxProcs {
+					states = map[string]*state{}
+				}
+				st = &state{}
+				states[key] = st
+			}
+			if op := agentOps[rec.Event]; op != "" {
+				st.op = op
+			} else if rec.Event == agentlog.EvExecuting {
+				if op := executingOp(rec.Message); op != "" {
+					st.op = op
+				}
+			}
+			if rec.Handler != "" {
+				rec.Operation = st.op
+			}
+			return emit(&rec)
+		})
+	_, err := agentlog.Scan(r, a)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		reportReadError(logf, opt.Name, kind, a.Lines(), err)
+	}
+}
+
+// executingOp: "Executing command: /var/lib/waagent/X/bin/shim enable with
+// environment variables: {...}" -> "enable".
+func executingOp(m string) string {
+	if i := strings.Index(m, " with environment variables"); i > 0 {
+		m = m[:i]
+	}
+	if nl := strings.IndexByte(m, '\n'); nl >= 0 {
+		m = m[:nl]
+	}
+	m = strings.TrimSpace(m)
+	if i := strings.LastIndexAny(m, " -"); i >= 0 {
+		op := strings.ToLower(m[i+1:])
+		switch op {
+		case "enable", "install", "uninstall", "disable", "update":
+			return op
+		}
+	}
+	return ""
+}
+
+func str(d *ordereddict.Dict, k string) string {
+	v, _ := d.Get(k)
+	s, _ := v.(string)
+	return s
+}
+
+func fromAgentRow(row *ordereddict.Dict) Record {
+	rec := newRecord(0, FormatWaagent)
+	if v, ok := row.Get("Line"); ok {
+		rec.Line, _ = v.(int64)
+	}
+	if v, ok := row.Get("Time"); ok {
+		if t, ok := v.(time.Time); ok {
+			rec.Time = t
+		}
+	}
+	rec.Level = str(row, "Level")
+	if v, ok := row.Get("Pid"); ok {
+		if n, ok := v.(int64); ok {
+			rec.Pid = n
+		}
+	}
+	rec.Handler = str(row, "Handler")
+	rec.Version = str(row, "HandlerVersion")
+	rec.ExtensionName = str(row, "ExtensionName")
+	rec.Event = str(row, "Event")
+	rec.Message = str(row, "Message")
+	if v, ok := row.Get("SeqNo"); ok {
+		if n, ok := v.(int64); ok {
+			rec.SeqNo = n
+		}
+	}
+	if v, ok := row.Get("Unparsed"); ok {
+		rec.Unparsed, _ = v.(bool)
+	}
+	f := ordereddict.NewDict()
+	for _, k := range []string{"Thread", "Tag", "Era", "Host", "Env"} {
+		if v, ok := row.Get(k); ok && v != nil {
+			f.Set(k, v)
+		}
+	}
+	if f.Len() > 0 {
+		rec.Fields = f
+	}
+	first := rec.Message
+	if nl := strings.IndexByte(first, '\n'); nl >= 0 {
+		first = first[:nl]
+	}
+	if strings.Contains(rec.Message, "exit code") || strings.Contains(rec.Message, "Exit code") {
+		if n, ok := exitStatus(first); ok {
+			rec.ExitCode, rec.HasExitCode = n, true
+		}
+	}
+	if rec.Level == "ERROR" {
+		rec.Error = first
+	}
+	return rec
+}
