@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -47,6 +48,9 @@ func (k *KeyRing) Decrypt(blobBase64, thumbprint string) (interface{}, error) {
 // DecryptDetail is Decrypt returning how the blob was decrypted. On error
 // the Result still says what is known (the cipher, when the blob parsed).
 func (k *KeyRing) DecryptDetail(blobBase64, thumbprint string) (*Result, error) {
+	if IsRedactionMarker(blobBase64) {
+		return &Result{Thumbprint: NormalizeThumbprint(thumbprint)}, corrupt("%q is the guest agent's redaction marker, not ciphertext (agents 2.8+ redact the copies they keep)", strings.TrimSpace(blobBase64))
+	}
 	der, err := decodeBase64(blobBase64)
 	if err != nil {
 		return &Result{Thumbprint: NormalizeThumbprint(thumbprint)}, corrupt("not base64: %v", err)
@@ -120,7 +124,7 @@ func (k *KeyRing) open(env *Envelope, thumb string) ([]byte, *Key, *Recipient, e
 				}
 			}
 			if len(cands) == 0 {
-				detail := fmt.Sprintf("%d keys loaded, none has this thumbprint or is a recipient of the blob", len(keys))
+				detail := fmt.Sprintf("%s loaded, none has this thumbprint or is a recipient of the blob", nKeys(len(keys)))
 				if src := k.certSource(thumb); src != "" {
 					detail = "its certificate is in " + src + " but its private key was not found"
 				}
@@ -204,9 +208,16 @@ func (k *KeyRing) open(env *Envelope, thumb string) ([]byte, *Key, *Recipient, e
 		return nil, nil, nil, unsupported
 	}
 	if thumb != "" {
-		return nil, nil, nil, &NoKeyError{Thumbprint: thumb, Detail: fmt.Sprintf("tried %d other keys, none decrypts the blob", len(cands))}
+		return nil, nil, nil, &NoKeyError{Thumbprint: thumb, Detail: fmt.Sprintf("tried %s with no certificate of this thumbprint, none decrypts the blob", nKeys(len(cands)))}
 	}
-	return nil, nil, nil, &NoKeyError{Detail: fmt.Sprintf("none of the %d loaded keys is a recipient of the blob or decrypts it (%s)", len(keys), describeRecipients(env))}
+	return nil, nil, nil, &NoKeyError{Detail: fmt.Sprintf("%s loaded, none is a recipient of the blob or decrypts it (%s)", nKeys(len(keys)), describeRecipients(env))}
+}
+
+func nKeys(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }
 
 func blockSize(c contentCipher) int {

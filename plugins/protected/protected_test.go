@@ -169,7 +169,7 @@ func TestErrors(t *testing.T) {
 	}
 	// No thumbprint, and no loaded key is a recipient.
 	_, err = ring2.Decrypt(blob(t, "3des"), "")
-	if !errors.Is(err, ErrNoKey) || !strings.Contains(err.Error(), "none of the 1 loaded keys") {
+	if !errors.Is(err, ErrNoKey) || !strings.Contains(err.Error(), "1 key loaded, none is a recipient") {
 		t.Errorf("no recipient: %v", err)
 	}
 	// Empty ring.
