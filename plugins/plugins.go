@@ -8,6 +8,7 @@ import (
 	"github.com/azvql/azvql/plugins/goalstate"
 	"github.com/azvql/azvql/plugins/handlerlog"
 	"github.com/azvql/azvql/plugins/protected"
+	"github.com/azvql/azvql/plugins/telemetry"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -18,6 +19,7 @@ func All() []vfilter.PluginGeneratorInterface {
 	out = append(out, agentlog.Plugins()...)
 	out = append(out, goalstate.Plugins()...)
 	out = append(out, handlerlog.Plugins()...)
+	out = append(out, telemetry.Plugins()...)
 	return out
 }
 
