@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -478,6 +479,23 @@ func TestPluginGzipRotation(t *testing.T) {
 		if len(rows) != 11 || len(logs) != 0 {
 			t.Errorf("%s: rows=%d logs=%v", name, len(rows), logs)
 		}
+	}
+}
+
+func TestPluginBzip2Rotation(t *testing.T) {
+	bz, err := exec.LookPath("bzip2")
+	if err != nil {
+		t.Skip("no bzip2 command to make the test file")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "waagent.log.4")
+	os.WriteFile(p, []byte(run29), 0o644)
+	if out, err := exec.Command(bz, "-k", p).CombinedOutput(); err != nil {
+		t.Fatalf("bzip2: %v %s", err, out)
+	}
+	rows, logs := runPlugin(t, fmt.Sprintf("filename='/waagent.log.4.bz2', root='%s'", dir))
+	if len(rows) != 11 || len(logs) != 0 {
+		t.Errorf("rows=%d logs=%v", len(rows), logs)
 	}
 }
 

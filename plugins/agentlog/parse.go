@@ -476,11 +476,12 @@ func parseSyslog(b []byte, s *syslogHdr) bool {
 }
 
 // zoneCache converts local civil times to UTC with few tz lookups: the
-// offset of the last (date, hour) is reused.
+// conversion of the last (date, hour, minute) is reused (zone transitions
+// fall on minute boundaries).
 type zoneCache struct {
 	loc                     *time.Location
-	y, m, d, h              int
-	base                    time.Time // y-m-d h:00:00 in loc
+	y, m, d, h, mi          int
+	base                    time.Time // y-m-d h:mi:00 in loc
 	valid                   bool
 	utcY, utcM, utcD, utcOk int
 	utcBase                 time.Time
@@ -490,11 +491,11 @@ func (z *zoneCache) local(c *civil) time.Time {
 	if z.loc == time.UTC {
 		return z.utc(c)
 	}
-	if !z.valid || c.hour != z.h || c.day != z.d || c.month != z.m || c.year != z.y {
-		z.base = time.Date(c.year, time.Month(c.month), c.day, c.hour, 0, 0, 0, z.loc)
-		z.y, z.m, z.d, z.h, z.valid = c.year, c.month, c.day, c.hour, true
+	if !z.valid || c.min != z.mi || c.hour != z.h || c.day != z.d || c.month != z.m || c.year != z.y {
+		z.base = time.Date(c.year, time.Month(c.month), c.day, c.hour, c.min, 0, 0, z.loc)
+		z.y, z.m, z.d, z.h, z.mi, z.valid = c.year, c.month, c.day, c.hour, c.min, true
 	}
-	return z.base.Add(time.Duration(c.min)*time.Minute + time.Duration(c.sec)*time.Second + time.Duration(c.nsec)).UTC()
+	return z.base.Add(time.Duration(c.sec)*time.Second + time.Duration(c.nsec)).UTC()
 }
 
 func (z *zoneCache) utc(c *civil) time.Time {

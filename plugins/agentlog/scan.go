@@ -29,11 +29,11 @@ func (lr *lineReader) next() (line []byte, cut bool, err error) {
 	}
 	l, err := lr.r.ReadSlice('\n')
 	if err == nil {
-		if t := trimEOL(l); len(t) > lr.max {
+		t := trimEOL(l)
+		if len(t) > lr.max {
 			return t[:lr.max], true, nil
-		} else {
-			return t, false, nil
 		}
+		return t, false, nil
 	}
 	if err != bufio.ErrBufferFull {
 		lr.err = err
@@ -81,13 +81,14 @@ func trimEOL(l []byte) []byte {
 
 // compression names what a file's magic bytes say it is.
 func compression(br *bufio.Reader) string {
-	m, _ := br.Peek(6)
+	m, _ := br.Peek(10)
 	switch {
-	case len(m) >= 2 && m[0] == 0x1f && m[1] == 0x8b:
+	case len(m) >= 3 && m[0] == 0x1f && m[1] == 0x8b && m[2] == 8:
 		return "gzip"
-	case len(m) >= 3 && string(m[:3]) == "BZh":
+	case len(m) >= 10 && string(m[:3]) == "BZh" && m[3] >= '1' && m[3] <= '9' &&
+		(bytes.Equal(m[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || bytes.Equal(m[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90})):
 		return "bzip2"
-	case len(m) >= 6 && bytes.Equal(m, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+	case len(m) >= 6 && bytes.Equal(m[:6], []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		return "xz"
 	case len(m) >= 4 && bytes.Equal(m[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		return "zstd"
