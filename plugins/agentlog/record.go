@@ -51,13 +51,17 @@ func init() {
 }
 
 // interner maps byte strings to shared *istr without allocating on a hit.
-// It stops growing at maxInterned entries (hostile input: every handler
-// name different); misses then allocate.
+// Misses beyond its bounds allocate a fresh *istr.
 type interner struct {
 	m map[string]*istr
 }
 
-const maxInterned = 4096
+// The interner keeps at most maxInterned strings of at most maxInternedLen
+// bytes: bounded memory whatever the input (hostile handler names, hosts).
+const (
+	maxInterned    = 4096
+	maxInternedLen = 256
+)
 
 func newInterner() *interner { return &interner{m: make(map[string]*istr, 64)} }
 
@@ -69,7 +73,7 @@ func (in *interner) get(b []byte) *istr {
 		return s
 	}
 	s := newIstr(string(b))
-	if len(in.m) < maxInterned {
+	if len(in.m) < maxInterned && len(b) <= maxInternedLen {
 		in.m[s.s] = s
 	}
 	return s
