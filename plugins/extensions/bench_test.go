@@ -45,17 +45,72 @@ func genExecTree(tb testing.TB, root string, n int) {
 	}
 }
 
-// BenchmarkExecutionsWalk walks a tree of 10,000 executions end to end
+// genMixedTree writes n executions spread over every ExecKind family:
+// Linux RC v1, managed RC v2 (10 names), CSE v2, Windows RC v1 (flat
+// Downloads) and Windows CSE, each with settings, status, script or
+// download, output and a dropped file.
+func genMixedTree(tb testing.TB, root string, n int) {
+	tb.Helper()
+	must := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	write := func(rel, content string) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		must(os.MkdirAll(filepath.Dir(p), 0o755))
+		must(os.WriteFile(p, []byte(content), 0o644))
+	}
+	per := n / 5
+	genExecTree(tb, root, n-4*per)
+	script := "#!/bin/sh\nid\n"
+	st := goStatus("2024-05-02T10:11:15Z", "success", "Enable succeeded: \n[stdout]\nuid=0(root)\n\n[stderr]\n")
+	const (
+		rc2h = "var/lib/waagent/Microsoft.CPlat.Core.RunCommandHandlerLinux-1.3.17/"
+		cseh = "var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.10/"
+		w1h  = "Packages/Plugins/Microsoft.CPlat.Core.RunCommandWindows/1.1.22/"
+		wch  = "Packages/Plugins/Microsoft.Compute.CustomScriptExtension/1.10.15/"
+	)
+	for i := 0; i < per; i++ {
+		name, seq := fmt.Sprintf("rc%d", i%10), fmt.Sprint(i/10)
+		write(rc2h+"config/"+name+"."+seq+".settings", settingsJSON(`{"source": {"script": "id"}}`, true))
+		write(rc2h+"status/"+name+"."+seq+".status", st)
+		d := "var/lib/waagent/run-command-handler/download/" + name + "/" + seq + "/"
+		write(d+"script.sh", script)
+		write(d+"stdout", "uid=0(root)\n")
+		write(d+"stderr", "")
+		s := fmt.Sprint(i)
+		write(cseh+"config/"+s+".settings", settingsJSON(`{"commandToExecute": "sh x.sh", "fileUris": ["https://example.invalid/x.sh"]}`, false))
+		write(cseh+"status/"+s+".status", st)
+		write("var/lib/waagent/custom-script/download/"+s+"/x.sh", script)
+		write("var/lib/waagent/custom-script/download/"+s+"/stdout", "uid=0(root)\n")
+		write(w1h+"RuntimeSettings/"+s+".settings", settingsJSON(`{"script": ["whoami"]}`, true))
+		write(w1h+"Status/"+s+".status", winStatus("2024-05-03T10:00:05Z", "success", "nt authority\\system\n", ""))
+		write(w1h+"Downloads/script"+s+".ps1", "whoami\n")
+		write(w1h+"Downloads/out"+s+".txt", "x\n")
+		write(wch+"RuntimeSettings/"+s+".settings", settingsJSON(`{"commandToExecute": "powershell -File a.ps1"}`, false))
+		write(wch+"Status/"+s+".status", winStatus("2024-05-03T10:00:05Z", "success", "ok\n", ""))
+		write(wch+"Downloads/"+s+"/a.ps1", "Write-Host ok\n")
+	}
+}
+
+// BenchmarkExecutionsWalk walks a tree of 10,000 executions (RC v1 only,
+// and mixed: every Linux and Windows kind) end to end
 // (listing, reading, parsing, hashing, redaction, row building). Budget
 // (DESIGN.md): under 2 s per walk, memory flat in the number of files.
 // Metrics: rows/s, the peak heap in use during the walk (garbage
 // included) and the live heap per execution halfway through the walk
 // (the index of names and paths; contents are never accumulated).
 func BenchmarkExecutionsWalk(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+	for _, tc := range []struct {
+		tree string
+		n    int
+		gen  func(testing.TB, string, int)
+	}{{"rc1", 1000, genExecTree}, {"rc1", 10000, genExecTree}, {"mixed", 10000, genMixedTree}} {
+		n := tc.n
+		b.Run(fmt.Sprintf("%s/n=%d", tc.tree, n), func(b *testing.B) {
 			root := b.TempDir()
-			genExecTree(b, root, n)
+			tc.gen(b, root, n)
 			acc, _ := evidence.Get(nil, "file")
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -297,13 +297,12 @@ func (c *execCollector) attributeFlat() {
 		for _, e := range pool {
 			target := anyKey
 			if len(scripts) > 0 {
-				seq := scripts[0].seq
-				for _, s := range scripts {
-					if !s.t.After(e.Mtime) {
-						seq = s.seq
-					}
+				// the last script written at or before the file
+				i := sort.Search(len(scripts), func(i int) bool { return scripts[i].t.After(e.Mtime) })
+				if i > 0 {
+					i--
 				}
-				target = c.parts[execKey{handler, "", seq}]
+				target = c.parts[execKey{handler, "", scripts[i].seq}]
 			}
 			target.flatFiles = append(target.flatFiles, e)
 			if target.workDir == "" {
@@ -708,7 +707,10 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	// Running.
 	running := false
 	var pid interface{}
-	if sts != nil && sts.InProgress() {
+	// A stray /<name>.<seq>.status is only ever the shim's placeholder:
+	// the handler writes its progress into status/, so the stray file
+	// says when the run started, never that it is still going.
+	if sts != nil && sts.InProgress() && statusRef != p.rootStatus {
 		// The last recorded state is "in progress". A placeholder for a
 		// sequence above mrseq is a run the handler binary never took
 		// up (it saves mrseq first): started by the shim, never executed.
