@@ -17,7 +17,7 @@ const execPluginName = "azure_log_executions"
 
 // ExecColumns are the row columns of azure_log_executions, in order.
 var ExecColumns = []string{
-	"Handler", "ExtensionName", "SeqNo", "Version", "Started", "Finished", "Operations",
+	"Handler", "ExtensionName", "SeqNo", "Version", "Started", "Finished", "LastSeen", "Operations",
 	"Command", "CommandKind", "Outcome", "ExitCode", "Error", "Records", "Sources",
 }
 
@@ -25,10 +25,8 @@ var ExecColumns = []string{
 // no filenames: every handler log of both layouts (not waagent.log, which
 // is large and has its own artifact source).
 var DefaultLogGlobs = []string{
-	"/var/log/azure/*/handler.log",
-	"/var/log/azure/*/CommandExecution.log",
-	"/var/log/azure/*/*/extension.log",
-	"/var/log/azure/*/*/CommandExecution.log",
+	"/var/log/azure/*/*.log",   // handler.log, CommandExecution[_<name>].log, ImmediateRunCommandService.log
+	"/var/log/azure/*/*/*.log", // OSTC <Handler>/<version>/extension.log
 	`C:\WindowsAzure\Logs\Plugins\*\*\*.log`,
 	`C:\WindowsAzure\Logs\WaAppAgent.log`,
 }
@@ -127,7 +125,8 @@ var outcomeRank = map[string]int{OutcomeUnknown: 0, OutcomeStarted: 1, OutcomeLa
 type Execution struct {
 	Handler, ExtensionName, Version string
 	SeqNo                           int64
-	Started, Finished               time.Time
+	Started, LastSeen               time.Time
+	enableEnd                       time.Time
 	Operations                      []string
 	Command, CommandKind            string
 	Outcome                         string // the handler logs' word (logfmt, windows-plugin, ostc)
@@ -148,7 +147,8 @@ func (e *Execution) Row() *ordereddict.Dict {
 		Set("SeqNo", e.SeqNo).
 		Set("Version", vqlkit.Str(e.Version)).
 		Set("Started", vqlkit.Time(e.Started)).
-		Set("Finished", vqlkit.Time(e.Finished)).
+		Set("Finished", vqlkit.Time(e.finished())).
+		Set("LastSeen", vqlkit.Time(e.LastSeen)).
 		Set("Operations", e.Operations).
 		Set("Command", vqlkit.Str(e.Command)).
 		Set("CommandKind", vqlkit.Str(e.CommandKind)).
@@ -239,6 +239,9 @@ func (b *ExecBuilder) Add(r *Record) {
 		e.Version = r.Version
 	}
 	e.addTime(r.Time)
+	if r.Operation == "enable" && r.Time.After(e.enableEnd) {
+		e.enableEnd = r.Time
+	}
 	if r.Operation != "" && !contains(e.Operations, r.Operation) && len(e.Operations) < 16 {
 		e.Operations = append(e.Operations, r.Operation)
 	}
@@ -272,9 +275,25 @@ func (e *Execution) addTime(t time.Time) {
 	if e.Started.IsZero() || t.Before(e.Started) {
 		e.Started = t
 	}
-	if t.After(e.Finished) {
-		e.Finished = t
+	if t.After(e.LastSeen) {
+		e.LastSeen = t
 	}
+}
+
+// finished is the last record of the enable operation (the run itself),
+// for executions with a logged result;
+// later records of the same configuration (disable, uninstall, update)
+// only move LastSeen. Without enable records it is LastSeen.
+func (e *Execution) finished() time.Time {
+	switch e.outcome() {
+	case OutcomeSuccess, OutcomeFailed, OutcomeSkipped:
+	default:
+		return time.Time{} // no result logged: still running, killed, or the log was cut
+	}
+	if !e.enableEnd.IsZero() {
+		return e.enableEnd
+	}
+	return e.LastSeen
 }
 
 func (e *Execution) raise(o string, agent bool) {
@@ -382,7 +401,7 @@ func outcomeOf(r *Record) string {
 		case EvPluginFailed:
 			return OutcomeFailed
 		case EvStatus:
-			if f := r.Fields; f != nil && r.Operation == "enable" {
+			if f := r.Fields; f != nil && (r.Operation == "enable" || r.Operation == "") {
 				if s, _ := f.GetString("status"); strings.EqualFold(s, "success") {
 					return OutcomeSuccess
 				} else if strings.EqualFold(s, "error") || strings.EqualFold(s, "failed") {

@@ -93,7 +93,7 @@ func (p *Parser) redactStr(s string) string {
 	if !p.opt.Redact || s == "" {
 		return s
 	}
-	return redact.String(s)
+	return redact.CommandLine(s)
 }
 
 // Line feeds one line (without its line ending); cut says the reader
@@ -210,6 +210,9 @@ func (p *Parser) carry(r *Record) {
 
 // carryOSTC: an OSTC handler logs its operation at the start of a run.
 func (p *Parser) carryOSTC(r *Record) {
+	if r.Event == EvStart {
+		p.ostc = procState{seq: -1}
+	}
 	if r.Operation != "" {
 		p.ostc.op = r.Operation
 	} else {

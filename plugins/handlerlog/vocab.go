@@ -62,6 +62,9 @@ var TextRules = []TextRule{
 	{Match: "Command Executed: ", Event: EvHandlerCommand},
 	{Match: "Process handler command: ", Event: EvHandlerCommand},
 	{Match: "Loading configuration for sequence number", Event: EvReadingConfig},
+	{Match: "sequence number is ", Event: EvReadingConfig}, // OSTC HandlerUtil
+	{Match: "cwd is ", Event: EvStart},                     // OSTC HandlerUtil: a new handler process
+	{Match: "Script is finished", Event: EvExecuted},       // OSTC CustomScriptForLinux
 	{Match: "Using environment variable [", Event: EvEnvironment},
 	{Match: "HandlerSettings =", Event: EvSettings},
 	{Match: "Waiting for all async file download tasks", Event: EvDownloadStart},
@@ -75,7 +78,13 @@ var TextRules = []TextRule{
 	{Match: "RunCommand script execution finished", Event: EvExecuted},
 	{Match: "Current sequence number, ", Event: EvAlreadyProcessed},
 	{Match: "this script configuration is already processed", Contains: true, Event: EvAlreadyProcessed},
-	{Match: "failed for plugin", Contains: true, Event: EvPluginFailed}, // WaAppAgent: Install failed for plugin (name: X, version V) with exception ...
+	{Match: "Enabling plugin ", Event: EvEnable, Operation: "enable"},                                // WaAppAgent
+	{Match: "Disabling plugin ", Event: EvDisable, Operation: "disable"},                             // WaAppAgent
+	{Match: "Uninstalling plugin ", Event: EvUninstall, Operation: "uninstall"},                      // WaAppAgent
+	{Match: "Installing plugin ", Event: EvInstall, Operation: "install"},                            // WaAppAgent
+	{Match: "downloaded and installed to", Contains: true, Event: EvInstalled, Operation: "install"}, // WaAppAgent
+	{Match: " reported status ", Contains: true, Event: EvStatus},                                    // WaAppAgent: Plugin X V [extension E] sequence number N reported status success.
+	{Match: "failed for plugin", Contains: true, Event: EvPluginFailed},                              // WaAppAgent: Install failed for plugin (name: X, version V) with exception ...
 	{Match: "has exited with Exit code", Contains: true, Event: EvExecuted},
 }
 
@@ -83,8 +92,10 @@ var (
 	ostcStatus   = regexp.MustCompile(`^(Install|Enable|Disable|Uninstall|Update|Daemon),([A-Za-z]+),(-?\d+),`)
 	pluginNameRe = regexp.MustCompile(`(?i)(?:plugin|extension|handler)\s*(?:\(name:\s*)?([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){1,5})(?:,|\s)\s*(?:version\s*)?(\d+(?:\.\d+){1,3})`)
 	commandOf    = regexp.MustCompile(`(?i)Command .* of ([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){1,5}) has exited`)
-	seqInText    = regexp.MustCompile(`(?i)(?:sequence number|\[ConfigSequenceNumber\]=)\s*,?\s*(\d{1,18})`)
-	extNameText  = regexp.MustCompile(`\[ConfigExtensionName\]=(\S+)`)
+	seqInText    = regexp.MustCompile(`(?i)(?:sequence number(?: is)?|\[?ConfigSequenceNumber\]?=?)\s*,?\s*(\d{1,18})`)
+	extNameText  = regexp.MustCompile(`(?:\[ConfigExtensionName\]=|ConfigExtensionName |\bextension )([A-Za-z0-9_.-]*[A-Za-z0-9_-])`)
+	statusText   = regexp.MustCompile(` reported status (\w+)`)
+	dashOp       = regexp.MustCompile(`" -(install|enable|disable|uninstall|update)\b`)
 	handlerCmd   = regexp.MustCompile(`^(?:Comamnd|Command) Executed: (\w+)|^Process handler command: (\w+)`)
 )
 
@@ -133,18 +144,34 @@ func classifyText(r *Record) {
 		if s := handlerCmd.FindStringSubmatch(m); s != nil {
 			r.Operation = strings.ToLower(s[1] + s[2])
 		}
-	case EvReadingConfig, EvEnvironment, EvAlreadyProcessed:
-		if s := seqInText.FindStringSubmatch(m); s != nil {
-			if n, err := strconv.ParseInt(s[1], 10, 64); err == nil {
-				r.SeqNo = n
+	case EvStatus:
+		if s := statusText.FindStringSubmatch(m); s != nil {
+			if r.Fields == nil {
+				r.Fields = newFields()
 			}
+			r.Fields.Set("status", s[1])
 		}
-		if s := extNameText.FindStringSubmatch(m); s != nil {
-			r.ExtensionName = s[1]
+	case EvExecuting:
+		if s := dashOp.FindStringSubmatch(m); s != nil {
+			r.Operation = s[1]
 		}
 	case EvExecuted:
 		if n, ok := exitStatus(m); ok {
 			r.ExitCode, r.HasExitCode = n, true
+		}
+	}
+	if r.SeqNo < 0 && (strings.Contains(m, "equence") || strings.Contains(m, "ConfigSequenceNumber")) {
+		if s := seqInText.FindStringSubmatch(m); s != nil {
+			if n, err := strconv.ParseInt(s[1], 10, 64); err == nil {
+				r.SeqNo = n
+				if e := extNameText.FindStringSubmatch(m); e != nil && r.ExtensionName == "" {
+					r.ExtensionName = e[1]
+				}
+			}
+		}
+	} else if r.ExtensionName == "" && strings.HasPrefix(m, "Using environment variable [ConfigExtensionName]=") {
+		if e := extNameText.FindStringSubmatch(m); e != nil {
+			r.ExtensionName = e[1]
 		}
 	}
 	if r.Format == FormatWaAppAgent {

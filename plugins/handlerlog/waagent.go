@@ -9,6 +9,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/agentlog"
+	"github.com/azvql/azvql/plugins/redact"
 )
 
 // agentOps maps agentlog Events to the operation they start.
@@ -41,6 +42,10 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 			rec := fromAgentRow(row)
 			if rec.Handler == "" {
 				rec.Handler = hint.handler
+			}
+			if opt.Redact {
+				rec.Message = redact.CommandLine(rec.Message)
+				rec.Error = redact.CommandLine(rec.Error)
 			}
 			key := rec.Handler + "\x00" + rec.ExtensionName
 			st := states[key]

@@ -312,3 +312,57 @@ func lower(c byte) byte {
 	}
 	return c
 }
+
+// Secrets on command lines, as handlers log them after decryption (the
+// Windows Custom Script handler logs the protected commandToExecute in
+// clear: "Asynchronously executing command: '... cmdkey /pass:X ...'").
+var (
+	// cmdkey /pass:X, net use /password:X, schtasks /rp X
+	slashPass = regexp.MustCompile(`(?i)((?:^|[\s"'(])/(?:pass|password|rp)(?::|\s+))("[^"]*"|'[^']*'|[^\s"';]+)`)
+	// PowerShell -Password X, -AdminPassword X, -Pwd X, -Secret X, -Passphrase X
+	psSecret = regexp.MustCompile(`(?i)((?:^|[\s"'(])-(?:\w*Password|Pwd|Secret|Passphrase)(?::|\s+))("[^"]*"|'[^']*'|[^\s"';)]+)`)
+	// ConvertTo-SecureString [-String] 'X' -AsPlainText
+	secureString = regexp.MustCompile(`(?i)(ConvertTo-SecureString\s+(?:-String\s+)?)("[^"]*"|'[^']*'|[^\s"'-][^\s"']*)`)
+	// net user <name> <password> [/add]
+	netUser = regexp.MustCompile(`(?i)(\bnet(?:\.exe)?\s+user\s+(?:"[^"]*"|\S+)\s+)("[^"]*"|'[^']*'|[^\s/"'*][^\s"']*)`)
+)
+
+// CommandLine redacts what String does plus passwords passed on command
+// lines: cmdkey /pass:X, /password:X, schtasks /rp X, PowerShell
+// -Password X (any parameter ending in Password, -Pwd, -Secret,
+// -Passphrase), ConvertTo-SecureString 'X' -AsPlainText, net user <name>
+// <password>. Use it for text that holds commands handlers ran (handler
+// logs, commandToExecute).
+func CommandLine(s string) string {
+	s = String(s)
+	if s == "" {
+		return s
+	}
+	keep := func(re *regexp.Regexp, s string) string {
+		return re.ReplaceAllStringFunc(s, func(m string) string {
+			sub := re.FindStringSubmatch(m)
+			v := strings.Trim(sub[2], `"'`)
+			if v == Marker || v == "" {
+				return m
+			}
+			q := ""
+			if c := sub[2][0]; c == '"' || c == '\'' {
+				q = string(c)
+			}
+			return sub[1] + q + Marker + q
+		})
+	}
+	if indexFold(s, "/pass") >= 0 || indexFold(s, "/rp") >= 0 {
+		s = keep(slashPass, s)
+	}
+	if indexFold(s, "pass") >= 0 || indexFold(s, "pwd") >= 0 || indexFold(s, "secret") >= 0 {
+		s = keep(psSecret, s)
+	}
+	if indexFold(s, "securestring") >= 0 {
+		s = keep(secureString, s)
+	}
+	if indexFold(s, "user") >= 0 {
+		s = keep(netUser, s)
+	}
+	return s
+}

@@ -100,3 +100,26 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+func TestCommandLine(t *testing.T) {
+	for in, want := range map[string]string{
+		`Asynchronously executing command: 'powershell -ExecutionPolicy Bypass -Command "cmdkey /generic:10.0.5.20 /user:CORP\backup /pass:Wint3r!Backup#7; robocopy C:\a \\10.0.5.20\drop /E"'`: `Asynchronously executing command: 'powershell -ExecutionPolicy Bypass -Command "cmdkey /generic:10.0.5.20 /user:CORP\backup /pass:[REDACTED]; robocopy C:\a \\10.0.5.20\drop /E"'`,
+		`net use Z: \\srv\share /user:x /password:"p w"`:            `net use Z: \\srv\share /user:x /password:"[REDACTED]"`,
+		`.\setup.ps1 -AdminPassword 'S3cret!' -User bob`:            `.\setup.ps1 -AdminPassword '[REDACTED]' -User bob`,
+		`New-LocalUser -Name x -Password $pw`:                       `New-LocalUser -Name x -Password [REDACTED]`,
+		`$p = ConvertTo-SecureString 'P@ss' -AsPlainText -Force`:    `$p = ConvertTo-SecureString '[REDACTED]' -AsPlainText -Force`,
+		`net user backdoor Passw0rd! /add`:                          `net user backdoor [REDACTED] /add`,
+		`net user bob /delete`:                                      `net user bob /delete`,
+		`schtasks /create /ru admin /rp hunter2 /tn x`:              `schtasks /create /ru admin /rp [REDACTED] /tn x`,
+		`echo Depl0y!Passw0rd#2025 | sudo -S -u deploy x.sh`:        `echo [REDACTED] | sudo -S -u deploy x.sh`,
+		`robocopy C:\a D:\b /PURGE -PasswordFile c:\x`:              `robocopy C:\a D:\b /PURGE -PasswordFile c:\x`,
+		`https://a.blob.core.windows.net/c/x.ps1?sv=1&sig=abc%3D&x`: `https://a.blob.core.windows.net/c/x.ps1?sv=1&sig=[REDACTED]&x`,
+	} {
+		if got := CommandLine(in); got != want {
+			t.Errorf("\n in  %s\n got %s\nwant %s", in, got, want)
+		}
+		if got := CommandLine(CommandLine(in)); got != want {
+			t.Errorf("not idempotent: %s", got)
+		}
+	}
+}

@@ -355,7 +355,7 @@ func eventRow(ev *ordereddict.Dict, osPath, handler, version string, idx int64, 
 		opid = g("OperationId")
 	}
 	if red {
-		msg = redact.String(msg)
+		msg = redact.CommandLine(msg)
 		if d, ok := redact.Value(fields).(*ordereddict.Dict); ok {
 			fields = d
 		}
