@@ -115,9 +115,10 @@ type Decryptor struct {
 	root  *evidence.Root
 	opts  Options
 
-	once sync.Once
-	ring *KeyRing
-	on   bool
+	once  sync.Once
+	ring  *KeyRing
+	store systemStore // the running system's certificate store (Windows), nil elsewhere
+	on    bool
 }
 
 // NewDecryptor returns the query's decryptor for the evidence under root.
@@ -135,7 +136,7 @@ func (d *Decryptor) load() {
 		if d.opts.Decrypt == Off || d.root == nil {
 			return
 		}
-		d.ring = ringFor(d.scope, ringSpec{
+		e := ringFor(d.scope, ringSpec{
 			acc:      d.root.Acc,
 			accName:  d.opts.Accessor,
 			root:     d.root.Base,
@@ -144,7 +145,8 @@ func (d *Decryptor) load() {
 			plugin:   d.opts.Plugin,
 			quiet:    d.opts.Decrypt == Auto,
 		})
-		d.on = d.opts.Decrypt == On || len(d.ring.Keys()) > 0
+		d.ring, d.store = e.ring, e.store
+		d.on = d.opts.Decrypt == On || len(d.ring.Keys()) > 0 || d.store != nil
 	})
 }
 
@@ -202,6 +204,39 @@ func (r *Decrypted) Columns() (plaintext, decryptError interface{}) {
 	return r.Plaintext, nil
 }
 
+// Column names a plugin adds (docs/plugins-protected.md, Integrating
+// into a plugin).
+const (
+	ColumnDecrypted    = "ProtectedSettingsDecrypted"
+	ColumnDecryptError = "DecryptError"
+	// CommandSource is the CommandSource value of a command found in
+	// decrypted protected settings.
+	CommandSource = "protectedSettings"
+)
+
+// InsertColumns returns row with the ProtectedSettingsDecrypted and
+// DecryptError columns (see Columns) right after the column named after,
+// or at the end when row has no such column. row itself is not changed.
+func (r *Decrypted) InsertColumns(row *ordereddict.Dict, after string) *ordereddict.Dict {
+	plain, derr := r.Columns()
+	out := ordereddict.NewDict()
+	done := false
+	for _, it := range row.Items() {
+		if it.Key == ColumnDecrypted || it.Key == ColumnDecryptError {
+			continue
+		}
+		out.Set(it.Key, it.Value)
+		if !done && it.Key == after {
+			out.Set(ColumnDecrypted, plain).Set(ColumnDecryptError, derr)
+			done = true
+		}
+	}
+	if !done {
+		out.Set(ColumnDecrypted, plain).Set(ColumnDecryptError, derr)
+	}
+	return out
+}
+
 // IsRedactionMarker says whether a protectedSettings value is the marker
 // agents >= 2.8 write in history copies instead of the ciphertext.
 func IsRedactionMarker(s string) bool {
@@ -218,7 +253,7 @@ func (d *Decryptor) Decrypt(blob, thumbprint string) Decrypted {
 	if !d.Enabled() {
 		return Decrypted{}
 	}
-	res, err := d.ring.DecryptDetail(blob, thumbprint)
+	res, err := decryptWithStore(d.ring, d.store, blob, thumbprint)
 	out := Decrypted{Attempted: true}
 	if res != nil {
 		out.Thumbprint, out.Cipher = res.Thumbprint, res.Cipher

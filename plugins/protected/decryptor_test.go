@@ -150,3 +150,28 @@ func TestCommandFromPlaintext(t *testing.T) {
 		}
 	}
 }
+
+func TestInsertColumns(t *testing.T) {
+	row := ordereddict.NewDict().Set("A", 1).Set("ProtectedSettings", "MII").Set("Command", nil)
+	ok := &Decrypted{Attempted: true, Plaintext: "p"}
+	got := ok.InsertColumns(row, "ProtectedSettings")
+	if strings.Join(got.Keys(), ",") != "A,ProtectedSettings,ProtectedSettingsDecrypted,DecryptError,Command" || len(row.Keys()) != 3 {
+		t.Fatal(got.Keys())
+	}
+	if v, _ := got.Get(ColumnDecrypted); v != "p" {
+		t.Error(v)
+	}
+	bad := &Decrypted{Attempted: true, Err: ErrCorrupt, Error: "corrupt blob: x"}
+	got = bad.InsertColumns(row, "Missing")
+	if strings.Join(got.Keys(), ",") != "A,ProtectedSettings,Command,ProtectedSettingsDecrypted,DecryptError" {
+		t.Fatal(got.Keys())
+	}
+	if v, _ := got.Get(ColumnDecryptError); v != "corrupt blob: x" {
+		t.Error(v)
+	}
+	var none Decrypted
+	got = none.InsertColumns(row, "A")
+	if v, ok := got.Get(ColumnDecrypted); !ok || v != nil {
+		t.Error(v, ok)
+	}
+}

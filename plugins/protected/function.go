@@ -61,8 +61,8 @@ func (DecryptFunction) Call(ctx context.Context, scope vfilter.Scope, args *orde
 	if _, ok := args.Get("redact"); ok {
 		red = a.Redact
 	}
-	ring := ringFor(scope, argsSpec(a))
-	res, err := ring.DecryptDetail(a.Data, a.Thumbprint)
+	e := ringFor(scope, argsSpec(a))
+	res, err := decryptWithStore(e.ring, e.store, a.Data, a.Thumbprint)
 	row := ordereddict.NewDict()
 	if err != nil {
 		return row.Set("Plaintext", nil).
@@ -91,7 +91,14 @@ var cacheMu sync.Mutex
 
 type ringCache struct {
 	mu    sync.Mutex
-	rings map[string]*KeyRing
+	rings map[string]*ringEntry
+}
+
+// ringEntry is a loaded key ring and, when the evidence is the running
+// system, its certificate store (Windows LocalMachine\My; nil elsewhere).
+type ringEntry struct {
+	ring  *KeyRing
+	store systemStore
 }
 
 // ringSpec says which key ring to build.
@@ -119,7 +126,7 @@ func argsSpec(a *DecryptArgs) ringSpec {
 }
 
 // ringFor returns the query's key ring for spec, loading it on first use.
-func ringFor(scope vfilter.Scope, spec ringSpec) *KeyRing {
+func ringFor(scope vfilter.Scope, spec ringSpec) *ringEntry {
 	id := spec.id()
 	cacheMu.Lock()
 	var cache *ringCache
@@ -127,7 +134,7 @@ func ringFor(scope vfilter.Scope, spec ringSpec) *KeyRing {
 		cache, _ = v.(*ringCache)
 	}
 	if cache == nil {
-		cache = &ringCache{rings: map[string]*KeyRing{}}
+		cache = &ringCache{rings: map[string]*ringEntry{}}
 		scope.SetContext(cacheKey, cache)
 	}
 	cacheMu.Unlock()
@@ -137,7 +144,12 @@ func ringFor(scope vfilter.Scope, spec ringSpec) *KeyRing {
 	if r, ok := cache.rings[id]; ok {
 		return r
 	}
-	r := loadRing(scope, spec)
+	r := &ringEntry{ring: loadRing(scope, spec)}
+	if liveSystem(spec.root, spec.accName) {
+		if st, err := openSystemStore(); err == nil {
+			r.store = st
+		}
+	}
 	cache.rings[id] = r
 	return r
 }
