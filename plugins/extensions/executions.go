@@ -675,6 +675,14 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		goalSource = gs.Source
 	}
 
+	uriList := []string(nil)
+	if set != nil {
+		uriList = set.FileUris
+	}
+	if len(uriList) == 0 && gs != nil {
+		uriList = gs.FileUris
+	}
+
 	// Output.
 	var stdout, stderr, outSource interface{}
 	var stdoutTrunc, stderrTrunc interface{}
@@ -755,7 +763,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		timeFrom{ivStart, "status.startTime"},
 		timeFrom{placeholderTime, "status.placeholder"},
 		timeFrom{scriptMtime, "script.mtime"},
-		timeFrom{downloadMtime(set, topFiles), "download.mtime"},
+		timeFrom{downloadMtime(uriList, topFiles, files), "download.mtime"},
 		timeFrom{settingsMtime, "settings.mtime"},
 	)
 	var finished, finishedSrc interface{}
@@ -770,13 +778,6 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	var protected, uris interface{}
 	if set != nil && !set.Empty && !settingsBad {
 		protected = set.Protected
-	}
-	uriList := []string(nil)
-	if set != nil {
-		uriList = set.FileUris
-	}
-	if len(uriList) == 0 && gs != nil {
-		uriList = gs.FileUris
 	}
 	if len(uriList) > 0 {
 		l := make([]interface{}, len(uriList))
@@ -894,12 +895,16 @@ func scriptURIName(set *Settings) string {
 // downloadMtime is the latest mtime of the working-folder files named
 // after a fileUris entry (the handler downloads them, then runs the
 // command): a start time for public commands that leave no script.sh.
-func downloadMtime(set *Settings, top []*evidence.Entry) time.Time {
-	if set == nil || len(set.FileUris) == 0 || len(top) == 0 {
+// Linux handlers name a download after the URI's last segment, in the
+// working folder; the Windows Custom Script Extension keeps the path
+// after the storage container (Downloads\<seq>\scripts\x.ps1), found in
+// files (the Files list).
+func downloadMtime(uris []string, top []*evidence.Entry, files []interface{}) time.Time {
+	if len(uris) == 0 {
 		return time.Time{}
 	}
 	var t time.Time
-	for _, u := range set.FileUris {
+	for _, u := range uris {
 		name := uriFileName(u)
 		if name == "" {
 			continue
@@ -909,8 +914,37 @@ func downloadMtime(set *Settings, top []*evidence.Entry) time.Time {
 				t = e.Mtime
 			}
 		}
+		rel := uriPathAfterContainer(u)
+		if rel == "" || rel == name {
+			continue
+		}
+		for _, f := range files {
+			d, _ := f.(*ordereddict.Dict)
+			n, _ := d.Get("Name")
+			if ns, _ := n.(string); !strings.EqualFold(ns, rel) {
+				continue
+			}
+			m, _ := d.Get("Mtime")
+			if mt, ok := m.(time.Time); ok && mt.After(t) {
+				t = mt
+			}
+		}
 	}
 	return t
+}
+
+// uriPathAfterContainer is a blob URI's path below its container
+// ("https://a.blob.core.windows.net/c/scripts/x.ps1" -> "scripts/x.ps1").
+func uriPathAfterContainer(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	parts := strings.SplitN(strings.Trim(p.Path, "/"), "/", 2)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
 }
 
 // uriFileName is the last path segment of a URL, as RC v1 / CSE name

@@ -336,3 +336,17 @@ func TestWalkAggregateStatus(t *testing.T) {
 		t.Errorf("truncated snapshot: no ParseError")
 	}
 }
+
+func TestWindowsExitCodes(t *testing.T) {
+	for msg, want := range map[string]int64{
+		"Command execution finished. Command exited with code: 2":                                     2,
+		"Command execution finished, but failed because it returned a non-zero exit code of: '1'":     1,
+		"Enable failed: failed to execute command: command terminated with exit status=3\n[stdout]\n": 3,
+		"RunCommand script execution finished with exit code: 0":                                      0,
+	} {
+		s, _ := ParseStatus([]byte(`[{"status": {"status": "error", "formattedMessage": {"message": ` + jsonStr(msg) + `}}}]`))
+		if s.ExitCode == nil || *s.ExitCode != want {
+			t.Errorf("%q: %v", msg, s.ExitCode)
+		}
+	}
+}

@@ -56,7 +56,10 @@ func (s *Status) InProgress() bool {
 		strings.EqualFold(s.ExecutionState, "Running") || strings.EqualFold(s.ExecutionState, "Pending")
 }
 
-var exitStatusRe = regexp.MustCompile(`(?i)exit (?:status|code)\s*[=:]?\s*(-?[0-9]{1,10})\b`)
+// exitStatusRe finds an exit code in a status message: Linux "exit
+// status=N", Windows "Command exited with code: N" (RunCommandWindows) and
+// "returned a non-zero exit code of: 'N'" (CustomScriptExtension).
+var exitStatusRe = regexp.MustCompile(`(?i)exit(?:ed with)? (?:status|code)(?: of)?\s*[=:]?\s*'?(-?[0-9]{1,10})\b`)
 
 // ParseStatus parses the bytes of a .status file: a JSON array whose
 // first element is read (as the agent does), or a bare object; BOM and
