@@ -64,8 +64,8 @@ func Detect(head []byte, name string) string {
 		return FormatOSTC
 	case strings.HasPrefix(base, "waappagent") || strings.HasPrefix(base, "transparentinstaller"):
 		return FormatWaAppAgent
-	case strings.HasPrefix(base, "waagent"):
-		return FormatWaagent
+	case strings.HasPrefix(base, "waagent"), strings.HasPrefix(base, "syslog"), strings.HasPrefix(base, "messages"):
+		return FormatWaagent // agentlog reads syslog-wrapped agent lines too
 	case base == "commandexecution.log" && !evidence.ParseEvPath(name).Windows:
 		return FormatWaagent
 	case strings.HasSuffix(base, ".log") && evidence.ParseEvPath(name).Windows:

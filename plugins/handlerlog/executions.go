@@ -93,7 +93,7 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			if ctx.Err() != nil {
 				return
 			}
-			osPath := evidence.ParseEvPath(fn).String()
+			osPath := EvidencePath(root, fn)
 			b.StartFile(osPath)
 			ReadFile(ctx, root, Options{Name: fn, Loc: loc, Redact: arg.Redact},
 				func(msg string) { vqlkit.Logf(scope, execPluginName, "%s", msg) },
@@ -126,7 +126,7 @@ type Execution struct {
 	Handler, ExtensionName, Version string
 	SeqNo                           int64
 	Started, LastSeen               time.Time
-	enableEnd                       time.Time
+	enableEnd, agentEnableEnd       time.Time
 	Operations                      []string
 	Command, CommandKind            string
 	Outcome                         string // the handler logs' word (logfmt, windows-plugin, ostc)
@@ -239,8 +239,12 @@ func (b *ExecBuilder) Add(r *Record) {
 		e.Version = r.Version
 	}
 	e.addTime(r.Time)
-	if r.Operation == "enable" && r.Time.After(e.enableEnd) {
-		e.enableEnd = r.Time
+	if r.Operation == "enable" {
+		if agent := r.Format == FormatWaagent || r.Format == FormatWaAppAgent; !agent && r.Time.After(e.enableEnd) {
+			e.enableEnd = r.Time
+		} else if agent && r.Time.After(e.agentEnableEnd) {
+			e.agentEnableEnd = r.Time
+		}
 	}
 	if r.Operation != "" && !contains(e.Operations, r.Operation) && len(e.Operations) < 16 {
 		e.Operations = append(e.Operations, r.Operation)
@@ -291,7 +295,10 @@ func (e *Execution) finished() time.Time {
 		return time.Time{} // no result logged: still running, killed, or the log was cut
 	}
 	if !e.enableEnd.IsZero() {
-		return e.enableEnd
+		return e.enableEnd // the handler's own last record of the run
+	}
+	if !e.agentEnableEnd.IsZero() {
+		return e.agentEnableEnd
 	}
 	return e.LastSeen
 }

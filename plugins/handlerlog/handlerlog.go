@@ -17,6 +17,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
@@ -125,7 +127,7 @@ func knownFormat(f string) bool {
 // record; problems (unreadable, damaged compression, cut lines) go to
 // logf with the file's evidence path. It returns the dialect used.
 func ReadFile(ctx context.Context, root *evidence.Root, opt Options, logf func(string), emit func(*Record) bool) string {
-	osPath := evidence.ParseEvPath(opt.Name).String()
+	osPath := EvidencePath(root, opt.Name)
 	opt.Name = osPath
 	f, err := root.Open(opt.Name)
 	if err != nil {
@@ -134,6 +136,47 @@ func ReadFile(ctx context.Context, root *evidence.Root, opt Options, logf func(s
 	}
 	defer f.Close()
 	return Read(ctx, f, opt, logf, emit)
+}
+
+// EvidencePath is the path on the evidence system of a filename given to
+// a plugin: an evidence path (/var/log/azure/x, C:\WindowsAzure\...)
+// as it is, or an accessor path below root (what glob(root=Root)
+// returns as OSPath) with root's part removed.
+func EvidencePath(root *evidence.Root, filename string) string {
+	if root != nil && root.Base != "" {
+		if p, ok := belowRoot(root.Base, filename); ok {
+			return p
+		}
+	}
+	return evidence.ParseEvPath(filename).String()
+}
+
+// windowsTop are top-level folders that make a path below root a Windows
+// (C:) path.
+var windowsTop = map[string]bool{"packages": true, "windowsazure": true, "windows": true, "programdata": true, "users": true}
+
+// belowRoot: filename as an evidence path when it lies below the accessor
+// path base.
+func belowRoot(base, filename string) (string, bool) {
+	r := strings.TrimRight(strings.ReplaceAll(base, `\`, "/"), "/")
+	f := strings.ReplaceAll(filename, `\`, "/")
+	if !strings.HasPrefix(f, r+"/") {
+		ar, err1 := filepath.Abs(base)
+		af, err2 := filepath.Abs(filename)
+		if err1 != nil || err2 != nil {
+			return "", false
+		}
+		r = strings.TrimRight(filepath.ToSlash(ar), "/")
+		f = filepath.ToSlash(af)
+		if !strings.HasPrefix(f, r+"/") {
+			return "", false
+		}
+	}
+	ev := evidence.ParseEvPath(f[len(r):])
+	if len(ev.Parts) > 0 && windowsTop[strings.ToLower(ev.Parts[0])] {
+		ev.Windows, ev.Drive = true, "C:"
+	}
+	return ev.String(), true
 }
 
 // Read parses a log stream (see ReadFile).

@@ -26,6 +26,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/handlerlog"
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
@@ -134,8 +135,8 @@ func (EventsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddi
 
 // ReadFile emits the events of one file; false means stop.
 func ReadFile(root *evidence.Root, name string, red bool, logf func(string), emit func(*ordereddict.Dict) bool) bool {
-	osPath := evidence.ParseEvPath(name).String()
-	data, truncated, err := root.ReadCapped(name, MaxFile)
+	osPath := handlerlog.EvidencePath(root, name) // also an accessor path below root (glob's OSPath)
+	data, truncated, err := root.ReadCapped(osPath, MaxFile)
 	if err != nil {
 		logf(err.Error())
 		return true
