@@ -2,23 +2,13 @@ package extensions
 
 import (
 	"testing"
-	"unicode/utf16"
 )
-
-func utf16le(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := []byte{0xff, 0xfe}
-	for _, c := range u {
-		b = append(b, byte(c), byte(c>>8))
-	}
-	return b
-}
 
 // FuzzAggregateStatus: status-blob snapshots (aggregatestatus*.json,
 // waagent_status.json) never panic, and every entry keeps its handler.
 func FuzzAggregateStatus(f *testing.F) {
 	f.Add([]byte(aggSnapshot))
-	f.Add(utf16le(aggSnapshot))
+	f.Add(utf16le(aggSnapshot, true))
 	f.Add([]byte(`{"aggregateStatus": {"handlerAggregateStatus": [{"handlerName": "x", "runtimeSettingsStatus": [1, {"settingsStatus": []}]}]}}`))
 	f.Add([]byte(`[{"aggregateStatus": {"guestAgentStatus": 3}}]`))
 	f.Add([]byte(""))
@@ -40,7 +30,7 @@ func FuzzAggregateStatus(f *testing.F) {
 // instance-view messages) never panic.
 func FuzzStatusWindows(f *testing.F) {
 	f.Add([]byte(winStatus("2024-05-03T10:00:05.1234567Z", "success", "nt authority\\system\n", "")))
-	f.Add(utf16le(winStatus("2024-05-03T10:00:05Z", "error", "", "At C:\\Packages\\Plugins\\x\\Downloads\\script0.ps1:16 char:28")))
+	f.Add(utf16le(winStatus("2024-05-03T10:00:05Z", "error", "", "At C:\\Packages\\Plugins\\x\\Downloads\\script0.ps1:16 char:28"), true))
 	f.Add([]byte(rc2Status("Demo", "2024-05-03T13:00:09Z", "success", `{"executionState":"Succeeded","exitCode":"0","startTime":"x"}`)))
 	f.Add([]byte(`{"status": {"substatus": [{"name": "StdOut"}, null, 3, {"formattedMessage": {"message": 5}}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
