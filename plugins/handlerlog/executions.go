@@ -205,7 +205,15 @@ func (b *ExecBuilder) Add(r *Record) {
 		delete(b.current, hk)
 	}
 	if seq < 0 {
+		// Only the agent's Linux log interleaves a handler's lines without
+		// a sequence number into its current run (the Command: record);
+		// elsewhere a line without one precedes the line that names it
+		// (a Windows handler process logs "Loading configuration for
+		// sequence number N" after its start; OSTC "sequence number is N").
 		s, ok := b.current[hk]
+		if r.Format != FormatWaagent {
+			ok = false
+		}
 		if !ok {
 			if !r.Time.IsZero() {
 				if t, ok := b.pending[pk]; !ok || r.Time.Before(t) {
