@@ -269,7 +269,7 @@ func sigBoundary(s string, at int) bool {
 func sigValueEnd(s string, i int) int {
 	for i < len(s) {
 		switch s[i] {
-		case '&', ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '\\', ',', ';', ')', ']', '}', '#':
+		case '&', ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '\\', ',', ';', ')', ']', '}', '#', ':':
 			return i
 		case '%':
 			if i+3 <= len(s) && strings.EqualFold(s[i:i+3], "%26") {

@@ -123,3 +123,11 @@ func TestCommandLine(t *testing.T) {
 		}
 	}
 }
+
+func TestSigEndsAtColon(t *testing.T) {
+	in := `http request failed: https://a.blob.core.windows.net/s/x.sh?sv=1&sig=AbC%3D: 403`
+	want := `http request failed: https://a.blob.core.windows.net/s/x.sh?sv=1&sig=[REDACTED]: 403`
+	if got := String(in); got != want {
+		t.Errorf("got %s", got)
+	}
+}
