@@ -197,6 +197,9 @@ func (b *ExecBuilder) Add(r *Record) {
 	}
 	hk := r.Handler + "\x00" + r.ExtensionName
 	pk := hk + "\x00" + itoa(r.Pid)
+	if r.Format == FormatOSTC && r.Event == EvStart {
+		delete(b.pending, pk) // a new handler process: what the last one logged is not this run's start
+	}
 	seq := r.SeqNo
 	if r.Format == FormatWaagent && seq < 0 && (r.Event == "HandlerState" || r.Event == "GoalState") {
 		// The agent starts processing a new goal state for the handler:
@@ -339,7 +342,12 @@ func (e *Execution) outcome() string {
 // Executions returns the executions sorted by Started (unknown last),
 // then handler, extension name and sequence number.
 func (b *ExecBuilder) Executions() []*Execution {
-	out := append([]*Execution(nil), b.order...)
+	out := make([]*Execution, 0, len(b.order))
+	for _, e := range b.order {
+		if e.isRun() {
+			out = append(out, e)
+		}
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, c := out[i], out[j]
 		if a.Started.IsZero() != c.Started.IsZero() {
@@ -366,6 +374,17 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// isRun: the configuration was enabled, or a command or result was
+// logged. Records of handler lifecycle operations only (install, update,
+// uninstall, disable with the handler's own sequence number, as Run
+// Command v2 logs them with an empty extension name) are not a run.
+func (e *Execution) isRun() bool {
+	if e.Command != "" || e.CommandKind != "" || e.HasExitCode || e.outcome() != OutcomeUnknown {
+		return true
+	}
+	return len(e.Operations) == 0 || contains(e.Operations, "enable")
 }
 
 // outcomeOf is what one record says about the result.
@@ -395,6 +414,12 @@ func outcomeOf(r *Record) string {
 				return OutcomeFailed
 			}
 			return OutcomeLaunched
+		case EvStatus: // an OSTC extension's status line in a 2.0-era waagent.log
+			if s, _ := r.Fields.GetString("status"); strings.EqualFold(s, "success") && r.Operation == "enable" {
+				return OutcomeSuccess
+			} else if strings.EqualFold(s, "error") || strings.EqualFold(s, "failed") {
+				return OutcomeFailed
+			}
 		}
 		if r.HasExitCode && r.ExitCode != 0 {
 			return OutcomeFailed

@@ -63,7 +63,9 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 					st.op = op
 				}
 			}
-			if rec.Handler != "" {
+			if rec.Operation != "" {
+				st.op = rec.Operation
+			} else if rec.Handler != "" {
 				rec.Operation = st.op
 			}
 			return emit(&rec)
@@ -92,6 +94,26 @@ func executingOp(m string) string {
 		}
 	}
 	return ""
+}
+
+// handlerInPath finds /var/lib/waagent/<Publisher.Type>-<version>/ in a message.
+func handlerInPath(m string) (string, string) {
+	const dir = "/var/lib/waagent/"
+	i := strings.Index(m, dir)
+	if i < 0 {
+		return "", ""
+	}
+	rest := m[i+len(dir):]
+	if j := strings.IndexByte(rest, '/'); j > 0 {
+		rest = rest[:j]
+	} else {
+		return "", ""
+	}
+	d := strings.LastIndexByte(rest, '-')
+	if d <= 0 || !looksVersion(rest[d+1:]) || !strings.Contains(rest[:d], ".") {
+		return "", ""
+	}
+	return rest[:d], rest[d+1:]
 }
 
 func str(d *ordereddict.Dict, k string) string {
@@ -147,8 +169,26 @@ func fromAgentRow(row *ordereddict.Dict) Record {
 			rec.ExitCode, rec.HasExitCode = n, true
 		}
 	}
-	if rec.Level == "ERROR" {
+	if rec.Level == "ERROR" || rec.HasExitCode && rec.ExitCode != 0 {
 		rec.Error = first
+	}
+	if rec.Handler == "" && rec.HasExitCode {
+		// "[ExtensionError] Non-zero exit code: 1, /var/lib/waagent/<Handler>-<version>/bin/<cmd>"
+		// is logged with the agent's prefix: the command's path names the handler.
+		if h, v := handlerInPath(first); h != "" {
+			rec.Handler, rec.Version = h, v
+		}
+	}
+	if era, _ := row.GetString("Era"); era == "2.0" {
+		// OSTC extensions writing into waagent.log: their status lines.
+		if s := ostcStatus.FindStringSubmatch(first); s != nil {
+			rec.Event = EvStatus
+			rec.Operation = strings.ToLower(s[1])
+			if rec.Fields == nil {
+				rec.Fields = ordereddict.NewDict()
+			}
+			rec.Fields.Set("status", s[2]).Set("code", s[3])
+		}
 	}
 	return rec
 }
