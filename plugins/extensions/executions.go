@@ -665,11 +665,11 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	var command, commandSource, goalSource interface{}
 	switch {
 	case set != nil && set.Command != "":
-		command, commandSource = redactStr(set.Command, red), "settings"
+		command, commandSource = redactCmd(set.Command, red), "settings"
 	case gs != nil && gs.Command != "":
-		command, commandSource = redactStr(gs.Command, red), "goalstate"
+		command, commandSource = redactCmd(gs.Command, red), "goalstate"
 	case scriptRead:
-		command, commandSource = redactStr(scriptText, red), "script"
+		command, commandSource = redactCmd(scriptText, red), "script"
 	}
 	if gs != nil {
 		goalSource = gs.Source

@@ -1,6 +1,8 @@
 package extensions
 
 import (
+	"strings"
+
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/redact"
@@ -47,6 +49,9 @@ func SettingsRow(m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dic
 	var pub interface{}
 	if s.Public != nil {
 		pub = maybeRedact(s.Public, red)
+		if red {
+			pub = redactCommandKeys(pub)
+		}
 	} else if s.PublicRaw != nil {
 		pub = maybeRedact(s.PublicRaw, red)
 	}
@@ -72,7 +77,7 @@ func SettingsRow(m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dic
 		Set("Protected", boolOrNil(m, perr == nil || s.Protected, s.Protected)).
 		Set("ProtectedSettings", vqlkit.Str(s.ProtectedSettings)).
 		Set("PublicSettings", pub).
-		Set("Command", vqlkit.Str(redactStr(s.Command, red))).
+		Set("Command", vqlkit.Str(redactCmd(s.Command, red))).
 		Set("CommandField", vqlkit.Str(s.CommandField)).
 		Set("CommandNote", vqlkit.Str(s.CommandNote)).
 		Set("FileUris", uris).
@@ -177,6 +182,50 @@ func redactStr(s string, red bool) string {
 		return redact.String(s)
 	}
 	return s
+}
+
+// redactCmd is redactStr for command text: also the passwords passed on
+// command lines (net user, cmdkey /pass:, -Password, ...).
+func redactCmd(s string, red bool) string {
+	if red {
+		return redact.CommandLine(s)
+	}
+	return s
+}
+
+// redactCommandKeys applies redact.CommandLine to the command fields of
+// (already redacted) public settings: commandToExecute, script (text or
+// lines), source.script. Containers are copied.
+func redactCommandKeys(v interface{}) interface{} {
+	d, ok := v.(*ordereddict.Dict)
+	if !ok || d == nil {
+		return v
+	}
+	out := ordereddict.NewDict()
+	for _, k := range d.Keys() {
+		e, _ := d.Get(k)
+		switch lk := strings.ToLower(k); {
+		case lk == "commandtoexecute" || lk == "script":
+			switch t := e.(type) {
+			case string:
+				e = redact.CommandLine(t)
+			case []interface{}:
+				l := make([]interface{}, len(t))
+				for i, x := range t {
+					if xs, ok := x.(string); ok {
+						l[i] = redact.CommandLine(xs)
+					} else {
+						l[i] = x
+					}
+				}
+				e = l
+			}
+		case lk == "source":
+			e = redactCommandKeys(e)
+		}
+		out.Set(k, e)
+	}
+	return out
 }
 
 func maybeRedact(v interface{}, red bool) interface{} {
