@@ -5,6 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"www.velocidex.com/golang/vfilter"
+
+	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 )
 
 func seedFiles(f *testing.F, rels ...string) {
@@ -34,9 +39,14 @@ func FuzzParseExtensionsConfig(f *testing.F) {
 		tenantEC,
 		multiEC,
 		"goalstates/var/lib/waagent/ExtensionsConfig.10.xml",
+		"goalstates/var/lib/waagent/ExtensionsConfig.11.xml",
 		"goalstates/var/lib/waagent/history/2024-05-02T11-30-00__6/ExtensionsConfig.xml",
 		hibernateDir+"GoalState.xml",
 	)
+	// The settings' ciphertext goes through the decryptor, with the
+	// goalstates tree's own key (ExtensionsConfig.11.xml decrypts).
+	dec := protected.NewDecryptor(vfilter.NewScope(), evidence.NewRoot(evidence.OSAccessor{}, repoFixtures+"/goalstates"),
+		protected.Options{Decrypt: protected.On, Redact: true})
 	f.Add([]byte(`<Extensions goalStateIncarnation="1"><PluginSettings><Plugin name="a"><ExtensionRuntimeSettings seqNo="1" name="n">{"runtimeSettings":[{"handlerSettings":{"publicSettings":"{\"script\":[\"a\"]}"}}]}</ExtensionRuntimeSettings></Plugin></PluginSettings></Extensions>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := ParseExtensionsConfig(data)
@@ -44,6 +54,13 @@ func FuzzParseExtensionsConfig(f *testing.F) {
 			t.Fatal("nil doc without error")
 		}
 		checkDoc(t, doc)
+		if doc != nil {
+			for _, s := range doc.Settings {
+				if d := dec.Decrypt(s.ProtectedSettings, s.Thumbprint); d.Err != nil && d.Plaintext != nil {
+					t.Fatalf("plaintext with error: %+v", d)
+				}
+			}
+		}
 	})
 }
 
