@@ -116,6 +116,7 @@ type Decryptor struct {
 	opts  Options
 
 	once  sync.Once
+	entry *ringEntry // the query's cached key ring, store and results
 	ring  *KeyRing
 	store systemStore // the running system's certificate store (Windows), nil elsewhere
 	on    bool
@@ -145,7 +146,7 @@ func (d *Decryptor) load() {
 			plugin:   d.opts.Plugin,
 			quiet:    d.opts.Decrypt == Auto,
 		})
-		d.ring, d.store = e.ring, e.store
+		d.entry, d.ring, d.store = e, e.ring, e.store
 		d.on = d.opts.Decrypt == On || len(d.ring.Keys()) > 0 || d.store != nil
 	})
 }
@@ -253,7 +254,7 @@ func (d *Decryptor) Decrypt(blob, thumbprint string) Decrypted {
 	if !d.Enabled() {
 		return Decrypted{}
 	}
-	res, err := decryptWithStore(d.ring, d.store, blob, thumbprint)
+	res, err := d.entry.decrypt(blob, thumbprint)
 	out := Decrypted{Attempted: true}
 	if res != nil {
 		out.Thumbprint, out.Cipher = res.Thumbprint, res.Cipher

@@ -175,3 +175,23 @@ func TestInsertColumns(t *testing.T) {
 		t.Error(v, ok)
 	}
 }
+
+func TestDecryptResultCache(t *testing.T) {
+	th := thumbs(t)
+	scope := vfilter.NewScope()
+	d := newDec(t, scope, abs(t, "root-crtprv"), Options{})
+	a, b := d.Decrypt(blob(t, "aes256"), th["crp1"]), d.Decrypt(blob(t, "aes256"), th["crp1"])
+	pa, _ := a.Plaintext.(*ordereddict.Dict)
+	pb, _ := b.Plaintext.(*ordereddict.Dict)
+	if pa == nil || pa != pb {
+		t.Errorf("second decryption of the same blob not served from the query's cache")
+	}
+	// Another Decryptor of the same query shares it; a thumbprint is part of the key.
+	d2 := newDec(t, scope, abs(t, "root-crtprv"), Options{})
+	if c, _ := d2.Decrypt(blob(t, "aes256"), th["crp1"]).Plaintext.(*ordereddict.Dict); c != pa {
+		t.Error("not shared across decryptors of one query")
+	}
+	if r := d2.Decrypt(blob(t, "aes256"), th["crp2"]); r.Err == nil {
+		t.Errorf("wrong thumbprint served from cache: %+v", r)
+	}
+}

@@ -62,7 +62,7 @@ func (DecryptFunction) Call(ctx context.Context, scope vfilter.Scope, args *orde
 		red = a.Redact
 	}
 	e := ringFor(scope, argsSpec(a))
-	res, err := decryptWithStore(e.ring, e.store, a.Data, a.Thumbprint)
+	res, err := e.decrypt(a.Data, a.Thumbprint)
 	row := ordereddict.NewDict()
 	if err != nil {
 		return row.Set("Plaintext", nil).
@@ -99,6 +99,47 @@ type ringCache struct {
 type ringEntry struct {
 	ring  *KeyRing
 	store systemStore
+
+	// Results by thumbprint and blob: the same blob is met several times
+	// in one query (the .settings file, goal states, their history, and
+	// the several sources of an artifact), and each costs an RSA
+	// decryption. Bounded; the cached plaintext is shared, never mutated.
+	mu      sync.Mutex
+	results map[[32]byte]cachedResult
+}
+
+type cachedResult struct {
+	res *Result
+	err error
+}
+
+// maxCachedResults bounds the per-query result cache.
+const maxCachedResults = 4096
+
+// decrypt is decryptWithStore with the per-query result cache.
+func (e *ringEntry) decrypt(blob, thumbprint string) (*Result, error) {
+	h := sha256.New()
+	h.Write([]byte(NormalizeThumbprint(thumbprint)))
+	h.Write([]byte{0})
+	h.Write([]byte(blob))
+	var k [32]byte
+	h.Sum(k[:0])
+	e.mu.Lock()
+	c, ok := e.results[k]
+	e.mu.Unlock()
+	if ok {
+		return c.res, c.err
+	}
+	res, err := decryptWithStore(e.ring, e.store, blob, thumbprint)
+	e.mu.Lock()
+	if e.results == nil {
+		e.results = map[[32]byte]cachedResult{}
+	}
+	if len(e.results) < maxCachedResults {
+		e.results[k] = cachedResult{res, err}
+	}
+	e.mu.Unlock()
+	return res, err
 }
 
 // ringSpec says which key ring to build.
