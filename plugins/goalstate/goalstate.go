@@ -448,8 +448,8 @@ func (w *Walker) document(ctx context.Context, src source, data []byte) bool {
 			Mtime:             src.mtime,
 		}
 		if w.Opts.Redact {
-			r.PublicSettings = redact.Value(r.PublicSettings)
-			r.Command = redact.String(r.Command)
+			r.PublicSettings = protected.RedactSettings(r.PublicSettings)
+			r.Command = redact.CommandLine(r.Command)
 			for i, u := range r.FileUris {
 				r.FileUris[i] = redact.String(u)
 			}

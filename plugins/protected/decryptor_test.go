@@ -195,3 +195,20 @@ func TestDecryptResultCache(t *testing.T) {
 		t.Errorf("wrong thumbprint served from cache: %+v", r)
 	}
 }
+
+func TestRedactSettings(t *testing.T) {
+	in := ordereddict.NewDict().
+		Set("commandToExecute", "net user backdoor S3cr3t! /add").
+		Set("script", []interface{}{"cmdkey /pass:Hunter2", 3}).
+		Set("source", ordereddict.NewDict().Set("script", "Set-X -Password pw1")).
+		Set("storageAccountKey", "k")
+	got := jsonOf(t, RedactSettings(in))
+	for _, secret := range []string{"S3cr3t!", "Hunter2", "pw1", `"k"`} {
+		if strings.Contains(got, secret) {
+			t.Errorf("%s not redacted: %s", secret, got)
+		}
+	}
+	if !strings.Contains(got, "net user backdoor [REDACTED] /add") || jsonOf(t, in) == got {
+		t.Errorf("%s", got)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"www.velocidex.com/golang/vfilter/arg_parser"
 
 	"github.com/azvql/azvql/plugins/evidence"
-	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
@@ -73,7 +72,7 @@ func (DecryptFunction) Call(ctx context.Context, scope vfilter.Scope, args *orde
 	}
 	plain := res.Plaintext
 	if red {
-		plain = redact.Value(plain)
+		plain = RedactSettings(plain)
 	}
 	return row.Set("Plaintext", plain).
 		Set("Thumbprint", vqlkit.Str(res.Thumbprint)).
