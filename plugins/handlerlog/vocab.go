@@ -2,7 +2,6 @@ package handlerlog
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -89,14 +88,13 @@ var TextRules = []TextRule{
 }
 
 var (
-	ostcStatus   = regexp.MustCompile(`^(Install|Enable|Disable|Uninstall|Update|Daemon),([A-Za-z]+),(-?\d+),`)
-	pluginNameRe = regexp.MustCompile(`(?i)(?:plugin|extension|handler)\s*(?:\(name:\s*)?([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){1,5})(?:,|\s)\s*(?:version\s*)?(\d+(?:\.\d+){1,3})`)
-	commandOf    = regexp.MustCompile(`(?i)Command .* of ([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){1,5}) has exited`)
-	seqInText    = regexp.MustCompile(`(?i)(?:sequence number(?: is)?|\[?ConfigSequenceNumber\]?=?)\s*,?\s*(\d{1,18})`)
-	extNameText  = regexp.MustCompile(`(?:\[ConfigExtensionName\]=|ConfigExtensionName |\bextension )([A-Za-z0-9_.-]*[A-Za-z0-9_-])`)
-	statusText   = regexp.MustCompile(` reported status (\w+)`)
-	dashOp       = regexp.MustCompile(`" -(install|enable|disable|uninstall|update)\b`)
-	handlerCmd   = regexp.MustCompile(`^(?:Comamnd|Command) Executed: (\w+)|^Process handler command: (\w+)`)
+	ostcStatus  = regexp.MustCompile(`^(Install|Enable|Disable|Uninstall|Update|Daemon),([A-Za-z]+),(-?\d+),`)
+	commandOf   = regexp.MustCompile(`(?i)Command .* of ([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){1,5}) has exited`)
+	seqInText   = regexp.MustCompile(`(?i)(?:sequence number(?: is)?|\[?ConfigSequenceNumber\]?=?)\s*,?\s*(\d{1,18})`)
+	extNameText = regexp.MustCompile(`(?:\[ConfigExtensionName\]=|ConfigExtensionName |\bextension )([A-Za-z0-9_.-]*[A-Za-z0-9_-])`)
+	statusText  = regexp.MustCompile(` reported status (\w+)`)
+	dashOp      = regexp.MustCompile(`" -(install|enable|disable|uninstall|update)\b`)
+	handlerCmd  = regexp.MustCompile(`^(?:Comamnd|Command) Executed: (\w+)|^Process handler command: (\w+)`)
 )
 
 // classifyText sets Event, Operation, SeqNo, ExtensionName, ExitCode
@@ -160,28 +158,26 @@ func classifyText(r *Record) {
 			r.ExitCode, r.HasExitCode = n, true
 		}
 	}
-	if r.SeqNo < 0 && (strings.Contains(m, "equence") || strings.Contains(m, "ConfigSequenceNumber")) {
-		if s := seqInText.FindStringSubmatch(m); s != nil {
-			if n, err := strconv.ParseInt(s[1], 10, 64); err == nil {
-				r.SeqNo = n
-				if e := extNameText.FindStringSubmatch(m); e != nil && r.ExtensionName == "" {
-					r.ExtensionName = e[1]
-				}
+	if r.SeqNo < 0 {
+		if n, ok := seqNumber(m); ok {
+			r.SeqNo = n
+			if e := extName(m); e != "" && r.ExtensionName == "" {
+				r.ExtensionName = e
 			}
-		}
-	} else if r.ExtensionName == "" && strings.HasPrefix(m, "Using environment variable [ConfigExtensionName]=") {
-		if e := extNameText.FindStringSubmatch(m); e != nil {
-			r.ExtensionName = e[1]
 		}
 	}
+	if r.ExtensionName == "" && strings.HasPrefix(m, "Using environment variable [ConfigExtensionName]=") {
+		r.ExtensionName = extName(m)
+	}
 	if r.Format == FormatWaAppAgent {
-		if s := commandOf.FindStringSubmatch(r.Message); s != nil {
-			r.Handler = s[1]
-		}
-		if s := pluginNameRe.FindStringSubmatch(m); s != nil {
-			if r.Handler == "" || r.Handler == s[1] {
-				r.Handler, r.Version = s[1], s[2]
+		// The regexes are gated by a substring they need (WaAppAgent.log is large).
+		if strings.Contains(r.Message, "has exited") {
+			if s := commandOf.FindStringSubmatch(r.Message); s != nil {
+				r.Handler = s[1]
 			}
+		}
+		if h, v := pluginNamed(m); h != "" && (r.Handler == "" || r.Handler == h) {
+			r.Handler, r.Version = h, v
 		}
 		if r.Event == EvPluginFailed {
 			r.Error = m
@@ -201,4 +197,115 @@ func classifyText(r *Record) {
 	if r.Level == "ERROR" && r.Error == "" && r.Format != FormatOSTC {
 		r.Error = m
 	}
+}
+
+// pluginNamed finds "plugin <Publisher.Type> [version ]<ver>" and
+// "plugin (name: <Publisher.Type>, version <ver>)" (also after "extension"
+// and "handler", any case) in a WaAppAgent message, without a regexp.
+func pluginNamed(m string) (handler, version string) {
+	for off := 0; off < len(m); {
+		i := indexWord(m[off:])
+		if i < 0 {
+			return "", ""
+		}
+		j := off + i
+		off = j + 1
+		k := j
+		for k < len(m) && m[k] != ' ' && m[k] != '(' {
+			k++
+		}
+		k = skip(m, k, " ")
+		if strings.HasPrefix(m[k:], "(name:") {
+			k = skip(m, k+6, " ")
+		}
+		e := k
+		for e < len(m) && (isAlnum(m[e]) || m[e] == '.' || m[e] == '_' || m[e] == '-') {
+			e++
+		}
+		name := strings.TrimRight(m[k:e], ".")
+		if strings.Count(name, ".") < 1 || !isAlpha(name[0]) {
+			continue
+		}
+		v := e
+		v = skip(m, v, ", ")
+		if strings.HasPrefix(m[v:], "version") {
+			v = skip(m, v+7, " ")
+		}
+		ve := v
+		for ve < len(m) && (isDigit(m[ve]) || m[ve] == '.') {
+			ve++
+		}
+		ver := strings.TrimRight(m[v:ve], ".")
+		if looksVersion(ver) && strings.Contains(ver, ".") {
+			return name, ver
+		}
+	}
+	return "", ""
+}
+
+// indexWord finds the next "plugin", "extension" or "handler" (any case).
+func indexWord(m string) int {
+	best := -1
+	for _, w := range []string{"lugin", "xtension", "andler"} {
+		if i := strings.Index(m, w); i >= 1 && (best < 0 || i-1 < best) {
+			c := m[i-1] | 0x20
+			if c == 'p' || c == 'e' || c == 'h' {
+				best = i - 1
+			}
+		}
+	}
+	return best
+}
+
+func skip(m string, i int, chars string) int {
+	for i < len(m) && strings.IndexByte(chars, m[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
+
+// seqNumber finds "sequence number[ is][,] N" (any case of the s) or
+// "[ConfigSequenceNumber]=N" / "ConfigSequenceNumber N".
+func seqNumber(m string) (int64, bool) {
+	for _, key := range []string{"equence number", "ConfigSequenceNumber"} {
+		for off := 0; off < len(m); {
+			i := strings.Index(m[off:], key)
+			if i < 0 {
+				break
+			}
+			j := off + i + len(key)
+			off = j
+			j = skip(m, j, " ],=:")
+			if strings.HasPrefix(m[j:], "is ") {
+				j = skip(m, j+3, " ")
+			}
+			if n, e, ok := digits([]byte(m[j:min(len(m), j+19)]), 0); ok && (j+e >= len(m) || !isDigit(m[j+e])) {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// extName finds the extension name in "[ConfigExtensionName]=X",
+// "ConfigExtensionName X" or "extension X[,]".
+func extName(m string) string {
+	for _, key := range []string{"[ConfigExtensionName]=", "ConfigExtensionName ", "extension "} {
+		i := strings.Index(m, key)
+		if i < 0 || (key == "extension " && i > 0 && isAlnum(m[i-1])) {
+			continue
+		}
+		j := i + len(key)
+		e := j
+		for e < len(m) && (isAlnum(m[e]) || m[e] == '_' || m[e] == '-' || m[e] == '.') {
+			e++
+		}
+		if name := strings.TrimRight(m[j:e], "."); name != "" {
+			return name
+		}
+	}
+	return ""
 }

@@ -1,0 +1,75 @@
+package handlerlog
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+)
+
+// benchInput repeats a fixture log to about size bytes.
+func benchInput(b *testing.B, path, fallback string, size int) []byte {
+	b.Helper()
+	seed, err := os.ReadFile(path)
+	if err != nil || len(seed) == 0 {
+		seed = []byte(fallback)
+	}
+	var buf bytes.Buffer
+	for buf.Len() < size {
+		buf.Write(seed)
+	}
+	return buf.Bytes()
+}
+
+func benchParse(b *testing.B, data []byte, name string, rows bool) {
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		Read(context.Background(), bytes.NewReader(data), Options{Name: name, Redact: true}, func(string) {},
+			func(r *Record) bool {
+				if rows {
+					Row(r)
+				}
+				n++
+				return true
+			})
+		if n == 0 {
+			b.Fatal("no records")
+		}
+	}
+}
+
+// BenchmarkHandlerLog: records (and rows) per dialect on ~8 MB of fixture lines.
+func BenchmarkHandlerLog(b *testing.B) {
+	const size = 8 << 20
+	for _, c := range []struct{ name, path, evPath, fallback string }{
+		{"logfmt", "../../tests/fixtures/linux/var/log/azure/run-command/handler.log", "/var/log/azure/run-command/handler.log", logfmt},
+		{"windows-plugin", "../../tests/fixtures/windows/WindowsAzure/Logs/Plugins/Microsoft.CPlat.Core.RunCommandWindows/1.1.22/RunCommandExtension.log",
+			`C:\WindowsAzure\Logs\Plugins\Microsoft.CPlat.Core.RunCommandWindows\1.1.22\RunCommandExtension.log`, winPlugin},
+		{"waappagent", "../../tests/fixtures/windows/WindowsAzure/Logs/WaAppAgent.log", `C:\WindowsAzure\Logs\WaAppAgent.log`, waAppAgent},
+		{"waagent", "../../tests/fixtures/linux/var/log/azure/Microsoft.CPlat.Core.RunCommandLinux/CommandExecution.log",
+			"/var/log/azure/Microsoft.CPlat.Core.RunCommandLinux/CommandExecution.log", ""},
+	} {
+		data := benchInput(b, c.path, c.fallback, size)
+		b.Run(c.name+"/records", func(b *testing.B) { benchParse(b, data, c.evPath, false) })
+		b.Run(c.name+"/rows", func(b *testing.B) { benchParse(b, data, c.evPath, true) })
+	}
+}
+
+// BenchmarkExecutions: the executions join over ~8 MB of handler.log.
+func BenchmarkExecutions(b *testing.B) {
+	data := benchInput(b, "../../tests/fixtures/linux/var/log/azure/run-command/handler.log", logfmt, 8<<20)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		eb := NewExecBuilder()
+		eb.StartFile("/var/log/azure/run-command/handler.log")
+		Read(context.Background(), bytes.NewReader(data), Options{Name: "/var/log/azure/run-command/handler.log", Redact: true},
+			func(string) {}, func(r *Record) bool { eb.Add(r); return true })
+		if len(eb.Executions()) == 0 {
+			b.Fatal("no executions")
+		}
+	}
+}
