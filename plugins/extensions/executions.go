@@ -56,6 +56,9 @@ type execParts struct {
 	// left by a crash between write and rename
 	leftovers []string
 	version   string
+	// dirVersion: the handler version whose folder holds the working
+	// folder (OSTC CSE v1, Windows), when nothing else names one
+	dirVersion string
 }
 
 // runAsRef is an RC v2 runAsUser copy of a run's working folder.
@@ -137,12 +140,18 @@ func parseSeqDir(e evidence.Entry) (int64, bool) {
 
 // collectWorkDirs finds the working folders below dir in the kind's
 // layout.
-func (c *execCollector) collectWorkDirs(kind *ExecKind, dir string) {
+func (c *execCollector) collectWorkDirs(kind *ExecKind, dir, version string) {
+	set := func(p *execParts, d string) {
+		c.setWorkDir(p, d)
+		if p.dirVersion == "" {
+			p.dirVersion = version
+		}
+	}
 	switch kind.Layout {
 	case LayoutSeq:
 		for _, e := range c.readDirQuiet(dir) {
 			if seq, ok := parseSeqDir(e); ok {
-				c.setWorkDir(c.get(execKey{kind.Handler, "", seq}, kind), e.OSPath)
+				set(c.get(execKey{kind.Handler, "", seq}, kind), e.OSPath)
 			}
 		}
 	case LayoutNameSeq:
@@ -152,7 +161,7 @@ func (c *execCollector) collectWorkDirs(kind *ExecKind, dir string) {
 			}
 			for _, e := range c.readDirQuiet(n.OSPath) {
 				if seq, ok := parseSeqDir(e); ok {
-					c.setWorkDir(c.get(execKey{kind.Handler, n.Name, seq}, kind), e.OSPath)
+					set(c.get(execKey{kind.Handler, n.Name, seq}, kind), e.OSPath)
 				}
 			}
 		}
@@ -216,10 +225,10 @@ func (c *execCollector) collect(ctx context.Context) {
 		}
 		dir := evidence.JoinOSPath(h.OSPath, kind.HandlerDownloadDir)
 		if kind.Layout == LayoutFlatScript {
-			c.collectFlat(kind, dir)
+			c.collectFlat(kind, dir, h.Version)
 			continue
 		}
-		c.collectWorkDirs(kind, dir)
+		c.collectWorkDirs(kind, dir, h.Version)
 	}
 	for i := range ExecKinds {
 		if ctx.Err() != nil {
@@ -227,7 +236,7 @@ func (c *execCollector) collect(ctx context.Context) {
 		}
 		kind := &ExecKinds[i]
 		for _, d := range kind.DownloadDirs {
-			c.collectWorkDirs(kind, d)
+			c.collectWorkDirs(kind, d, "")
 		}
 		for _, g := range kind.RunAsDirs {
 			c.collectRunAs(kind, g)
@@ -241,7 +250,7 @@ func (c *execCollector) collect(ctx context.Context) {
 
 // collectFlat reads a flat Downloads folder: script<seq>.ps1 files name
 // their run; everything else waits in flatPool for attributeFlat.
-func (c *execCollector) collectFlat(kind *ExecKind, dir string) {
+func (c *execCollector) collectFlat(kind *ExecKind, dir, version string) {
 	list := c.readDirQuiet(dir)
 	for i := range list {
 		e := list[i]
@@ -252,6 +261,7 @@ func (c *execCollector) collectFlat(kind *ExecKind, dir string) {
 				if p.flatScript == nil {
 					p.flatScript = &e
 					c.setWorkDir(p, dir)
+					p.dirVersion = version
 				}
 				continue
 			}
@@ -502,6 +512,9 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	version := p.version
 	if version == "" && p.status != nil {
 		version = p.status.Version
+	}
+	if version == "" {
+		version = p.dirVersion
 	}
 
 	// Settings.

@@ -350,3 +350,15 @@ func TestWindowsExitCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestDirVersionFallback(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, []tfile{
+		{path: ostc + "/download/5/stdout", content: "x\n", mtime: "2024-05-01T08:00:08Z"},
+		{path: winRC1 + "/Downloads/script9.ps1", content: "id\n", mtime: "2024-05-01T08:00:08Z"},
+	})
+	rows := walkRows(t, root)
+	want(t, rows, "Microsoft.OSTCExtensions.CustomScriptForLinux//5", "HandlerVersion", "1.5.5")
+	want(t, rows, "Microsoft.CPlat.Core.RunCommandWindows//9", "HandlerVersion", "1.1.22")
+	want(t, rows, "Microsoft.CPlat.Core.RunCommandWindows//9", "CommandSource", "script")
+}
