@@ -12,6 +12,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/arg_parser"
@@ -70,6 +71,7 @@ type runAsRef struct {
 // execCollector gathers, from every source, the executions a tree holds:
 // only names and paths are kept in memory; contents are read row by row.
 type execCollector struct {
+	dec    *protected.Decryptor
 	r      *evidence.Root
 	logf   func(string, ...any)
 	parts  map[execKey]*execParts
@@ -430,9 +432,12 @@ func (c *execCollector) sortedKeys() []execKey {
 }
 
 type executionsArgs struct {
-	Root     string `vfilter:"optional,field=root,doc=The root of the evidence system (/ for Linux or the C: drive for Windows) as an accessor path; default the running system's."`
-	Accessor string `vfilter:"optional,field=accessor,doc=The accessor that reads the evidence (default auto)."`
-	Redact   bool   `vfilter:"optional,field=redact,doc=Redact secrets (SAS signatures and storage keys and passwords) in commands and output and URIs; default true."`
+	Root     string      `vfilter:"optional,field=root,doc=The root of the evidence system (/ for Linux or the C: drive for Windows) as an accessor path; default the running system's."`
+	Accessor string      `vfilter:"optional,field=accessor,doc=The accessor that reads the evidence (default auto)."`
+	Redact   bool        `vfilter:"optional,field=redact,doc=Redact secrets (SAS signatures and storage keys and passwords) in commands and output and URIs; default true."`
+	Decrypt  vfilter.Any `vfilter:"optional,field=decrypt,doc=Decrypt protectedSettings: auto (default: when key material is found on the evidence or in keys) or true or false."`
+	Keys     []string    `vfilter:"optional,field=keys,doc=Key files (accessor paths) read before the evidence's own /var/lib/waagent keys: PEM certificates and private keys or PKCS#12."`
+	Password string      `vfilter:"optional,field=password,doc=Password of the PKCS#12 files in keys (default empty)."`
 }
 
 // ExecutionsPlugin is azure_run_executions.
@@ -465,7 +470,13 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 			return
 		}
 		logf := func(f string, x ...any) { vqlkit.Logf(scope, name, f, x...) }
-		WalkExecutions(ctx, r, red, logf, func(row *ordereddict.Dict) bool {
+		popts, err := protected.NewOptions(a.Decrypt, a.Keys, a.Password, a.Accessor, red)
+		if err != nil {
+			logf("%v", err)
+			return
+		}
+		popts.Plugin = name
+		WalkExecutionsDecrypt(ctx, r, red, protected.NewDecryptor(scope, r, popts), logf, func(row *ordereddict.Dict) bool {
 			return vqlkit.Send(ctx, out, row)
 		})
 	}()
@@ -475,7 +486,12 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 // WalkExecutions emits one row per execution found under r, sorted by
 // Handler, ExtensionName, SeqNo; emit returning false stops the walk.
 func WalkExecutions(ctx context.Context, r *evidence.Root, red bool, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
-	c := &execCollector{r: r, logf: logf, parts: map[execKey]*execParts{}, states: map[string]*handlerState{},
+	WalkExecutionsDecrypt(ctx, r, red, nil, logf, emit)
+}
+
+// WalkExecutionsDecrypt is WalkExecutions decrypting protectedSettings with dec (nil: never).
+func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec *protected.Decryptor, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
+	c := &execCollector{r: r, logf: logf, dec: dec, parts: map[execKey]*execParts{}, states: map[string]*handlerState{},
 		hdirs: map[string][]string{}, flatPool: map[string][]evidence.Entry{}}
 	c.collect(ctx)
 	if len(c.parts) > 0 && ctx.Err() == nil {
@@ -676,9 +692,16 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	// Command: settings, else the goal states, else the script file.
 	gs := c.goalFor(k)
 	var command, commandSource, goalSource interface{}
+	var dsec protected.Decrypted
+	if set != nil && set.Protected {
+		dsec = c.dec.Decrypt(set.ProtectedSettings, set.Thumbprint)
+	}
+	decrypted, decryptErr := dsec.Columns()
 	switch {
 	case set != nil && set.Command != "":
 		command, commandSource = redactCmd(set.Command, red), "settings"
+	case dsec.Command != "": // already redacted (redact.CommandLine) unless redact=false
+		command, commandSource = dsec.Command, protected.CommandSource
 	case gs != nil && gs.Command != "":
 		command, commandSource = redactCmd(gs.Command, red), "goalstate"
 	case scriptRead:
@@ -860,6 +883,8 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		Set("Pid", pid).
 		Set("MostRecent", mostRecent).
 		Set("Protected", protected).
+		Set("ProtectedSettingsDecrypted", decrypted).
+		Set("DecryptError", decryptErr).
 		Set("FileUris", uris).
 		Set("WorkingDir", workDir).
 		Set("Files", filesV).

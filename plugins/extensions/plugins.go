@@ -8,6 +8,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/arg_parser"
@@ -60,10 +61,13 @@ func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, boo
 // azure_extension_settings
 
 type settingsArgs struct {
-	Filenames []string `vfilter:"required,field=filename,doc=One or more .settings files (accessor paths)."`
-	Accessor  string   `vfilter:"optional,field=accessor,doc=The accessor that reads the files (default auto)."`
-	Root      string   `vfilter:"optional,field=root,doc=The evidence root the files lie under: OSPath is then the path on the evidence system (/var/lib/waagent/...)."`
-	Redact    bool     `vfilter:"optional,field=redact,doc=Redact secrets (SAS signatures and storage keys and passwords) in settings and commands and URIs; default true."`
+	Filenames []string    `vfilter:"required,field=filename,doc=One or more .settings files (accessor paths)."`
+	Accessor  string      `vfilter:"optional,field=accessor,doc=The accessor that reads the files (default auto)."`
+	Root      string      `vfilter:"optional,field=root,doc=The evidence root the files lie under: OSPath is then the path on the evidence system (/var/lib/waagent/...)."`
+	Redact    bool        `vfilter:"optional,field=redact,doc=Redact secrets (SAS signatures and storage keys and passwords) in settings and commands and URIs; default true."`
+	Decrypt   vfilter.Any `vfilter:"optional,field=decrypt,doc=Decrypt protectedSettings: auto (default: when key material is found under root or in keys) or true or false."`
+	Keys      []string    `vfilter:"optional,field=keys,doc=Key files (accessor paths) read before the evidence's own /var/lib/waagent keys: PEM certificates and private keys or PKCS#12."`
+	Password  string      `vfilter:"optional,field=password,doc=Password of the PKCS#12 files in keys (default empty)."`
 }
 
 // SettingsPlugin is azure_extension_settings.
@@ -95,6 +99,13 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			vqlkit.Logf(scope, name, "%v", err)
 			return
 		}
+		popts, err := protected.NewOptions(a.Decrypt, a.Keys, a.Password, a.Accessor, red)
+		if err != nil {
+			vqlkit.Logf(scope, name, "%v", err)
+			return
+		}
+		popts.Plugin = name
+		dec := protected.NewDecryptor(scope, evidence.NewRoot(acc, a.Root), popts)
 		for _, fn := range a.Filenames {
 			data, fi, trunc, rerr := readDoc(acc, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
@@ -106,7 +117,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 					continue
 				}
 				m.ReadErr = rerr
-				if !vqlkit.Send(ctx, out, SettingsRow(m, nil, nil, red)) {
+				if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, nil, nil, red)) {
 					return
 				}
 				continue
@@ -115,7 +126,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			if perr != nil {
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
 			}
-			if !vqlkit.Send(ctx, out, SettingsRow(m, s, perr, red)) {
+			if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, s, perr, red)) {
 				return
 			}
 		}
@@ -206,4 +217,21 @@ func recoverLog(scope vfilter.Scope, name string) {
 	if r := recover(); r != nil {
 		vqlkit.Logf(scope, name, "internal error: %v", r)
 	}
+}
+
+// settingsRowDecrypt is SettingsRow with the ProtectedSettingsDecrypted
+// and DecryptError columns after ProtectedSettings, and the command of
+// the decrypted settings when the public ones have none.
+func settingsRowDecrypt(dec *protected.Decryptor, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
+	row := SettingsRow(m, s, perr, red)
+	var d protected.Decrypted
+	if s != nil {
+		d = dec.Decrypt(s.ProtectedSettings, s.Thumbprint)
+	}
+	row = d.InsertColumns(row, "ProtectedSettings")
+	if s != nil && s.Command == "" && d.Command != "" {
+		row.Update("Command", d.Command).Update("CommandField", protected.CommandSource+"."+d.CommandField).
+			Update("CommandNote", vqlkit.Str(d.CommandNote))
+	}
+	return row
 }

@@ -91,7 +91,9 @@ func TestExecutionsPlugin(t *testing.T) {
 	keysInOrder(t, "SELECT * FROM azure_run_executions(root=Root)", map[string]any{"Root": root}, []string{
 		"OS", "Kind", "Handler", "HandlerVersion", "ExtensionName", "SeqNo", "Command", "CommandSource", "ScriptPath", "ScriptSHA256",
 		"StdOut", "StdOutTruncated", "StdErr", "StdErrTruncated", "OutputSource", "Status", "ExitCode", "Started", "StartedSource",
-		"Finished", "FinishedSource", "Running", "Pid", "MostRecent", "Protected", "FileUris", "WorkingDir", "Files", "SettingsPath", "StatusPath"})
+		"Finished", "FinishedSource", "Running", "Pid", "MostRecent", "Protected", "ProtectedSettingsDecrypted", "DecryptError",
+		"FileUris", "WorkingDir", "Files", "SettingsPath", "StatusPath", "StatusLeftovers", "ExecutionState", "RunAsUser", "SettingsMtime",
+		"SettingsEmpty", "GoalState", "RelatedPaths"})
 }
 
 func TestExecutionsUnreadable(t *testing.T) {
@@ -190,8 +192,8 @@ func TestSettingsPlugin(t *testing.T) {
 		t.Errorf("unreadable log: %s", logs)
 	}
 	keysInOrder(t, "SELECT * FROM azure_extension_settings(filename=F)", map[string]any{"F": filepath.Join(cfg, "1.settings")}, []string{
-		"OSPath", "Handler", "HandlerVersion", "ExtensionName", "SeqNo", "Thumbprint", "Protected", "ProtectedSettings", "PublicSettings",
-		"Command", "CommandField", "CommandNote", "FileUris", "Size", "Mtime", "Empty", "Encoding", "Truncated", "ParseError"})
+		"OSPath", "Handler", "HandlerVersion", "ExtensionName", "SeqNo", "Thumbprint", "Protected", "ProtectedSettings",
+		"ProtectedSettingsDecrypted", "DecryptError", "PublicSettings", "Command", "CommandField", "CommandNote", "FileUris", "Size", "Mtime", "Empty", "Encoding", "Truncated", "ParseError"})
 }
 
 func TestStatusPlugin(t *testing.T) {
