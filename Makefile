@@ -53,3 +53,38 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# ---------------------------------------------------------------------------
+# Velociraptor v0.75.2 with every azvql plugin compiled in (tools/velociraptor,
+# its own go.mod; docs/velociraptor.md). The binary is rebuilt only when what
+# it is built from changed: VR_STAMP holds a digest of those inputs and is
+# rewritten (its time moves) only when the digest differs.
+VR        := $(BIN)/velociraptor-azvql
+VR_STAMP  := build/velociraptor.inputs
+VR_INPUTS  = go.mod go.sum $(shell find plugins tools/velociraptor -type f \
+               \( -name '*.go' -o -name '*.in' -o -name '*.sh' -o -name go.mod -o -name go.sum \) \
+               ! -name '*_test.go' ! -path '*/testdata/*' | LC_ALL=C sort)
+BENCH_SIZE ?= 200MB
+BENCH_LOG  ?= /tmp/azvql-bench/waagent-$(BENCH_SIZE).log
+
+.PHONY: velociraptor test-integration bench-compare FORCE
+
+velociraptor: $(VR)
+
+$(VR): $(VR_STAMP)
+	tools/velociraptor/build.sh $@
+
+$(VR_STAMP): FORCE
+	@mkdir -p $(@D)
+	@{ $(GO) version; echo "CGO_ENABLED=$${CGO_ENABLED:-0}"; sha256sum $(VR_INPUTS); } > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+# Every golden testcase, artifact verification, collections on the fixtures
+# and through a dead-disk remapping, all under the custom Velociraptor.
+test-integration: build velociraptor
+	tests/integration/run.sh
+
+# azure_waagent_log under vql against the best stock VQL under Velociraptor,
+# on the same generated log (kept in BENCH_LOG between runs).
+bench-compare: build velociraptor
+	tests/integration/bench-compare.sh $(BENCH_LOG) $(BENCH_SIZE)
