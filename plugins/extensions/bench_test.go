@@ -11,6 +11,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
+	"www.velocidex.com/golang/vfilter"
 )
 
 // genExecTree writes n RC v1 executions (settings, status, script.sh,
@@ -96,7 +98,8 @@ func genMixedTree(tb testing.TB, root string, n int) {
 
 // BenchmarkExecutionsWalk walks a tree of 10,000 executions (RC v1 only,
 // and mixed: every Linux and Windows kind) end to end
-// (listing, reading, parsing, hashing, redaction, row building). Budget
+// (listing, reading, parsing, hashing, redaction, row building), with
+// decryption on auto and no key present, as azure_run_executions runs. Budget
 // (DESIGN.md): under 2 s per walk, memory flat in the number of files.
 // Metrics: rows/s, the peak heap in use during the walk (garbage
 // included) and the live heap per execution halfway through the walk
@@ -122,8 +125,12 @@ func BenchmarkExecutionsWalk(b *testing.B) {
 			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
 				r := evidence.NewRoot(acc, root)
+				// As the plugin walks: decrypt=auto, and no key on the
+				// evidence (half the settings carry ciphertext).
+				popts, _ := protected.NewOptions(nil, nil, "", "file", true)
+				dec := protected.NewDecryptor(vfilter.NewScope(), r, popts)
 				rows := 0
-				WalkExecutions(context.Background(), r, true, func(f string, a ...any) { b.Fatalf(f, a...) }, func(*ordereddict.Dict) bool {
+				WalkExecutionsDecrypt(context.Background(), r, true, dec, func(f string, a ...any) { b.Fatalf(f, a...) }, func(*ordereddict.Dict) bool {
 					rows++
 					if rows%1000 == 0 {
 						runtime.ReadMemStats(&ms)
