@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,4 +203,27 @@ func TestFixtureLinuxBad(t *testing.T) {
 			check(t, "placeholder", r, map[string]any{"Writer": "shim"})
 		}
 	}
+}
+
+// A run whose own settings were truncated, and whose goal state (an
+// agent <= 2.7 ExtensionsConfig, unredacted) sent its command only in
+// protected settings: the command comes from the decrypted goal state.
+func TestGoalStateProtectedCommand(t *testing.T) {
+	root := fixtureTree(t, "goalstates")
+	cfg := filepath.Join(root, "var", "lib", "waagent", "Microsoft.Azure.Extensions.CustomScript-2.1.10", "config")
+	if err := os.MkdirAll(cfg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg, "2.settings"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q := "SELECT SeqNo, Command, CommandSource, GoalState, Protected, ProtectedSettingsDecrypted, DecryptError FROM azure_run_executions(root=Root, decrypt=D)"
+	rows, _ := runVQL(t, q, map[string]any{"Root": root, "D": "auto"})
+	if len(rows) != 1 {
+		t.Fatalf("rows %v", rows)
+	}
+	check(t, "auto", rows[0], map[string]any{"SeqNo": int64(2), "Command": "bash stage.sh 203.0.113.7", "CommandSource": "goalstate",
+		"GoalState": "/var/lib/waagent/ExtensionsConfig.11.xml", "Protected": nil, "ProtectedSettingsDecrypted": nil, "DecryptError": nil})
+	rows, _ = runVQL(t, q, map[string]any{"Root": root, "D": false})
+	check(t, "decrypt=false", rows[0], map[string]any{"Command": nil, "CommandSource": nil, "GoalState": "/var/lib/waagent/ExtensionsConfig.11.xml"})
 }

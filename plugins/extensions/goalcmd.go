@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/azvql/azvql/plugins/goalstate"
+	"github.com/azvql/azvql/plugins/protected"
 )
 
 // goalRef is what the goal states say about one extension setting
@@ -26,7 +27,8 @@ func goalKey(handler, ext string, seq int64) string {
 
 // loadGoalStates reads every goal state of the root once (through
 // plugins/goalstate) and keeps, for each setting of an ExecKinds
-// handler, the last document (in the walk's order: legacy files, history
+// handler (its public command, else the command of its decrypted
+// protected settings when c.dec decrypts), the last document (in the walk's order: legacy files, history
 // by name, Windows) that states a command, else the last that names it.
 // Problems in goal-state documents are azure_goal_states' to report; this
 // walk is quiet.
@@ -34,7 +36,11 @@ func (c *execCollector) loadGoalStates(ctx context.Context) {
 	c.goal = map[string]*goalRef{}
 	w := &goalstate.Walker{
 		Root: c.r,
-		Opts: goalstate.Options{Redact: false},
+		// The executions' Decryptor (nil: never): a setting whose public
+		// part has no command gets the one in its decrypted protected
+		// settings (unredacted legacy ExtensionsConfig files, Windows
+		// Config); redacted already when the plugin redacts.
+		Opts: goalstate.Options{Redact: false, Decryptor: c.dec},
 		Emit: func(row *goalstate.Row) bool {
 			if row.SeqNo == nil || row.Handler == "" || ctx.Err() != nil {
 				return ctx.Err() == nil
@@ -45,6 +51,9 @@ func (c *execCollector) loadGoalStates(ctx context.Context) {
 			k := goalKey(row.Handler, row.ExtensionName, *row.SeqNo)
 			prev := c.goal[k]
 			cmd, note := goalstate.CommandOf(row.PublicSettings)
+			if cmd == "" && row.CommandSource == protected.CommandSource {
+				cmd, note = row.Command, ""
+			}
 			if prev != nil && prev.Command != "" && cmd == "" {
 				return true
 			}
