@@ -18,6 +18,7 @@ import (
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/vql/artifacts"
 	"github.com/azvql/azvql/vql/builtins"
+	"github.com/azvql/azvql/vql/exchange"
 	"github.com/azvql/azvql/vql/host"
 	"github.com/azvql/azvql/vql/output"
 	"www.velocidex.com/golang/vfilter"
@@ -48,6 +49,10 @@ var (
 
 	artifactsVerify      = artifactsCmd.Command("verify", "Check artifact files: schema, VQL, plugins, functions, args, imports, parameter types.")
 	artifactsVerifyFiles = artifactsVerify.Arg("file", "Artifact YAML files (default: every embedded and --definitions artifact).").Strings()
+	artifactsVerifyStock = artifactsVerify.Flag("stock",
+		"Verify against stock Velociraptor v0.75.2's VQL (its plugins, functions and args, and "+
+			"Generic.Utils.FetchBinary) instead of this host's: for exchange editions. Default files: "+
+			"those under --definitions.").Bool()
 )
 
 func init() {
@@ -392,6 +397,9 @@ func isTerminal(f *os.File) bool {
 }
 
 func doArtifactsVerify(stdout, stderr io.Writer) error {
+	if *artifactsVerifyStock {
+		return doArtifactsVerifyStock(stdout, stderr)
+	}
 	base, _ := artifacts.NewStandardRepository(*definitions)
 
 	var defs []artifacts.Definition
@@ -417,10 +425,47 @@ func doArtifactsVerify(stdout, stderr io.Writer) error {
 
 	scope := newArtifactScope(base, nil, nil, nil)
 	defer scope.Close()
-	api := artifacts.DescribeScope(scope)
+	return reportVerify(stdout, stderr, artifacts.VerifyDefinitions(base, artifacts.DescribeScope(scope), defs))
+}
 
+// doArtifactsVerifyStock verifies files (default: the --definitions
+// folders) against stock Velociraptor's VQL: exchange editions must
+// use nothing else.
+func doArtifactsVerifyStock(stdout, stderr io.Writer) error {
+	base, err := exchange.StockRepository()
+	if err != nil {
+		return err
+	}
+	api, err := exchange.StockAPI()
+	if err != nil {
+		return err
+	}
+	var defs []artifacts.Definition
+	for _, f := range *artifactsVerifyFiles {
+		d, err := artifacts.FileDefinition(f)
+		if err != nil {
+			return err
+		}
+		defs = append(defs, d)
+	}
+	if len(*artifactsVerifyFiles) == 0 {
+		for _, dir := range *definitions {
+			more, err := artifacts.DirDefinitions(dir)
+			if err != nil {
+				return fmt.Errorf("--definitions %s: %w", dir, err)
+			}
+			defs = append(defs, more...)
+		}
+	}
+	if len(defs) == 0 {
+		return fmt.Errorf("--stock: no files to verify (name them, or give --definitions DIR)")
+	}
+	return reportVerify(stdout, stderr, artifacts.VerifyDefinitions(base, api, defs))
+}
+
+func reportVerify(stdout, stderr io.Writer, reports []*artifacts.FileReport) error {
 	failed := 0
-	for _, report := range artifacts.VerifyDefinitions(base, api, defs) {
+	for _, report := range reports {
 		if len(report.Errors) == 0 {
 			fmt.Fprintf(stdout, "Verified %v: OK\n", report.Path)
 			continue
@@ -431,7 +476,7 @@ func doArtifactsVerify(stdout, stderr io.Writer) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d artifact files failed verification", failed, len(defs))
+		return fmt.Errorf("%d of %d artifact files failed verification", failed, len(reports))
 	}
 	return nil
 }

@@ -1,0 +1,329 @@
+// Package exchange generates the exchange editions of the azvql hunt
+// artifacts: artifacts that use only stock Velociraptor v0.75.2 VQL,
+// run the `vql` binary on the endpoint as a Velociraptor tool and
+// return its rows with the native artifact's sources and columns. It
+// also writes the exchange pack (`vql artifacts export`), the offline
+// collection container (`vql artifacts collect --output FILE.zip`) and
+// holds the list of stock VQL `vql artifacts verify --stock` checks
+// against. docs/exchange.md describes all three.
+package exchange
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/azvql/azvql/vql/artifacts"
+	"github.com/azvql/azvql/vql/builtins"
+)
+
+// Prefix is prepended to a native artifact's name to name its exchange
+// edition: Linux.Azure.RunCommand -> Exchange.Linux.Azure.RunCommand.
+const Prefix = "Exchange."
+
+// VqlBinaryParameter names the extra parameter of every edition.
+const VqlBinaryParameter = "VqlBinary"
+
+// StdoutBufferLength is the execve length= of the editions (bytes of
+// stderr kept per row; vql writes its rows to files, not to stdout).
+const StdoutBufferLength = 1048576
+
+var huntName = regexp.MustCompile(`^(Linux|Windows|Generic)\.Azure\.[A-Za-z0-9_]+$`)
+
+// Tool is one platform's build of vql, declared as a Velociraptor tool.
+type Tool struct {
+	Name   string `json:"name"`
+	OS     string `json:"os"`   // info().OS
+	Arch   string `json:"arch"` // info().Architecture
+	Binary string `json:"binary"`
+	URL    string `json:"url,omitempty"`
+}
+
+// Tools are the platforms the editions support: the tool name is
+// Azvql_<OS>_<Architecture> as info() reports them, the binary the
+// `make cross` output.
+func Tools(urlBase string) []Tool {
+	tools := []Tool{
+		{Name: "Azvql_linux_amd64", OS: "linux", Arch: "amd64", Binary: "vql-linux-amd64"},
+		{Name: "Azvql_linux_arm64", OS: "linux", Arch: "arm64", Binary: "vql-linux-arm64"},
+		{Name: "Azvql_windows_amd64", OS: "windows", Arch: "amd64", Binary: "vql-windows-amd64.exe"},
+	}
+	if urlBase != "" {
+		for i := range tools {
+			tools[i].URL = strings.TrimRight(urlBase, "/") + "/" + tools[i].Binary
+		}
+	}
+	return tools
+}
+
+// Options tune the generated editions.
+type Options struct {
+	// ToolsURL, when set, is where the server downloads the tools
+	// from (URL/<binary>); else the admin uploads them (serve_locally).
+	ToolsURL string
+}
+
+// Edition is one generated exchange artifact.
+type Edition struct {
+	Name   string // Exchange.Linux.Azure.RunCommand
+	Native string // Linux.Azure.RunCommand
+	Path   string // Exchange/Linux/Azure/RunCommand.yaml
+	YAML   string
+}
+
+// ResultFile is the name vql gives a source's results in its
+// collection folder (results/<this>), as Velociraptor's container does.
+func ResultFile(fullSourceName string) string {
+	return builtins.SanitizeForZip(fullSourceName) + ".json"
+}
+
+// q quotes a string for YAML and VQL alike (a JSON string is both).
+func q(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// vqlString is a single-quoted VQL string literal.
+func vqlString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
+
+var plainIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+var vqlKeywords = map[string]bool{
+	"select": true, "from": true, "where": true, "and": true, "or": true, "not": true,
+	"let": true, "as": true, "order": true, "by": true, "group": true, "limit": true,
+	"desc": true, "in": true, "null": true, "true": true, "false": true, "explain": true,
+	"asc": true,
+}
+
+// ident is a column name usable in VQL.
+func ident(name string) string {
+	if plainIdent.MatchString(name) && !vqlKeywords[strings.ToLower(name)] {
+		return name
+	}
+	return "`" + name + "`"
+}
+
+// block writes a YAML literal block (key: |) indented by indent.
+func block(b *strings.Builder, indent, key, text string) {
+	text = strings.TrimRight(text, "\n ")
+	fmt.Fprintf(b, "%s%s: |\n", indent, key)
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, " \t")
+		if line == "" {
+			b.WriteString("\n")
+			continue
+		}
+		fmt.Fprintf(b, "%s  %s\n", indent, line)
+	}
+}
+
+// paramArg is the VQL expression giving a parameter's value as the
+// string `vql artifacts collect --args K=V` takes.
+func paramArg(p *artifacts.ArtifactParameter) (string, error) {
+	n := ident(p.Name)
+	switch p.Type {
+	case "", "string", "regex", "choices", "hidden":
+		return fmt.Sprintf("str(str=%s)", n), nil
+	case "bool":
+		return fmt.Sprintf("if(condition=%s, then='Y', else='N')", n), nil
+	case "timestamp":
+		return fmt.Sprintf("if(condition=%s, then=timestamp_format(time=%s, format='RFC3339Nano'), else='')", n, n), nil
+	case "int", "int64", "integer", "float":
+		return fmt.Sprintf("str(str=%s)", n), nil
+	}
+	return "", fmt.Errorf("parameter %s: type %q has no exchange conversion", p.Name, p.Type)
+}
+
+// Generate writes the exchange edition of a native artifact.
+func Generate(native *artifacts.Artifact, schema Schema, opts Options) (*Edition, error) {
+	if !huntName.MatchString(native.Name) {
+		return nil, fmt.Errorf("%s is not a hunt artifact (Linux|Windows|Generic.Azure.*)", native.Name)
+	}
+	for _, p := range native.Parameters {
+		if p.Name == VqlBinaryParameter {
+			return nil, fmt.Errorf("%s already has a parameter %s", native.Name, VqlBinaryParameter)
+		}
+	}
+	name := Prefix + native.Name
+	var b strings.Builder
+
+	fmt.Fprintf(&b, "# Generated by `vql artifacts export` from %s (azvql). Do not edit:\n", native.Name)
+	fmt.Fprintf(&b, "# regenerate it from the native artifact.\n")
+	fmt.Fprintf(&b, "name: %s\n", name)
+	if native.Author != "" {
+		fmt.Fprintf(&b, "author: %s\n", q(native.Author))
+	}
+	tools := Tools(opts.ToolsURL)
+	var toolNames []string
+	for _, t := range tools {
+		toolNames = append(toolNames, t.Name)
+	}
+	block(&b, "", "description", fmt.Sprintf(`Exchange edition of %s for stock Velociraptor clients
+(generated from it by azvql's vql artifacts export).
+
+It runs the azvql vql binary on the endpoint with execve():
+vql artifacts collect %s --format jsonl --output <tempdir> --args ...
+and returns its results with the native artifact's sources, columns
+and types. The binary is the Velociraptor tool for the endpoint's
+platform (%s), fetched with Generic.Utils.FetchBinary, or the file
+%s names when it is set (air-gapped endpoints, tests). Failures of
+the tool (no binary, non-zero exit, error output) are logged as
+errors, never returned as an empty result.
+
+%s`, native.Name, native.Name, strings.Join(toolNames, ", "), VqlBinaryParameter,
+		strings.TrimSpace(native.Description)))
+	refs := append(append([]string{}, native.Reference...), native.References...)
+	if len(refs) > 0 {
+		b.WriteString("\nreference:\n")
+		for _, r := range refs {
+			fmt.Fprintf(&b, "  - %s\n", q(r))
+		}
+	}
+	b.WriteString("\ntype: CLIENT\n\nrequired_permissions:\n  - EXECVE\n")
+
+	b.WriteString("\ntools:\n")
+	for _, t := range tools {
+		fmt.Fprintf(&b, "  - name: %s\n", t.Name)
+		if t.URL != "" {
+			fmt.Fprintf(&b, "    url: %s\n", q(t.URL))
+		}
+		b.WriteString("    serve_locally: true\n")
+	}
+
+	b.WriteString("\nparameters:\n")
+	var argExprs []string
+	for _, p := range native.Parameters {
+		fmt.Fprintf(&b, "  - name: %s\n", q(p.Name))
+		if p.FriendlyName != "" {
+			fmt.Fprintf(&b, "    friendly_name: %s\n", q(p.FriendlyName))
+		}
+		if p.Description != "" {
+			fmt.Fprintf(&b, "    description: %s\n", q(strings.TrimSpace(p.Description)))
+		}
+		if p.Type != "" {
+			fmt.Fprintf(&b, "    type: %s\n", p.Type)
+		}
+		if p.Default != "" {
+			fmt.Fprintf(&b, "    default: %s\n", q(p.Default))
+		}
+		if len(p.Choices) > 0 {
+			b.WriteString("    choices:\n")
+			for _, c := range p.Choices {
+				fmt.Fprintf(&b, "      - %s\n", q(c))
+			}
+		}
+		if p.ValidatingRegex != "" {
+			fmt.Fprintf(&b, "    validating_regex: %s\n", q(p.ValidatingRegex))
+		}
+		expr, err := paramArg(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", native.Name, err)
+		}
+		argExprs = append(argExprs, fmt.Sprintf("'--args=%s=' + %s", p.Name, expr))
+	}
+	fmt.Fprintf(&b, "  - name: %s\n", VqlBinaryParameter)
+	fmt.Fprintf(&b, "    description: %s\n", q("Path of the vql binary on the endpoint. Empty (the default): "+
+		"fetch the tool for the endpoint's platform from the server."))
+
+	argv := []string{"VqlPath", "'artifacts'", "'collect'", vqlString(native.Name),
+		"'--format'", "'jsonl'", "'--output'", "VqlOutput"}
+	argv = append(argv, argExprs...)
+
+	export := fmt.Sprintf(`-- Run vql once for all sources; each source reads its results file.
+LET VqlTool <= SELECT format(format='Azvql_%%v_%%v', args=[OS, Architecture]) AS Name FROM info()
+LET VqlFetched = SELECT OSPath FROM Artifact.Generic.Utils.FetchBinary(ToolName=VqlTool[0].Name)
+LET VqlPath <= if(condition=%[1]s, then=%[1]s, else=VqlFetched[0].OSPath)
+LET VqlOutput <= path_join(components=[tempdir(remove_last=TRUE), 'collection'])
+LET VqlRun <= SELECT * FROM if(condition=VqlPath,
+  then={ SELECT * FROM execve(length=%[3]d, argv=[
+           %[2]s ]) },
+  else={ SELECT * FROM scope()
+         WHERE log(level='ERROR', dedup=-1,
+                   message='%[4]s: no vql binary: the tool %%v is not available (upload it to the server, or set %[1]s)',
+                   args=[VqlTool[0].Name]) AND FALSE })
+LET VqlExit <= SELECT ReturnCode FROM VqlRun WHERE Complete
+LET VqlFailed <= VqlPath AND ( NOT VqlExit OR VqlExit[0].ReturnCode != 0 )
+LET VqlLogged <= SELECT * FROM chain(
+  a={ SELECT * FROM foreach(row={ SELECT Stdout, Stderr FROM VqlRun },
+        query={ SELECT log(level=if(condition=VqlFailed OR _value =~ '^ERROR:', then='ERROR', else='INFO'),
+                           dedup=-1, message='vql: %%v', args=[_value]) AS Logged
+                FROM foreach(row=split(string=Stderr + Stdout, sep='\r?\n'))
+                WHERE _value }) },
+  b={ SELECT log(level='ERROR', dedup=-1, message='%[4]s: vql exited with code %%v (%%v)',
+                 args=[VqlExit[0].ReturnCode, VqlPath]) AS Logged
+      FROM scope() WHERE VqlPath AND VqlExit AND VqlExit[0].ReturnCode != 0 },
+  c={ SELECT log(level='ERROR', dedup=-1, message='%[4]s: vql did not complete (%%v)', args=[VqlPath]) AS Logged
+      FROM scope() WHERE VqlPath AND NOT VqlExit },
+  d={ SELECT log(level='WARN', dedup=-1, message='vql: %%v', args=[message]) AS Logged
+      FROM parse_jsonl(filename=path_join(components=[VqlOutput, 'log.json']))
+      WHERE VqlPath AND VqlExit AND level = 'WARN' })
+LET VqlResults <= SELECT Name, OSPath FROM glob(globs='*.json', root=path_join(components=[VqlOutput, 'results']))
+`, VqlBinaryParameter, strings.Join(argv, ",\n           "), StdoutBufferLength, name)
+	b.WriteString("\n")
+	block(&b, "", "export", export)
+
+	b.WriteString("\nsources:\n")
+	timeCols := map[string]bool{}
+	for _, s := range native.Sources {
+		full := artifacts.SourceFullName(native.Name, s.Name)
+		cols := schema[full]
+		var sel []string
+		for _, c := range cols {
+			id := ident(c.Name)
+			if c.Type == "timestamp" {
+				timeCols[c.Name] = true
+				sel = append(sel, fmt.Sprintf("if(condition=%s, then=timestamp(string=%s)) AS %s", id, id, id))
+			} else {
+				sel = append(sel, id)
+			}
+		}
+		selection := "*"
+		if len(sel) > 0 {
+			selection = strings.Join(sel, ",\n       ")
+		}
+		if s.Name != "" {
+			fmt.Fprintf(&b, "  - name: %s\n", s.Name)
+		} else {
+			b.WriteString("  -\n")
+		}
+		if s.Description != "" {
+			fmt.Fprintf(&b, "    description: %s\n", q(strings.TrimSpace(s.Description)))
+		}
+		query := fmt.Sprintf(`SELECT %s
+FROM foreach(row={ SELECT OSPath FROM VqlResults WHERE Name = %s },
+             query={ SELECT * FROM parse_jsonl(filename=OSPath) })`, selection, vqlString(ResultFile(full)))
+		block(&b, "    ", "query", query)
+	}
+
+	if len(timeCols) > 0 {
+		var names []string
+		for n := range timeCols {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		b.WriteString("\ncolumn_types:\n")
+		for _, n := range names {
+			fmt.Fprintf(&b, "  - name: %s\n    type: timestamp\n", q(n))
+		}
+	}
+
+	path := strings.ReplaceAll(name, ".", "/") + ".yaml"
+	return &Edition{Name: name, Native: native.Name, Path: path, YAML: b.String()}, nil
+}
+
+// GenerateAll generates the edition of every hunt artifact in repo.
+func GenerateAll(repo *artifacts.Repository, schema Schema, opts Options) ([]*Edition, error) {
+	var res []*Edition
+	for _, a := range HuntArtifacts(repo) {
+		e, err := Generate(a, schema, opts)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, e)
+	}
+	return res, nil
+}

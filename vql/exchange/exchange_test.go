@@ -1,0 +1,201 @@
+package exchange
+
+import (
+	"archive/zip"
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/azvql/azvql/vql/artifacts"
+)
+
+func editions(t *testing.T, opts Options) (*artifacts.Repository, Schema, []*Edition) {
+	repo := embeddedRepo(t)
+	schema, err := EmbeddedSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eds, err := GenerateAll(repo, schema, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eds) == 0 {
+		t.Fatal("no editions")
+	}
+	return repo, schema, eds
+}
+
+// TestGoldenRunCommand compares the edition of Linux.Azure.RunCommand
+// with testdata/Exchange.Linux.Azure.RunCommand.yaml (reviewed by
+// hand; -update rewrites it).
+func TestGoldenRunCommand(t *testing.T) {
+	_, _, eds := editions(t, Options{})
+	var got string
+	for _, e := range eds {
+		if e.Name == "Exchange.Linux.Azure.RunCommand" {
+			got = e.YAML
+			if e.Path != "Exchange/Linux/Azure/RunCommand.yaml" || e.Native != "Linux.Azure.RunCommand" {
+				t.Errorf("path %s native %s", e.Path, e.Native)
+			}
+		}
+	}
+	golden := filepath.Join("testdata", "Exchange.Linux.Azure.RunCommand.yaml")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("the edition of Linux.Azure.RunCommand differs from %s: run go test ./vql/exchange -update and review the diff", golden)
+	}
+}
+
+// TestEditionsShape: every edition has the native sources one to one,
+// the native parameters plus VqlBinary, the three tools, and only
+// stock VQL (verified as `vql artifacts verify --stock` does).
+func TestEditionsShape(t *testing.T) {
+	repo, schema, eds := editions(t, Options{ToolsURL: "https://example.com/azvql/"})
+	api, err := StockAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := StockRepository()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defs []artifacts.Definition
+	for _, e := range eds {
+		defs = append(defs, artifacts.Definition{Path: e.Path, Data: []byte(e.YAML)})
+	}
+	for _, r := range artifacts.VerifyDefinitions(base, api, defs) {
+		for _, err := range r.Errors {
+			t.Errorf("%s: %v", r.Path, err)
+		}
+	}
+
+	for _, e := range eds {
+		ed, err := artifacts.ParseYaml(e.YAML)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name, err)
+		}
+		native, _ := repo.Get(e.Native)
+		if len(ed.Sources) != len(native.Sources) {
+			t.Errorf("%s: %d sources, native %d", e.Name, len(ed.Sources), len(native.Sources))
+		}
+		for i, s := range native.Sources {
+			if i < len(ed.Sources) && ed.Sources[i].Name != s.Name {
+				t.Errorf("%s: source %d is %s, native %s", e.Name, i, ed.Sources[i].Name, s.Name)
+			}
+			full := artifacts.SourceFullName(native.Name, s.Name)
+			if !strings.Contains(ed.Sources[i].Query, "'"+ResultFile(full)+"'") {
+				t.Errorf("%s: source %s does not read %s", e.Name, s.Name, ResultFile(full))
+			}
+			for _, c := range schema[full] {
+				if c.Type == "timestamp" && !strings.Contains(ed.Sources[i].Query, "timestamp(string="+c.Name+")") {
+					t.Errorf("%s/%s: time column %s not converted", e.Name, s.Name, c.Name)
+				}
+			}
+		}
+		if len(ed.Parameters) != len(native.Parameters)+1 || ed.Parameters[len(ed.Parameters)-1].Name != VqlBinaryParameter {
+			t.Errorf("%s: parameters are not the native ones plus VqlBinary", e.Name)
+		}
+		var tools []string
+		for _, tl := range ed.Tools {
+			tools = append(tools, tl.Name+" "+tl.Url)
+		}
+		sort.Strings(tools)
+		want := "Azvql_linux_amd64 https://example.com/azvql/vql-linux-amd64," +
+			"Azvql_linux_arm64 https://example.com/azvql/vql-linux-arm64," +
+			"Azvql_windows_amd64 https://example.com/azvql/vql-windows-amd64.exe"
+		if strings.Join(tools, ",") != want {
+			t.Errorf("%s: tools %v", e.Name, tools)
+		}
+		if !strings.Contains(ed.Export, "'collect', '"+e.Native+"'") &&
+			!strings.Contains(ed.Export, "'collect',\n           '"+e.Native+"'") {
+			t.Errorf("%s: does not collect %s", e.Name, e.Native)
+		}
+	}
+}
+
+// TestStockAPIRejects: the stock list knows execve and parse_jsonl
+// but not the azure_* plugins.
+func TestStockAPIRejects(t *testing.T) {
+	api, err := StockAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := StockRepository()
+	bad := `name: Exchange.Test.Bad
+sources:
+  - query: |
+      SELECT * FROM azure_run_executions(root='/')
+  - name: B
+    query: |
+      SELECT * FROM execve(argv=['x'], nosuch=1)
+  - name: C
+    query: |
+      SELECT * FROM Artifact.Generic.Utils.FetchBinary(ToolName='x', Bogus=1)
+`
+	r := artifacts.VerifyDefinitions(base, api, []artifacts.Definition{{Path: "bad.yaml", Data: []byte(bad)}})
+	var msgs []string
+	for _, err := range r[0].Errors {
+		msgs = append(msgs, err.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"Unknown plugin azure_run_executions()", "Invalid arg nosuch for plugin execve()",
+		"contains unknown parameter Bogus"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+}
+
+// TestPackMembers: the zip holds every edition, the README (which names
+// each) and tools.json.
+func TestPackMembers(t *testing.T) {
+	repo, schema, eds := editions(t, Options{})
+	var buf bytes.Buffer
+	if err := WritePack(&buf, HuntArtifacts(repo), eds, schema, Tools(""), time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	z, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := map[string]string{}
+	for _, f := range z.File {
+		r, _ := f.Open()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r)
+		r.Close()
+		members[f.Name] = b.String()
+	}
+	if len(members) != len(eds)+2 {
+		t.Errorf("%d members, want %d", len(members), len(eds)+2)
+	}
+	for _, e := range eds {
+		if members[e.Path] != e.YAML {
+			t.Errorf("member %s missing or different", e.Path)
+		}
+		if !strings.Contains(members[PackREADME], "### "+e.Name+"\n") {
+			t.Errorf("README does not describe %s", e.Name)
+		}
+	}
+	for _, want := range []string{"`VqlBinary`", "`Executions` | OS, Kind,", "Started (timestamp)", "| `Azvql_windows_amd64` | windows / amd64 | `vql-windows-amd64.exe` |"} {
+		if !strings.Contains(members[PackREADME], want) {
+			t.Errorf("README lacks %q", want)
+		}
+	}
+	if !strings.Contains(members[PackTools], `"name": "Azvql_linux_arm64"`) {
+		t.Errorf("tools.json: %s", members[PackTools])
+	}
+}
