@@ -12,15 +12,20 @@ all: build
 build:
 	$(GO) build -o $(VQL) ./vql
 
-# The main job on the bundled demo evidence: every execution found, as a table.
+# The main job on the bundled demo evidence (a Linux VM with Run Command v1,
+# one with managed Run Command v2, one with the Custom Script Extension, and a
+# Windows VM's C: drive): every execution found, as a table.
+DEMO_TREES := linux linux-rc2 linux-cse windows
 run: build
 	@$(VQL) fixtures touch $(DEMO)
-	@$(VQL) query --format table --env srcDir=$(CURDIR) \
-	  "SELECT Started, Handler, HandlerVersion AS Version, SeqNo, \
-	          split(string=regex_replace(source=Command, re='^#![^\n]*\n', replace=''), sep='\n')[0] AS Command, \
-	          Status, ExitCode, \
-	          split(string=StdOut, sep='\n')[0] AS Output \
-	   FROM Artifact.Linux.Azure.RunCommand(Root=srcDir + '/$(DEMO)/linux', source='Executions')"
+	@$(VQL) query --format table --env srcDir=$(CURDIR) --env Trees="$(DEMO_TREES)" \
+	  "SELECT Tree AS Evidence, Started, Handler, HandlerVersion AS Version, \
+	          ExtensionName AS Name, SeqNo, \
+	          split(string=regex_replace(source=Command, re='^#![^\\n]*\\n', replace=''), sep='\\n')[0] AS Command, \
+	          Status, ExitCode, split(string=StdOut, sep='\\n')[0] AS Output \
+	   FROM foreach(row={ SELECT _value AS Tree FROM foreach(row=split(string=Trees, sep=' ')) }, \
+	     query={ SELECT Tree, * FROM Artifact.Generic.Azure.Executions( \
+	               Root=srcDir + '/$(DEMO)/' + Tree, source='Executions') })"
 
 # Everything CI runs.
 test: build
@@ -79,9 +84,12 @@ $(VR_STAMP): FORCE
 	@{ $(GO) version; echo "CGO_ENABLED=$${CGO_ENABLED:-0}"; sha256sum $(VR_INPUTS); } > $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 
-# Every golden testcase, artifact verification, collections on the fixtures
-# and through a dead-disk remapping, all under the custom Velociraptor.
+# The adapter's own tests (in the build workspace), then every golden
+# testcase, artifact verification, collections on the fixtures and through a
+# dead-disk remapping, all under the custom Velociraptor.
 test-integration: build velociraptor
+	cd tools/velociraptor && GOWORK=$(CURDIR)/build/go.work GONOSUMDB=www.velocidex.com $(GO) vet ./... && \
+	  GOWORK=$(CURDIR)/build/go.work GONOSUMDB=www.velocidex.com $(GO) test ./...
 	tests/integration/run.sh
 
 # azure_waagent_log under vql against the best stock VQL under Velociraptor,
