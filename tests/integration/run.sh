@@ -63,7 +63,9 @@ fi
 # output, NAME.error the error its runner must stop with, NAME.sed a
 # normalisation applied to Velociraptor's output first (wall-clock values).
 # A known difference that disappears fails the run until its files are
-# deleted.
+# deleted. UPDATE_KNOWN=1 records Velociraptor's current output again in
+# every existing NAME.out.yaml (after a reviewed change to the testcase or
+# the plugins; check it with git diff).
 #
 # Velociraptor's glob() descends into subdirectories in Go map order (glob/
 # glob.go, ExpandWithContext: `for name, nexts := range children`), so a
@@ -128,6 +130,9 @@ for in in tests/testcases/*.in.yaml; do
 			echo "ORDER golden $name: the same rows in another order (a glob() without ORDER BY)"
 			[ -z "${STRICT:-}" ] || fail "golden $name: rows in another order (STRICT=1)"
 		fi
+	elif [ -f "$KNOWN/$name.out.yaml" ] && [ -n "${UPDATE_KNOWN:-}" ]; then
+		cp "$got" "$KNOWN/$name.out.yaml"
+		known_diff "recorded again in $KNOWN/$name.out.yaml (UPDATE_KNOWN=1: review with git diff)"
 	elif [ -f "$KNOWN/$name.out.yaml" ] && same_lines "$KNOWN/$name.out.yaml" "$got"; then
 		known_diff "differs as recorded in $KNOWN/$name.out.yaml"
 	else
