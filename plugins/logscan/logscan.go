@@ -98,15 +98,18 @@ func TrimEOL(l []byte) []byte {
 }
 
 // Compression names what a stream's magic bytes say it is: "gzip",
-// "bzip2", "xz", "zstd", or "" for plain data.
+// "bzip2", "xz", "zstd", or "" for plain data. The magic is checked past
+// the first bytes (gzip's method byte, bzip2's block magic), so a text
+// log that happens to start with "BZh" is not taken for bzip2.
 func Compression(br *bufio.Reader) string {
-	m, _ := br.Peek(6)
+	m, _ := br.Peek(10)
 	switch {
-	case len(m) >= 2 && m[0] == 0x1f && m[1] == 0x8b:
+	case len(m) >= 3 && m[0] == 0x1f && m[1] == 0x8b && m[2] == 8:
 		return "gzip"
-	case len(m) >= 3 && string(m[:3]) == "BZh":
+	case len(m) >= 10 && string(m[:3]) == "BZh" && m[3] >= '1' && m[3] <= '9' &&
+		(bytes.Equal(m[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || bytes.Equal(m[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90})):
 		return "bzip2"
-	case len(m) >= 6 && bytes.Equal(m, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+	case len(m) >= 6 && bytes.Equal(m[:6], []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		return "xz"
 	case len(m) >= 4 && bytes.Equal(m[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		return "zstd"
