@@ -43,7 +43,9 @@ var (
 			"Velociraptor's collection layout (JSON lines in results/NAME.json); csv adds results/NAME.csv.").
 		Default("json").Enum("json", "jsonl", "csv", "table")
 	artifactsCollectOutput = artifactsCollect.Flag("output",
-		"Write the collection to this folder (results/, uploads/, log.json) instead of stdout.").String()
+		"Write the collection to this folder (results/, uploads/, log.json) instead of stdout; a name "+
+			"ending in .zip writes a Velociraptor offline-collection container that a server imports "+
+			"with import_collection() (docs/exchange.md).").String()
 	artifactsCollectTimeout = artifactsCollect.Flag("timeout", "Stop the collection after this long (0: no limit).").
 				Default("0").Duration()
 
@@ -176,9 +178,10 @@ func doArtifactsShow(w io.Writer) error {
 // collectionLog writes log.json as Velociraptor's collector does (JSON
 // lines: _ts, client_time, level, message) and, with -v, to stderr.
 type collectionLog struct {
-	mu   sync.Mutex
-	file io.Writer
-	echo io.Writer
+	mu    sync.Mutex
+	file  io.Writer
+	echo  io.Writer
+	count int
 }
 
 func (self *collectionLog) Write(b []byte) (int, error) {
@@ -200,6 +203,7 @@ func (self *collectionLog) fileOnly(msg string) {
 }
 
 func (self *collectionLog) writeFile(msg string) {
+	self.count++
 	if self.file != nil {
 		level, message := "DEFAULT", msg
 		if parts := strings.SplitN(msg, ":", 2); len(parts) == 2 {
@@ -223,9 +227,14 @@ type resultSink struct {
 	writers map[string][]output.Writer
 	files   []*os.File
 	stdout  output.Writer
+	counts  map[string]int // rows per source
 }
 
 func (self *resultSink) emit(name string, row *ordereddict.Dict) error {
+	if self.counts == nil {
+		self.counts = map[string]int{}
+	}
+	self.counts[name]++
 	if self.dir == "" {
 		if self.stdout == nil {
 			w, err := output.NewWriterWithOptions(self.format, os.Stdout, self.opts)
@@ -311,6 +320,19 @@ func doArtifactsCollect() error {
 	sink := &resultSink{format: *artifactsCollectFormat, writers: map[string][]output.Writer{}}
 
 	dir := *artifactsCollectOutput
+	zipPath := ""
+	if strings.HasSuffix(strings.ToLower(dir), ".zip") {
+		// A container: collect into a private folder, then pack it.
+		if _, err := os.Stat(dir); err == nil {
+			return fmt.Errorf("%s already exists; choose a new name", dir)
+		}
+		tmp, err := os.MkdirTemp("", "vql-collection-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		zipPath, dir = *artifactsCollectOutput, tmp
+	}
 	if dir != "" {
 		if *artifactsCollectFormat == "table" {
 			return fmt.Errorf("--format table is for the terminal; use json, jsonl or csv with --output")
@@ -335,8 +357,9 @@ func doArtifactsCollect() error {
 	}
 
 	var uploader host.Uploader
+	recorder := &exchange.RecordingUploader{Dir: &host.DirUploader{Dir: dir}}
 	if dir != "" {
-		uploader = &host.DirUploader{Dir: dir}
+		uploader = recorder
 	}
 	scope := newArtifactScope(repo, ordereddict.NewDict(), log.New(logw, "", 0), uploader)
 	defer scope.Close()
@@ -354,21 +377,65 @@ func doArtifactsCollect() error {
 	}
 
 	var errs []error
+	collection := &exchange.Collection{Artifacts: names, Params: params, Requests: requests, Start: time.Now()}
 	for _, r := range requests {
+		stat := &exchange.QueryStat{Artifact: r.Artifact, Start: time.Now(), Rows: map[string]int{}}
+		before := map[string]int{}
+		for k, v := range sink.counts {
+			before[k] = v
+		}
+		logBefore := logw.count
 		if err := artifacts.RunRequest(ctx, scope, r, sink.emit); err != nil {
 			// Into log.json; stderr gets it once, from main.
 			logw.fileOnly("ERROR:" + err.Error())
 			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
+			stat.Error = err.Error()
+		}
+		stat.Duration = time.Since(stat.Start)
+		for k, v := range sink.counts {
+			if v > before[k] {
+				stat.Rows[k] = v - before[k]
 			}
+		}
+		stat.LogRows = logw.count - logBefore
+		collection.Stats = append(collection.Stats, stat)
+		if ctx.Err() != nil {
+			break
 		}
 	}
 	errs = append(errs, sink.Close())
+	if zipPath != "" {
+		collection.Uploads = recorder.Uploads()
+		if err := writeContainer(zipPath, dir, collection); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		dir = zipPath
+	}
 	if dir != "" && len(errs) == 0 {
 		fmt.Fprintf(os.Stderr, "vql: collection written to %s\n", dir)
 	}
 	return errors.Join(errs...)
+}
+
+// writeContainer packs the collection folder dir into a Velociraptor
+// collection zip at path (written whole or not at all).
+func writeContainer(path, dir string, c *exchange.Collection) error {
+	tmp := path + ".tmp"
+	fd, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	err = exchange.WriteContainer(fd, dir, c)
+	if cerr := fd.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // errorsOnly passes on ERROR: lines and, with progress, the start

@@ -245,7 +245,7 @@ LET VqlRun <= SELECT * FROM if(condition=VqlPath,
          WHERE log(level='ERROR', dedup=-1,
                    message='%[4]s: no vql binary: the tool %%v is not available (upload it to the server, or set %[1]s)',
                    args=[VqlTool[0].Name]) AND FALSE })
-LET VqlExit <= SELECT ReturnCode FROM VqlRun WHERE Complete
+LET VqlExit <= SELECT ReturnCode FROM VqlRun WHERE Complete OR ReturnCode != 0
 LET VqlFailed <= VqlPath AND ( NOT VqlExit OR VqlExit[0].ReturnCode != 0 )
 LET VqlLogged <= SELECT * FROM chain(
   a={ SELECT * FROM foreach(row={ SELECT Stdout, Stderr FROM VqlRun },
@@ -258,9 +258,9 @@ LET VqlLogged <= SELECT * FROM chain(
       FROM scope() WHERE VqlPath AND VqlExit AND VqlExit[0].ReturnCode != 0 },
   c={ SELECT log(level='ERROR', dedup=-1, message='%[4]s: vql did not complete (%%v)', args=[VqlPath]) AS Logged
       FROM scope() WHERE VqlPath AND NOT VqlExit },
-  d={ SELECT log(level='WARN', dedup=-1, message='vql: %%v', args=[message]) AS Logged
-      FROM parse_jsonl(filename=path_join(components=[VqlOutput, 'log.json']))
-      WHERE VqlPath AND VqlExit AND level = 'WARN' })
+  d={ SELECT * FROM foreach(row={ SELECT OSPath FROM glob(globs='log.json', root=VqlOutput) WHERE VqlPath },
+        query={ SELECT log(level='WARN', dedup=-1, message='vql: %%v', args=[message]) AS Logged
+                FROM parse_jsonl(filename=OSPath) WHERE level = 'WARN' }) })
 LET VqlResults <= SELECT Name, OSPath FROM glob(globs='*.json', root=path_join(components=[VqlOutput, 'results']))
 `, VqlBinaryParameter, strings.Join(argv, ",\n           "), StdoutBufferLength, name)
 	b.WriteString("\n")
