@@ -89,10 +89,10 @@ known_diff() {
 	echo "KNOWN golden $name: $* (see $KNOWN/README.md)"
 	[ -z "${STRICT:-}" ] || fail "golden $name: known difference (STRICT=1)"
 }
-for in in tests/testcases/*.in.yaml; do
+golden_case() { # IN WANT: run IN under Velociraptor, compare with WANT
+	local in=$1 want=$2 name got err normalised
 	name=$(basename "$in" .in.yaml)
 	n=$((n + 1))
-	want="tests/testcases/$name.out.yaml"
 	got="$TMP/testcases/$name.out.yaml"
 	cp "$in" "$TMP/testcases/"
 	vr --config "$TMP/server.config.yaml" golden "$TMP/testcases" --filter "$name.in.yaml" \
@@ -109,7 +109,7 @@ for in in tests/testcases/*.in.yaml; do
 		fi
 	fi
 	if [ ! -f "$want" ]; then
-		fail "golden $name: tests/testcases/$name.out.yaml is missing (vql golden --update)"
+		fail "golden $name: $want is missing (vql golden --update)"
 	elif [ -n "$err" ] || [ ! -f "$got" ]; then
 		if [ -f "$KNOWN/$name.error" ] && [ "$err" = "$(cat "$KNOWN/$name.error")" ]; then
 			known_diff "Velociraptor's runner stops: $err"
@@ -146,6 +146,20 @@ for in in tests/testcases/*.in.yaml; do
 			diff -u "$KNOWN/$name.out.yaml" "$got" | head -"${DIFFLINES:-80}"
 		fi
 	fi
+}
+
+for in in tests/testcases/*.in.yaml; do
+	golden_case "$in" "tests/testcases/$(basename "$in" .in.yaml).out.yaml"
+done
+
+# tests/integration/testcases: checks of the vql host's Velociraptor-compatible
+# built-ins, with no stored output: `vql golden --update` writes the vql
+# host's output in this run, and Velociraptor's must be the same.
+mkdir -p "$TMP/vql-testcases"
+cp tests/integration/testcases/*.in.yaml "$TMP/vql-testcases/"
+"$VQL" golden "$TMP/vql-testcases" --update --env "srcDir=$ROOT" >"$TMP/vql-golden.log" 2>&1 || true
+for in in tests/integration/testcases/*.in.yaml; do
+	golden_case "$in" "$TMP/vql-testcases/$(basename "$in" .in.yaml).out.yaml"
 done
 echo "$n testcases: $known known differences, $ordered in another order"
 
