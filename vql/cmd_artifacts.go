@@ -46,6 +46,9 @@ var (
 		"Write the collection to this folder (results/, uploads/, log.json) instead of stdout; a name "+
 			"ending in .zip writes a Velociraptor offline-collection container that a server imports "+
 			"with import_collection() (docs/exchange.md).").String()
+	artifactsCollectEscape = artifactsCollect.Flag("exchange-escape",
+		"For exchange editions: prefix top-level strings Velociraptor would parse as times with ~ (and those starting with ~).").
+		Hidden().Bool()
 	artifactsCollectTimeout = artifactsCollect.Flag("timeout", "Stop the collection after this long (0: no limit).").
 				Default("0").Duration()
 
@@ -228,6 +231,7 @@ type resultSink struct {
 	files   []*os.File
 	stdout  output.Writer
 	counts  map[string]int // rows per source
+	escape  bool           // exchange.EscapeRow every row
 }
 
 func (self *resultSink) emit(name string, row *ordereddict.Dict) error {
@@ -235,6 +239,9 @@ func (self *resultSink) emit(name string, row *ordereddict.Dict) error {
 		self.counts = map[string]int{}
 	}
 	self.counts[name]++
+	if self.escape {
+		exchange.EscapeRow(row)
+	}
 	if self.dir == "" {
 		if self.stdout == nil {
 			w, err := output.NewWriterWithOptions(self.format, os.Stdout, self.opts)
@@ -317,7 +324,8 @@ func doArtifactsCollect() error {
 	if *verbose {
 		logw.echo = os.Stderr
 	}
-	sink := &resultSink{format: *artifactsCollectFormat, writers: map[string][]output.Writer{}}
+	sink := &resultSink{format: *artifactsCollectFormat, writers: map[string][]output.Writer{},
+		escape: *artifactsCollectEscape}
 
 	dir := *artifactsCollectOutput
 	zipPath := ""

@@ -14,7 +14,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/vql/artifacts"
 	"github.com/azvql/azvql/vql/builtins"
 )
@@ -230,10 +232,13 @@ errors, never returned as an empty result.
 		"fetch the tool for the endpoint's platform from the server."))
 
 	argv := []string{"VqlPath", "'artifacts'", "'collect'", vqlString(native.Name),
-		"'--format'", "'jsonl'", "'--output'", "VqlOutput"}
+		"'--format'", "'jsonl'", "'--exchange-escape'", "'--output'", "VqlOutput"}
 	argv = append(argv, argExprs...)
 
 	export := fmt.Sprintf(`-- Run vql once for all sources; each source reads its results file.
+-- vql escapes top-level strings that Velociraptor's JSON decoder would take for times.
+LET VqlUnescape(Value) = if(condition=typeof(x=Value) = 'string' AND Value =~ '^%[5]s',
+  then=regex_replace(source=Value, re='^%[5]s', replace=''), else=Value)
 LET VqlTool <= SELECT format(format='Azvql_%%v_%%v', args=[OS, Architecture]) AS Name FROM info()
 LET VqlFetched = SELECT OSPath FROM Artifact.Generic.Utils.FetchBinary(ToolName=VqlTool[0].Name)
 LET VqlPath <= if(condition=%[1]s, then=%[1]s, else=VqlFetched[0].OSPath)
@@ -262,7 +267,7 @@ LET VqlLogged <= SELECT * FROM chain(
         query={ SELECT log(level='WARN', dedup=-1, message='vql: %%v', args=[message]) AS Logged
                 FROM parse_jsonl(filename=OSPath) WHERE level = 'WARN' }) })
 LET VqlResults <= SELECT Name, OSPath FROM glob(globs='*.json', root=path_join(components=[VqlOutput, 'results']))
-`, VqlBinaryParameter, strings.Join(argv, ",\n           "), StdoutBufferLength, name)
+`, VqlBinaryParameter, strings.Join(argv, ",\n           "), StdoutBufferLength, name, EscapeMarker)
 	b.WriteString("\n")
 	block(&b, "", "export", export)
 
@@ -277,6 +282,8 @@ LET VqlResults <= SELECT Name, OSPath FROM glob(globs='*.json', root=path_join(c
 			if c.Type == "timestamp" {
 				timeCols[c.Name] = true
 				sel = append(sel, fmt.Sprintf("if(condition=%s, then=timestamp(string=%s)) AS %s", id, id, id))
+			} else if c.Type == "string" || c.Type == "any" {
+				sel = append(sel, fmt.Sprintf("VqlUnescape(Value=%s) AS %s", id, id))
 			} else {
 				sel = append(sel, id)
 			}
@@ -326,4 +333,32 @@ func GenerateAll(repo *artifacts.Repository, schema Schema, opts Options) ([]*Ed
 		res = append(res, e)
 	}
 	return res, nil
+}
+
+// EscapeMarker prefixes the top-level string values of the results vql
+// writes for an exchange edition (collect --exchange-escape) that stock
+// Velociraptor's JSON decoder would otherwise alter: ordereddict turns
+// every string that parses as RFC 3339 into a time (so
+// "2025-06-10T14:06:31.5900000Z" would come back as a timestamp
+// "2025-06-10T14:06:31.59Z"), and a string that already starts with
+// the marker is escaped too, so the edition's VqlUnescape() (strip one
+// leading marker from a string) restores every value exactly.
+const EscapeMarker = "~"
+
+// looksLikeTime is the test of ordereddict's decoder (parseValue).
+func looksLikeTime(s string) bool {
+	if len(s) < 20 || s[10] != 'T' {
+		return false
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
+}
+
+// EscapeRow escapes a row's top-level strings in place (see EscapeMarker).
+func EscapeRow(row *ordereddict.Dict) {
+	for _, item := range row.Items() {
+		if s, ok := item.Value.(string); ok && (looksLikeTime(s) || strings.HasPrefix(s, EscapeMarker)) {
+			row.Update(item.Key, EscapeMarker+s)
+		}
+	}
 }

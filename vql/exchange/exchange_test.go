@@ -3,6 +3,7 @@ package exchange
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/vql/artifacts"
 )
 
@@ -197,5 +199,24 @@ func TestPackMembers(t *testing.T) {
 	}
 	if !strings.Contains(members[PackTools], `"name": "Azvql_linux_arm64"`) {
 		t.Errorf("tools.json: %s", members[PackTools])
+	}
+}
+
+// TestEscapeRow: strings ordereddict's decoder would turn into times,
+// and strings starting with the marker, get one marker; nothing else.
+func TestEscapeRow(t *testing.T) {
+	row := ordereddict.NewDict().
+		Set("Raw", "2025-06-10T14:06:31.5900000Z").
+		Set("Offset", "2025-06-10T14:06:31+00:00").
+		Set("Tilde", "~x").
+		Set("Plain", "hello").
+		Set("Short", "2025-06-10").
+		Set("Time", time.Unix(0, 0)).
+		Set("Int", 3)
+	EscapeRow(row)
+	got, _ := json.Marshal(row)
+	want := `{"Raw":"~2025-06-10T14:06:31.5900000Z","Offset":"~2025-06-10T14:06:31+00:00","Tilde":"~~x","Plain":"hello","Short":"2025-06-10","Time":"1970-01-01T00:00:00Z","Int":3}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
