@@ -231,9 +231,11 @@ errors, never returned as an empty result.
 	fmt.Fprintf(&b, "    description: %s\n", q("Path of the vql binary on the endpoint. Empty (the default): "+
 		"fetch the tool for the endpoint's platform from the server."))
 
+	// The parameters go through an arguments file (kingpin's @file: one
+	// argument per line), not argv: execve logs its argv in the flow's
+	// log, and a parameter may be a secret (DecryptPassword).
 	argv := []string{"VqlPath", "'artifacts'", "'collect'", vqlString(native.Name),
-		"'--format'", "'jsonl'", "'--exchange-escape'", "'--output'", "VqlOutput"}
-	argv = append(argv, argExprs...)
+		"'--format'", "'jsonl'", "'--exchange-escape'", "'--output'", "VqlOutput", "'@' + VqlArgsFile"}
 
 	export := fmt.Sprintf(`-- Run vql once for all sources; each source reads its results file.
 -- vql escapes top-level strings that Velociraptor's JSON decoder would take for times.
@@ -242,14 +244,19 @@ LET VqlUnescape(Value) = if(condition=typeof(x=Value) = 'string' AND Value =~ '^
 LET VqlTool <= SELECT format(format='Azvql_%%v_%%v', args=[OS, Architecture]) AS Name FROM info()
 LET VqlFetched = SELECT OSPath FROM Artifact.Generic.Utils.FetchBinary(ToolName=VqlTool[0].Name)
 LET VqlPath <= if(condition=%[1]s, then=%[1]s, else=VqlFetched[0].OSPath)
-LET VqlOutput <= path_join(components=[tempdir(remove_last=TRUE), 'collection'])
-LET VqlRun <= SELECT * FROM if(condition=VqlPath,
+LET VqlTemp <= tempdir(remove_last=TRUE)
+LET VqlOutput <= path_join(components=[VqlTemp, 'collection'])
+LET VqlArgsFile <= format(format='%%v', args=[path_join(components=[VqlTemp, 'args.txt'])])
+LET VqlArgsWritten <= VqlPath AND copy(accessor='data', dest=VqlArgsFile, filename=join(sep='\n', array=[
+  %[6]s ]) + '\n')
+LET VqlRun <= SELECT * FROM if(condition=VqlPath AND VqlArgsWritten,
   then={ SELECT * FROM execve(length=%[3]d, argv=[
            %[2]s ]) },
   else={ SELECT * FROM scope()
-         WHERE log(level='ERROR', dedup=-1,
-                   message='%[4]s: no vql binary: the tool %%v is not available (upload it to the server, or set %[1]s)',
-                   args=[VqlTool[0].Name]) AND FALSE })
+         WHERE log(level='ERROR', dedup=-1, message='%[4]s: %%v', args=[if(condition=VqlPath,
+                   then='could not write the arguments file ' + VqlArgsFile,
+                   else='no vql binary: the tool ' + VqlTool[0].Name +
+                        ' is not available (upload it to the server, or set %[1]s)')]) AND FALSE })
 LET VqlExit <= SELECT ReturnCode FROM VqlRun WHERE Complete OR ReturnCode != 0
 LET VqlFailed <= VqlPath AND ( NOT VqlExit OR VqlExit[0].ReturnCode != 0 )
 LET VqlLogged <= SELECT * FROM chain(
@@ -267,7 +274,8 @@ LET VqlLogged <= SELECT * FROM chain(
         query={ SELECT log(level='WARN', dedup=-1, message='vql: %%v', args=[message]) AS Logged
                 FROM parse_jsonl(filename=OSPath) WHERE level = 'WARN' }) })
 LET VqlResults <= SELECT Name, OSPath FROM glob(globs='*.json', root=path_join(components=[VqlOutput, 'results']))
-`, VqlBinaryParameter, strings.Join(argv, ",\n           "), StdoutBufferLength, name, EscapeMarker)
+`, VqlBinaryParameter, strings.Join(argv, ",\n           "), StdoutBufferLength, name, EscapeMarker,
+		strings.Join(argExprs, ",\n  "))
 	b.WriteString("\n")
 	block(&b, "", "export", export)
 
