@@ -269,7 +269,7 @@ LET VqlLogged <= SELECT * FROM chain(
                  args=[VqlExit[0].ReturnCode, VqlPath]) AS Logged
       FROM scope() WHERE VqlPath AND VqlExit AND VqlExit[0].ReturnCode != 0 },
   c={ SELECT log(level='ERROR', dedup=-1, message='%[4]s: vql did not complete (%%v)', args=[VqlPath]) AS Logged
-      FROM scope() WHERE VqlPath AND NOT VqlExit },
+      FROM scope() WHERE VqlPath AND VqlArgsWritten AND NOT VqlExit },
   d={ SELECT * FROM foreach(row={ SELECT OSPath FROM glob(globs='log.json', root=VqlOutput) WHERE VqlPath },
         query={ SELECT log(level='WARN', dedup=-1, message='vql: %%v', args=[message]) AS Logged
                 FROM parse_jsonl(filename=OSPath) WHERE level = 'WARN' }) })
