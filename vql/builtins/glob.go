@@ -174,7 +174,12 @@ func compileComponents(components []string) ([]*globFilter, error) {
 			out = append(out, &globFilter{key: "re:" + expr, re: re})
 			continue
 		}
-		out = append(out, &globFilter{key: "lit:" + strings.ToLower(c), literal: c})
+		// Keyed by the component as written, like Velociraptor's
+		// _LiteralComponent map key (Globber._add_filter): alternatives
+		// that differ only in case ({Status,status}) are two branches
+		// that both match (case-insensitively) and report every file
+		// under them twice, as Velociraptor does.
+		out = append(out, &globFilter{key: "lit:" + c, literal: c})
 	}
 	return out, nil
 }
@@ -375,8 +380,11 @@ func contains(l []string, s string) bool {
 }
 
 // fileInfoRow is a file in Velociraptor's glob/stat column order. Globs
-// nil leaves the Globs column out (stat).
+// nil leaves the Globs column out (stat). The times are those
+// Velociraptor's file accessor gives on this OS (velociraptorTimes:
+// whole seconds on Linux).
 func fileInfoRow(fi evidence.FileInfo, globs []string) *ordereddict.Dict {
+	fi = velociraptorTimes(fi)
 	row := ordereddict.NewDict().
 		Set("Name", fi.Name).
 		Set("OSPath", fi.Path).

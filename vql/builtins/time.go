@@ -245,12 +245,16 @@ func (TimestampFormatFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeM
 	}
 }
 
-// NowFunction is now(): seconds since the epoch, from the scope's clock
-// (Velociraptor reads the wall clock; azvql lets golden tests freeze it).
+// NowFunction is now(): seconds since the epoch from the wall clock,
+// always. Velociraptor v0.75.2's now() (vql/functions/functions.go,
+// _Now.Call) calls time.Now() directly, so the golden runner's mocked
+// clock (utils.MockTime) does not reach it; the scope's clock (Now) is
+// only for what Velociraptor reads through utils.GetTime(), such as
+// log()'s dedup.
 type NowFunction struct{}
 
 func (NowFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
-	return Now(scope).Unix()
+	return time.Now().Unix()
 }
 
 func (NowFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {

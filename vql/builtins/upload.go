@@ -291,7 +291,7 @@ func (UploadFunction) Call(ctx context.Context, scope vfilter.Scope, args *order
 	}
 	mtime, err := timeFromAny(ctx, scope, arg.Mtime)
 	if err != nil {
-		mtime = st.Mtime
+		mtime = velociraptorTimes(st).Mtime
 	}
 	atime, _ := timeFromAny(ctx, scope, arg.Atime)
 	ctime, _ := timeFromAny(ctx, scope, arg.Ctime)

@@ -21,9 +21,10 @@ type Options struct {
 
 	// Functions are extra functions, registered last.
 	Functions []vfilter.FunctionInterface
-	// Now freezes the clock now() (and log()'s dedup) read; the zero
-	// time means the real clock. The golden runner uses
-	// time.Unix(1590938885, 10), as Velociraptor's does.
+	// Now freezes the scope's clock (what Velociraptor reads through
+	// utils.GetTime(): log()'s dedup; not now(), which is the wall clock
+	// in Velociraptor too); the zero time means the real clock. The
+	// golden runner uses time.Unix(1590938885, 10), as Velociraptor's does.
 	Now time.Time
 	// Uploader receives upload() calls; nil means upload() logs
 	// "upload: Uploader not configured." and returns NULL.
@@ -57,6 +58,9 @@ func NewScope(opts Options) vfilter.Scope {
 	scope.AppendFunctions(plugins.Functions()...)
 	scope.AppendPlugins(opts.Plugins...)
 	scope.AppendFunctions(opts.Functions...)
+	// ORDER BY sorts (and logs a missing column) as Velociraptor's
+	// query scopes do.
+	scope.SetSorter(MergeSorter{ChunkSize: SortChunkSize})
 	if opts.Logger != nil {
 		scope.SetLogger(opts.Logger)
 	}

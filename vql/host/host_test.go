@@ -49,15 +49,20 @@ func TestNewScopeOptions(t *testing.T) {
 		Plugins: []vfilter.PluginGeneratorInterface{extra},
 		Now:     host.GoldenTime,
 	})
-	if got := query(t, s, "SELECT V, now() AS N, timestamp(epoch=now()) AS T FROM extra_plugin()"); got != `[{"V":"v","N":1590938885,"T":"2020-06-01T01:28:05+10:00"}]` {
+	// now() is the wall clock, frozen clock or not (Velociraptor's
+	// _Now.Call reads time.Now()); the clock is for log()'s dedup.
+	if got := query(t, s, "SELECT V, now() > 1590938885 AS N, timestamp(epoch=1590938885) AS T FROM extra_plugin()"); got != `[{"V":"v","N":true,"T":"2020-06-01T01:28:05+10:00"}]` {
 		t.Errorf("got %s", got)
 	}
 	if !host.Now(s).Equal(time.Unix(1590938885, 10)) {
 		t.Errorf("clock %v", host.Now(s))
 	}
 	host.SetClock(s, time.Unix(100, 0))
-	if got := query(t, s, "SELECT now() AS N FROM scope()"); got != `[{"N":100}]` {
-		t.Errorf("SetClock: %s", got)
+	if got := host.Now(s); !got.Equal(time.Unix(100, 0)) {
+		t.Errorf("SetClock: %v", got)
+	}
+	if got := query(t, s, "SELECT now() > 1590938885 AS N FROM scope()"); got != `[{"N":true}]` {
+		t.Errorf("now() after SetClock: %s", got)
 	}
 	query(t, s, "SELECT log(message='logged') FROM scope()")
 	if !strings.Contains(logs.String(), "DEFAULT:logged") {
@@ -144,8 +149,6 @@ func TestBuiltinsDoc(t *testing.T) {
 		"- `glob()` never descends into symbolic links (no loops); its `Data` column is an empty dict; a\n" +
 		"  directory's hits come sorted by name and subdirectories are searched in name order (Velociraptor's\n" +
 		"  order between subdirectories is random). Matching is case-insensitive, as in Velociraptor.\n" +
-		"- `now()` and `log()` deduplication read the scope's clock, which the golden runner freezes at\n" +
-		"  Unix 1590938885 (Velociraptor's `now()` reads the wall clock).\n" +
 		"- `upload()` with the directory uploader (`artifacts collect --output DIR`) writes\n" +
 		"  `DIR/uploads/<accessor>/<components>` and answers like Velociraptor's collection container\n" +
 		"  (`Path` is the file as named, `StoredName` the place in the collection): no host paths.\n\n")
@@ -190,5 +193,43 @@ func TestBuiltinsDoc(t *testing.T) {
 	old, err := os.ReadFile(path)
 	if err != nil || string(old) != b.String() {
 		t.Fatalf("docs/builtins.md is stale: run go test ./vql/host -run TestBuiltinsDoc -update")
+	}
+}
+
+// ORDER BY sorts like Velociraptor's MergeSorter and logs a missing
+// column once per row merged, as Velociraptor does.
+func TestOrderByMissingColumn(t *testing.T) {
+	var logs bytes.Buffer
+	s := host.NewScope(host.Options{Logger: log.New(&logs, "", 0)})
+	got := query(t, s, "SELECT _value AS V FROM range(start=0, end=3) ORDER BY Name")
+	if got != `[{"V":0},{"V":1},{"V":2}]` {
+		t.Errorf("got %s", got)
+	}
+	if n := strings.Count(logs.String(), "Order by column Name not present in row"); n != 3 {
+		t.Errorf("%d messages: %q", n, logs.String())
+	}
+	logs.Reset()
+	got = query(t, s, "SELECT _value AS V FROM range(start=0, end=3) ORDER BY V DESC")
+	if got != `[{"V":2},{"V":1},{"V":0}]` || logs.Len() != 0 {
+		t.Errorf("got %s, log %q", got, logs.String())
+	}
+}
+
+func TestMergeSorterChunks(t *testing.T) {
+	s := host.NewScope(host.Options{})
+	in := make(chan vfilter.Row)
+	go func() {
+		defer close(in)
+		for _, v := range []int{5, 3, 9, 1, 7, 3, 8, 0, 2} {
+			in <- ordereddict.NewDict().Set("K", v)
+		}
+	}()
+	var got []int
+	for r := range (host.MergeSorter{ChunkSize: 2}).Sort(context.Background(), s, in, "K", false) {
+		v, _ := r.(*ordereddict.Dict).Get("K")
+		got = append(got, v.(int))
+	}
+	if fmt.Sprint(got) != "[0 1 2 3 3 5 7 8 9]" {
+		t.Errorf("got %v", got)
 	}
 }
