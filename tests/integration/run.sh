@@ -6,7 +6,9 @@
 #  1. every golden testcase, run by `velociraptor golden` into a temporary
 #     copy of tests/testcases; each output must be byte-identical to the vql
 #     host's NAME.out.yaml;
-#  2. `velociraptor artifacts verify` on every artifact;
+#  2. `velociraptor artifacts verify` on every artifact, and on every
+#     tests/bad_artifacts file, which both verifiers must reject (except
+#     two that only vql rejects: its verifier is stricter on purpose);
 #  3. every hunt artifact collected with `velociraptor artifacts collect` on
 #     the fixture trees (Linux.* on tests/fixtures/linux, Windows.* on
 #     tests/fixtures/windows, Generic.* on both): it must succeed, log no
@@ -172,6 +174,34 @@ else
 	cat "$TMP/verify.log"
 	fail "velociraptor artifacts verify"
 fi
+
+# tests/bad_artifacts: every file breaks one rule and `vql artifacts verify`
+# rejects each (tests/verify_test.go); Velociraptor must reject them too,
+# except the ones in vql_stricter. Those are deliberate: vql's verifier is
+# stricter than Velociraptor v0.75.2's, which accepts a parameter type it
+# does not know (`boolean`: it treats the parameter as a string) or does not
+# support for collection (`starlark`). They are reported as ok, not as
+# differences to fix; if Velociraptor ever rejects one, the list is stale.
+vql_stricter=" unknown_param_type.yaml unsupported_param_type.yaml "
+mapfile -t bads < <(find tests/bad_artifacts -name '*.yaml' | sort)
+for f in "${bads[@]}"; do
+	b=$(basename "$f")
+	if "$VQL" artifacts verify "$f" >"$TMP/verify-bad-vql-$b.log" 2>&1; then
+		fail "vql artifacts verify accepts $f"
+		continue
+	fi
+	if vr artifacts verify "$f" >"$TMP/verify-bad-$b.log" 2>&1; then
+		if [[ $vql_stricter == *" $b "* ]]; then
+			echo "ok   bad artifact $b: rejected by vql, accepted by Velociraptor (vql's verifier is stricter on purpose)"
+		else
+			fail "velociraptor artifacts verify accepts $f (vql rejects it)"
+		fi
+	elif [[ $vql_stricter == *" $b "* ]]; then
+		fail "velociraptor artifacts verify now rejects $f: drop it from vql_stricter in $0"
+	else
+		echo "ok   bad artifact $b: rejected by both"
+	fi
+done
 
 # ---------------------------------------------------------------- 3. collect
 # collect NAME ROOT OUT [velociraptor flags...]: every source of NAME as
