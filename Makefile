@@ -72,7 +72,7 @@ VR_INPUTS  = go.mod go.sum $(shell find plugins tools/velociraptor -type f \
 BENCH_SIZE ?= 200MB
 BENCH_LOG  ?= /tmp/azvql-bench/waagent-$(BENCH_SIZE).log
 
-.PHONY: velociraptor test-integration bench-compare FORCE
+.PHONY: velociraptor velociraptor-stock test-integration bench-compare FORCE
 
 velociraptor: $(VR)
 
@@ -84,13 +84,32 @@ $(VR_STAMP): FORCE
 	@{ $(GO) version; echo "CGO_ENABLED=$${CGO_ENABLED:-0}"; sha256sum $(VR_INPUTS); } > $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 
+# Stock Velociraptor v0.75.2, built like $(VR) but without the azvql plugins
+# (tools/velociraptor/build.sh --stock), for the exchange tests. Rebuilt only
+# when the Go version or what the build script and workspace read changed.
+VR_STOCK       := $(BIN)/velociraptor-stock
+VR_STOCK_STAMP := build/velociraptor-stock.inputs
+
+velociraptor-stock: $(VR_STOCK)
+
+$(VR_STOCK): $(VR_STOCK_STAMP)
+	tools/velociraptor/build.sh --stock $@
+
+$(VR_STOCK_STAMP): FORCE
+	@mkdir -p $(@D)
+	@{ $(GO) version; echo "CGO_ENABLED=$${CGO_ENABLED:-0}"; \
+	   sha256sum go.mod go.sum tools/velociraptor/go.mod tools/velociraptor/go.sum tools/velociraptor/build.sh; } > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
 # The adapter's own tests (in the build workspace), then every golden
 # testcase, artifact verification, collections on the fixtures and through a
-# dead-disk remapping, all under the custom Velociraptor.
-test-integration: build velociraptor
+# dead-disk remapping, all under the custom Velociraptor; then the exchange
+# editions and import_collection() under the stock one.
+test-integration: build velociraptor velociraptor-stock
 	cd tools/velociraptor && GOWORK=$(CURDIR)/build/go.work GONOSUMDB=www.velocidex.com $(GO) vet ./... && \
 	  GOWORK=$(CURDIR)/build/go.work GONOSUMDB=www.velocidex.com $(GO) test ./...
 	tests/integration/run.sh
+	VELOCIRAPTOR=$(VR_STOCK) tests/exchange/run.sh
 
 # azure_waagent_log under vql against the best stock VQL under Velociraptor,
 # on the same generated log (kept in BENCH_LOG between runs).

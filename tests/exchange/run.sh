@@ -16,6 +16,13 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 VR=${VELOCIRAPTOR:-$SRC/bin/velociraptor-stock}
+# Absolute (the verify step runs in the pack's folder): a relative path is the caller's, a bare
+# name is looked up in PATH.
+case "$VR" in
+/*) ;;
+*/*) VR=$(cd "$(dirname "$VR")" 2>/dev/null && pwd)/$(basename "$VR") ;;
+*) VR=$(command -v "$VR" || echo "$VR") ;;
+esac
 if [ ! -x "$VR" ]; then
 	echo "SKIP: no stock Velociraptor at $VR (set VELOCIRAPTOR=/path/to/velociraptor-v0.75.2-linux-amd64)"
 	exit 0
@@ -61,17 +68,40 @@ echo "== stock velociraptor artifacts verify (${#EDITIONS[@]} editions)"
 (cd "$W/pack" && "$VR" artifacts verify "${EDITIONS[@]}") >"$W/verify.log" 2>&1 || { cat "$W/verify.log"; fail "artifacts verify"; }
 "$VQL" artifacts verify --stock --definitions "$W/pack" >/dev/null || fail "vql artifacts verify --stock"
 
+# Every fixture tree (TREES="linux windows" to narrow it). On linux and windows every edition runs
+# (the other OS's editions must find nothing, or the same as natively); on the other trees the
+# editions of the OS whose folders the tree has (var/ for Linux, WindowsAzure/ or Packages/ for
+# Windows), and the Generic ones.
+if [ -z "${TREES:-}" ]; then
+	TREES=$(cd "$SRC/tests/fixtures" && for d in */; do printf '%s ' "${d%/}"; done)
+fi
 status=0
-for tree in linux windows; do
+declare -A ROWS=()
+for ed in "${NAMES[@]}"; do ROWS[$ed]=0; done
+for tree in $TREES; do
 	root=$SRC/tests/fixtures/$tree
 	for ed in "${NAMES[@]}"; do
 		native=${ed#Exchange.}
+		if [ "$tree" != linux ] && [ "$tree" != windows ]; then
+			case "$native" in
+			Linux.*) [ -d "$root/var" ] || continue ;;
+			Windows.*) [ -d "$root/WindowsAzure" ] || [ -d "$root/Packages" ] || continue ;;
+			esac
+		fi
 		out=$W/$tree.$native
 		"$VQL" artifacts collect "$native" --args "Root=$root" --format jsonl >"$out.native" 2>"$out.native.err" ||
 			{ cat "$out.native.err"; fail "vql collect $native on $tree"; }
 		"$VR" artifacts collect "$ed" --definitions "$W/pack" --format jsonl \
 			--args "Root=$root" --args "VqlBinary=$VQL" >"$out.vr" 2>"$out.vr.err" ||
 			{ tail -20 "$out.vr.err"; fail "velociraptor collect $ed on $tree"; }
+		# Velociraptor's CLI exits 0 when the edition logged an error (vql missing or failed):
+		# an ERROR line fails the test, even when the rows happen to match (none on both sides).
+		if grep -q '^\[ERROR\]' "$out.vr.err"; then
+			echo "FAIL $ed on $tree: errors logged"
+			grep '^\[ERROR\]' "$out.vr.err" | head -5
+			status=1
+			continue
+		fi
 		if res=$(python3 - "$out.native" "$out.vr" 2>&1 <<'EOF'
 import json, sys
 def load(path, strip):
@@ -98,10 +128,22 @@ if a != b:
     sys.exit(1)
 print("%d rows" % n)
 EOF
-		); then echo "ok   $ed on $tree: $res"; else echo "FAIL $ed on $tree"; echo "$res"; status=1; fi
+		); then
+			echo "ok   $ed on $tree: $res"
+			ROWS[$ed]=$((ROWS[$ed] + ${res%% *}))
+		else
+			echo "FAIL $ed on $tree"
+			echo "$res"
+			status=1
+		fi
 	done
 done
 [ $status -eq 0 ] || fail "exchange editions differ from their native artifacts"
+# Equal and empty proves little: every edition must have returned rows on some tree.
+for ed in "${NAMES[@]}"; do
+	[ "${ROWS[$ed]}" -gt 0 ] || { echo "FAIL $ed: no rows on any tree ($TREES)"; status=1; }
+done
+[ $status -eq 0 ] || fail "editions never compared on rows"
 
 echo "== import_collection() of a vql collection zip"
 upload=$SRC/tests/fixtures/linux/var/lib/waagent/GoalState.1.xml
