@@ -1,8 +1,6 @@
 package extensions
 
 import (
-	"strings"
-
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/redact"
@@ -50,7 +48,7 @@ func SettingsRow(m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dic
 	if s.Public != nil {
 		pub = maybeRedact(s.Public, red)
 		if red {
-			pub = redactCommandKeys(pub)
+			pub = redact.CommandKeys(pub)
 		}
 	} else if s.PublicRaw != nil {
 		pub = maybeRedact(s.PublicRaw, red)
@@ -191,41 +189,6 @@ func redactCmd(s string, red bool) string {
 		return redact.CommandLine(s)
 	}
 	return s
-}
-
-// redactCommandKeys applies redact.CommandLine to the command fields of
-// (already redacted) public settings: commandToExecute, script (text or
-// lines), source.script. Containers are copied.
-func redactCommandKeys(v interface{}) interface{} {
-	d, ok := v.(*ordereddict.Dict)
-	if !ok || d == nil {
-		return v
-	}
-	out := ordereddict.NewDict()
-	for _, k := range d.Keys() {
-		e, _ := d.Get(k)
-		switch lk := strings.ToLower(k); {
-		case lk == "commandtoexecute" || lk == "script":
-			switch t := e.(type) {
-			case string:
-				e = redact.CommandLine(t)
-			case []interface{}:
-				l := make([]interface{}, len(t))
-				for i, x := range t {
-					if xs, ok := x.(string); ok {
-						l[i] = redact.CommandLine(xs)
-					} else {
-						l[i] = x
-					}
-				}
-				e = l
-			}
-		case lk == "source":
-			e = redactCommandKeys(e)
-		}
-		out.Set(k, e)
-	}
-	return out
 }
 
 func maybeRedact(v interface{}, red bool) interface{} {

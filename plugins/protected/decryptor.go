@@ -279,39 +279,7 @@ func (d *Decryptor) Decrypt(blob, thumbprint string) Decrypted {
 // (commandToExecute, script as text or lines, source.script), as the
 // extensions plugins do. Containers are copied.
 func RedactSettings(v interface{}) interface{} {
-	return redactCommandKeys(redact.Value(v))
-}
-
-func redactCommandKeys(v interface{}) interface{} {
-	d, ok := v.(*ordereddict.Dict)
-	if !ok || d == nil {
-		return v
-	}
-	out := ordereddict.NewDict()
-	for _, k := range d.Keys() {
-		e, _ := d.Get(k)
-		switch lk := strings.ToLower(k); {
-		case lk == "commandtoexecute" || lk == "script":
-			switch t := e.(type) {
-			case string:
-				e = redact.CommandLine(t)
-			case []interface{}:
-				l := make([]interface{}, len(t))
-				for i, x := range t {
-					if xs, ok := x.(string); ok {
-						l[i] = redact.CommandLine(xs)
-					} else {
-						l[i] = x
-					}
-				}
-				e = l
-			}
-		case lk == "source":
-			e = redactCommandKeys(e)
-		}
-		out.Set(k, e)
-	}
-	return out
+	return redact.Settings(v)
 }
 
 // CommandFromPlaintext returns the command decrypted protected settings
