@@ -3,8 +3,8 @@ package redact
 import (
 	"testing"
 
-	"github.com/Velocidex/ordereddict"
 	"github.com/Velocidex/json"
+	"github.com/Velocidex/ordereddict"
 )
 
 func TestSettings(t *testing.T) {
