@@ -61,6 +61,7 @@ func NewScope(opts Options) vfilter.Scope {
 	// ORDER BY sorts (and logs a missing column) as Velociraptor's
 	// query scopes do.
 	scope.SetSorter(MergeSorter{ChunkSize: SortChunkSize})
+	scope.SetGrouper(rowScopeGrouper{})
 	if opts.Logger != nil {
 		scope.SetLogger(opts.Logger)
 	}
