@@ -171,7 +171,7 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 	}
 	m := bytesToString(msg)
 	if rb.Redact && rb.gate.mayHoldSecret(msg) {
-		m = redact.String(m)
+		m = redact.CommandLine(m)
 		if env != nil {
 			if d, ok := redact.Value(env).(*ordereddict.Dict); ok {
 				env = d

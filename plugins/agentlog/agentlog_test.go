@@ -146,6 +146,11 @@ func TestEras(t *testing.T) {
 		{"sas redacted",
 			"2024-05-02T11:00:00.000001Z INFO ExtHandler ExtHandler Downloading https://a.blob.core.windows.net/c/x.zip?sv=2021-08-06&sr=b&sig=AbC%2Bdef%3D&se=2024",
 			map[string]any{"Message": "Downloading https://a.blob.core.windows.net/c/x.zip?sv=2021-08-06&sr=b&sig=[REDACTED]&se=2024"}},
+		// An OSTC handler logging the command it runs: the password on the
+		// command line is redacted as in the handler logs.
+		{"command-line password redacted",
+			"2019/06/11 14:02:10 [Microsoft.OSTCExtensions.CustomScriptForLinux-1.5.5] Command to execute:cmdkey /add:srv /user:backup /pass:Wint3r!Backup#7",
+			map[string]any{"Message": "Command to execute:cmdkey /add:srv /user:backup /pass:[REDACTED]"}},
 	}
 	for _, c := range cases {
 		rows := parse(t, c.line+"\n", Options{})

@@ -300,7 +300,7 @@ func seqNo(m []byte, env *ordereddict.Dict) (int64, bool) {
 	return 0, false
 }
 
-// secretGate is a fast, conservative test for "redact.String may change
+// secretGate is a fast, conservative test for "redact.CommandLine may change
 // this message", so the common message skips redaction. redact.String
 // only changes text that holds one of: sig= / sig%3D, password,
 // accountkey / account-key (storageAccountKey, AccountKey=,
@@ -308,7 +308,8 @@ func seqNo(m []byte, env *ordereddict.Dict) (int64, bool) {
 // The message is case-folded eight bytes at a time (x | 0x20 maps A-Z to
 // a-z and no other byte to a letter) and searched from rare anchor bytes
 // ('=', '%', 'w', 'k', '|') with the vectorised bytes.IndexByte.
-// FuzzRedactGate checks the gate against redact.String.
+// and CommandLine's own triggers (pass, pwd, secret, /rp, securestring,
+// user). FuzzRedactGate checks the gate against redact.CommandLine.
 type secretGate struct {
 	fold []byte
 }
@@ -342,8 +343,20 @@ func (g *secretGate) mayHoldSecret(m []byte) bool {
 	if bytes.IndexByte(f, '|'|0x20) >= 0 && bytes.Index(f, []byte("sudo")) >= 0 {
 		return true
 	}
-	return bytes.Index(f, []byte("protectedparameters")) >= 0
+	if bytes.Index(f, []byte("protectedparameters")) >= 0 {
+		return true
+	}
+	// redact.CommandLine's own triggers (passwords on command lines that
+	// OSTC handlers and scripts print into the agent's log).
+	for _, w := range cmdLineWords {
+		if bytes.Index(f, w) >= 0 {
+			return true
+		}
+	}
+	return false
 }
+
+var cmdLineWords = [][]byte{[]byte("pass"), []byte("pwd"), []byte("secret"), []byte("/rp"), []byte("securestring"), []byte("user")}
 
 // anchored calls check at every index of c in f until it says true.
 func anchored(f []byte, c byte, check func(int) bool) bool {

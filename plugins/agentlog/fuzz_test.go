@@ -102,9 +102,12 @@ func FuzzRedactGate(f *testing.F) {
 	f.Add(`{\"runAsPassword\":\"P@ss\"}`)
 	f.Add(`"protectedParameters":[{"name":"T","value":"abc"}]`)
 	f.Add("x --sas-token ?sv=1 y")
+	f.Add("cmdkey /add:srv /user:u /pass:Wint3r!Backup#7")
+	f.Add("net user svc 'P@ss' /add")
+	f.Add("schtasks /create /ru x /RP hunter2")
 	f.Fuzz(func(t *testing.T, s string) {
 		var g secretGate
-		if redact.String(s) != s && !g.mayHoldSecret([]byte(s)) {
+		if redact.CommandLine(s) != s && !g.mayHoldSecret([]byte(s)) {
 			t.Fatalf("gate missed a secret in %q", s)
 		}
 	})
