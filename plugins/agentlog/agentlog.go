@@ -23,7 +23,6 @@ import (
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -72,17 +71,9 @@ func (WaagentLogPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.P
 
 // Call runs the plugin.
 func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
-	out := make(chan types.Row)
-	go func() {
-		defer close(out)
-		arg := &WaagentLogArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			vqlkit.Logf(scope, pluginName, "%v", err)
-			return
-		}
-		if _, ok := args.Get("redact"); !ok {
-			arg.Redact = true
-		}
+	arg := &WaagentLogArgs{}
+	return vqlkit.Run(ctx, scope, args, pluginName, arg, func(out chan vfilter.Row) {
+		arg.Redact = vqlkit.Redact(args, arg.Redact)
 		if arg.Filename == "" {
 			arg.Filename = DefaultFilename
 		}
@@ -125,8 +116,7 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 		if err != nil {
 			reportScanError(scope, osPath, kind, a.Lines(), err)
 		}
-	}()
-	return out
+	})
 }
 
 func reportScanError(scope types.Scope, osPath, kind string, lines int64, err error) {

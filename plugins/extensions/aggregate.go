@@ -10,7 +10,6 @@ import (
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Where the agents keep copies of the status blob they upload (FORMATS §3).
@@ -152,17 +151,10 @@ func (AggregateStatusPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfi
 }
 
 func (AggregateStatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
-	out := make(chan vfilter.Row)
-	go func() {
-		defer close(out)
-		const name = "azure_aggregate_status"
-		defer recoverLog(scope, name)
-		a := &aggregateArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
-			return
-		}
-		red := redactDefault(args, a.Redact)
+	const name = "azure_aggregate_status"
+	a := &aggregateArgs{}
+	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
+		red := vqlkit.Redact(args, a.Redact)
 		r, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
 		if err != nil {
 			vqlkit.Logf(scope, name, "%v", err)
@@ -172,8 +164,7 @@ func (AggregateStatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args
 		WalkAggregateStatus(ctx, r, red, logf, func(row *ordereddict.Dict) bool {
 			return vqlkit.Send(ctx, out, row)
 		})
-	}()
-	return out
+	})
 }
 
 // WalkAggregateStatus emits the rows of every snapshot under r, files in

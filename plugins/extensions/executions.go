@@ -15,7 +15,6 @@ import (
 	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Caps of the executions join (documented in docs/plugins-extensions.md).
@@ -453,17 +452,10 @@ func (ExecutionsPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.
 }
 
 func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
-	out := make(chan vfilter.Row)
-	go func() {
-		defer close(out)
-		const name = "azure_run_executions"
-		defer recoverLog(scope, name)
-		a := &executionsArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
-			return
-		}
-		red := redactDefault(args, a.Redact)
+	const name = "azure_run_executions"
+	a := &executionsArgs{}
+	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
+		red := vqlkit.Redact(args, a.Redact)
 		r, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
 		if err != nil {
 			vqlkit.Logf(scope, name, "%v", err)
@@ -479,8 +471,7 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 		WalkExecutionsDecrypt(ctx, r, red, protected.NewDecryptor(scope, r, popts), logf, func(row *ordereddict.Dict) bool {
 			return vqlkit.Send(ctx, out, row)
 		})
-	}()
-	return out
+	})
 }
 
 // WalkExecutions emits one row per execution found under r, sorted by

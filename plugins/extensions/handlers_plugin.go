@@ -8,7 +8,6 @@ import (
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 type handlersArgs struct {
@@ -29,16 +28,9 @@ func (HandlersPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.Pl
 }
 
 func (HandlersPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
-	out := make(chan vfilter.Row)
-	go func() {
-		defer close(out)
-		const name = "azure_extension_handlers"
-		defer recoverLog(scope, name)
-		a := &handlersArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
-			return
-		}
+	const name = "azure_extension_handlers"
+	a := &handlersArgs{}
+	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
 		r, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
 		if err != nil {
 			vqlkit.Logf(scope, name, "%v", err)
@@ -50,8 +42,7 @@ func (HandlersPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 				return
 			}
 		}
-	}()
-	return out
+	})
 }
 
 // handlerState is what the sequence and process files of a handler

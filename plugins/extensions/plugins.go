@@ -11,7 +11,6 @@ import (
 	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Plugins returns the plugins of this package.
@@ -27,14 +26,6 @@ func Functions() []vfilter.FunctionInterface { return nil }
 const (
 	docAccessor = "The accessor that reads the evidence (default auto: the host's files)."
 )
-
-// redactDefault: redact is true unless the caller passed it.
-func redactDefault(args *ordereddict.Dict, v bool) bool {
-	if _, ok := args.Get("redact"); !ok {
-		return true
-	}
-	return v
-}
 
 // readDoc reads a settings/status document through the accessor, capped.
 func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, bool, error) {
@@ -83,17 +74,10 @@ func (SettingsPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.Pl
 }
 
 func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
-	out := make(chan vfilter.Row)
-	go func() {
-		defer close(out)
-		const name = "azure_extension_settings"
-		defer recoverLog(scope, name)
-		a := &settingsArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
-			return
-		}
-		red := redactDefault(args, a.Redact)
+	const name = "azure_extension_settings"
+	a := &settingsArgs{}
+	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
+		red := vqlkit.Redact(args, a.Redact)
 		acc, err := evidence.Get(scope, a.Accessor)
 		if err != nil {
 			vqlkit.Logf(scope, name, "%v", err)
@@ -130,8 +114,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 				return
 			}
 		}
-	}()
-	return out
+	})
 }
 
 // ---------------------------------------------------------------------
@@ -157,17 +140,10 @@ func (StatusPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.Plug
 }
 
 func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
-	out := make(chan vfilter.Row)
-	go func() {
-		defer close(out)
-		const name = "azure_extension_status"
-		defer recoverLog(scope, name)
-		a := &statusArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
-			return
-		}
-		red := redactDefault(args, a.Redact)
+	const name = "azure_extension_status"
+	a := &statusArgs{}
+	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
+		red := vqlkit.Redact(args, a.Redact)
 		acc, err := evidence.Get(scope, a.Accessor)
 		if err != nil {
 			vqlkit.Logf(scope, name, "%v", err)
@@ -197,8 +173,7 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 				return
 			}
 		}
-	}()
-	return out
+	})
 }
 
 // reason drops the accessor path from a path error: rows and logs name
@@ -209,14 +184,6 @@ func reason(err error) error {
 		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
 	}
 	return err
-}
-
-// recoverLog turns a panic (a bug) into a log line: a plugin never takes
-// the host down.
-func recoverLog(scope vfilter.Scope, name string) {
-	if r := recover(); r != nil {
-		vqlkit.Logf(scope, name, "internal error: %v", r)
-	}
 }
 
 // settingsRowDecrypt is SettingsRow with the ProtectedSettingsDecrypted

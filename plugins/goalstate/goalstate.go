@@ -22,7 +22,6 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/protected"
@@ -502,14 +501,8 @@ func (Plugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.Plugi
 
 // Call runs the plugin.
 func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
-	out := make(chan vfilter.Row)
-	go func() {
-		defer close(out)
-		a := &Args{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-			vqlkit.Logf(scope, PluginName, "%v", err)
-			return
-		}
+	a := &Args{}
+	return vqlkit.Run(ctx, scope, args, PluginName, a, func(out chan vfilter.Row) {
 		opts := Options{Redact: true}
 		if _, set := args.Get("redact"); set {
 			opts.Redact = a.Redact
@@ -533,8 +526,7 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 			Emit: func(r *Row) bool { return vqlkit.Send(ctx, out, r.Dict()) },
 		}
 		w.Walk(ctx)
-	}()
-	return out
+	})
 }
 
 // Plugins returns the package's VQL plugins.

@@ -9,7 +9,6 @@ import (
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/vqlkit"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -56,17 +55,9 @@ func (ExecutionsPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.P
 
 // Call runs the plugin.
 func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
-	out := make(chan types.Row)
-	go func() {
-		defer close(out)
-		arg := &ExecutionsArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			vqlkit.Logf(scope, execPluginName, "%v", err)
-			return
-		}
-		if _, ok := args.Get("redact"); !ok {
-			arg.Redact = true
-		}
+	arg := &ExecutionsArgs{}
+	return vqlkit.Run(ctx, scope, args, execPluginName, arg, func(out chan types.Row) {
+		arg.Redact = vqlkit.Redact(args, arg.Redact)
 		loc, err := loadTz(arg.Tz)
 		if err != nil {
 			vqlkit.Logf(scope, execPluginName, "tz %q: %v", arg.Tz, err)
@@ -104,8 +95,7 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 				return
 			}
 		}
-	}()
-	return out
+	})
 }
 
 // Outcome values, weakest first.

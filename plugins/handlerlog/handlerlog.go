@@ -27,7 +27,6 @@ import (
 	"github.com/azvql/azvql/plugins/logscan"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -75,17 +74,9 @@ func (HandlerLogPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.P
 
 // Call runs the plugin.
 func (HandlerLogPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
-	out := make(chan types.Row)
-	go func() {
-		defer close(out)
-		arg := &HandlerLogArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			vqlkit.Logf(scope, pluginName, "%v", err)
-			return
-		}
-		if _, ok := args.Get("redact"); !ok {
-			arg.Redact = true
-		}
+	arg := &HandlerLogArgs{}
+	return vqlkit.Run(ctx, scope, args, pluginName, arg, func(out chan vfilter.Row) {
+		arg.Redact = vqlkit.Redact(args, arg.Redact)
 		loc, err := loadTz(arg.Tz)
 		if err != nil {
 			vqlkit.Logf(scope, pluginName, "tz %q: %v", arg.Tz, err)
@@ -103,8 +94,7 @@ func (HandlerLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 		opt := Options{Format: arg.Format, Name: arg.Filename, Loc: loc, Redact: arg.Redact}
 		ReadFile(ctx, root, opt, func(msg string) { vqlkit.Logf(scope, pluginName, "%s", msg) },
 			func(r *Record) bool { return vqlkit.Send(ctx, out, Row(r)) })
-	}()
-	return out
+	})
 }
 
 func loadTz(tz string) (*time.Location, error) {

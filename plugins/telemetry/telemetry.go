@@ -30,7 +30,6 @@ import (
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -91,17 +90,9 @@ func (EventsPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.Plugi
 
 // Call runs the plugin.
 func (EventsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
-	out := make(chan types.Row)
-	go func() {
-		defer close(out)
-		arg := &Args{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			vqlkit.Logf(scope, pluginName, "%v", err)
-			return
-		}
-		if _, ok := args.Get("redact"); !ok {
-			arg.Redact = true
-		}
+	arg := &Args{}
+	return vqlkit.Run(ctx, scope, args, pluginName, arg, func(out chan vfilter.Row) {
+		arg.Redact = vqlkit.Redact(args, arg.Redact)
 		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
 		if err != nil {
 			vqlkit.Logf(scope, pluginName, "%v", err)
@@ -129,8 +120,7 @@ func (EventsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddi
 				return
 			}
 		}
-	}()
-	return out
+	})
 }
 
 // ReadFile emits the events of one file; false means stop.

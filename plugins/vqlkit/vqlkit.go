@@ -10,6 +10,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Send emits a row unless the query was cancelled; false means stop.
@@ -49,4 +50,36 @@ func Int(p *int64) interface{} {
 		return nil
 	}
 	return *p
+}
+
+// Run starts a plugin the way every azvql plugin starts: it parses args
+// into a (a bad argument is a log line and no rows), turns a panic in
+// body into a log line ("never panics on bad input"), and closes the row
+// channel when body returns.
+func Run(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict,
+	plugin string, a interface{}, body func(out chan vfilter.Row)) <-chan vfilter.Row {
+	out := make(chan vfilter.Row)
+	go func() {
+		defer close(out)
+		defer func() {
+			if r := recover(); r != nil {
+				Logf(scope, plugin, "internal error: %v", r)
+			}
+		}()
+		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
+			Logf(scope, plugin, "%v", err)
+			return
+		}
+		body(out)
+	}()
+	return out
+}
+
+// Redact is the value of a plugin's redact argument: true unless the
+// caller passed it (secrets are redacted by default).
+func Redact(args *ordereddict.Dict, v bool) bool {
+	if _, ok := args.Get("redact"); !ok {
+		return true
+	}
+	return v
 }
