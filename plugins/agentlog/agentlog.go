@@ -168,33 +168,22 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 			}
 		}
 	}
-	row := ordereddict.NewDict().
-		Set("Line", r.Line).
-		Set("Time", vqlkit.Time(r.Time)).
-		Set("Level", r.Level.val()).
-		Set("Thread", r.Thread.val()).
-		Set("Tag", r.Tag.val()).
-		Set("Handler", r.Handler.val()).
-		Set("HandlerVersion", r.HandlerVersion.val()).
-		Set("ExtensionName", ext.val()).
-		Set("Message", m).
-		Set("Event", ev.val())
-	row.Set("SeqNo", seq)
+	var envVal, pid interface{}
 	if env != nil {
-		row.Set("Env", env)
-	} else {
-		row.Set("Env", nil)
+		envVal = env
 	}
-	row.Set("Host", r.Host.val())
 	if r.Pid >= 0 {
-		row.Set("Pid", r.Pid)
-	} else {
-		row.Set("Pid", nil)
+		pid = r.Pid
 	}
-	row.Set("Era", eraVals[r.era]).
-		Set("Unparsed", r.Unparsed)
-	return row
+	return rowColumns.Row(r.Line, vqlkit.Time(r.Time), r.Level.val(), r.Thread.val(), r.Tag.val(),
+		r.Handler.val(), r.HandlerVersion.val(), ext.val(), m, ev.val(), seq, envVal,
+		r.Host.val(), pid, eraVals[r.era], r.Unparsed)
 }
+
+// rowColumns is azure_waagent_log's column order (README: a rename is a
+// breaking change).
+var rowColumns = vqlkit.NewColumns("Line", "Time", "Level", "Thread", "Tag", "Handler", "HandlerVersion",
+	"ExtensionName", "Message", "Event", "SeqNo", "Env", "Host", "Pid", "Era", "Unparsed")
 
 // bytesToString copies the message, replacing invalid UTF-8 (binary
 // garbage) so every output writer can carry it.
