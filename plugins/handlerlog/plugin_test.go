@@ -53,7 +53,9 @@ func TestPluginCancelAndMissing(t *testing.T) {
 			cancel()
 		}
 	}
-	if n > 20 {
+	// Rows already in the channel's buffer (vqlkit holds 64) still arrive;
+	// a plugin that ignored the cancel would send all 5000.
+	if n > 10+64+10 {
 		t.Errorf("%d rows after cancel", n)
 	}
 	cancel()

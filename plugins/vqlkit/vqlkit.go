@@ -52,13 +52,17 @@ func Int(p *int64) interface{} {
 	return *p
 }
 
+const rowBuffer = 64
+
 // Run starts a plugin the way every azvql plugin starts: it parses args
 // into a (a bad argument is a log line and no rows), turns a panic in
 // body into a log line ("never panics on bad input"), and closes the row
-// channel when body returns.
+// channel when body returns. The channel holds up to rowBuffer rows so a
+// parser is not switched out for every row it emits (a LIMIT that stops
+// the query leaves at most that many rows unread).
 func Run(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict,
 	plugin string, a interface{}, body func(out chan vfilter.Row)) <-chan vfilter.Row {
-	out := make(chan vfilter.Row)
+	out := make(chan vfilter.Row, rowBuffer)
 	go func() {
 		defer close(out)
 		defer func() {
