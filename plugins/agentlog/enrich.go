@@ -2,7 +2,6 @@ package agentlog
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"strconv"
 
@@ -300,81 +299,89 @@ func seqNo(m []byte, env *ordereddict.Dict) (int64, bool) {
 	return 0, false
 }
 
-// secretGate is a fast, conservative test for "redact.CommandLine may change
-// this message", so the common message skips redaction. redact.String
-// only changes text that holds one of: sig= / sig%3D, password,
-// accountkey / account-key (storageAccountKey, AccountKey=,
-// --account-key), sas-token, "echo <pw> | sudo -S", protectedParameters.
-// The message is case-folded eight bytes at a time (x | 0x20 maps A-Z to
-// a-z and no other byte to a letter) and searched from rare anchor bytes
-// ('=', '%', 'w', 'k', '|') with the vectorised bytes.IndexByte.
-// and CommandLine's own triggers (pass, pwd, secret, /rp, securestring,
-// user). FuzzRedactGate checks the gate against redact.CommandLine.
-type secretGate struct {
-	fold []byte
-}
+// secretGate is a fast, conservative test for "redact.CommandLine may
+// change this message", so the common message skips redaction.
+// redact.CommandLine only changes text that holds one of: sig= / sig%3D,
+// password, accountkey / account-key (storageAccountKey, AccountKey=,
+// --account-key), sas-token, "echo <pw> | sudo -S", protectedParameters,
+// and its own command-line triggers (pass, pwd, secret, /rp,
+// securestring, user). One pass over the message: only bytes that can
+// start a trigger (a table lookup) are looked at, and the trigger words
+// are compared case-folded there (x | 0x20 maps A-Z to a-z and maps no
+// other ASCII byte to a letter; it can map a non-letter onto '=', '%',
+// '-', '/' or '|', which only makes the gate say yes more often). Any
+// byte >= 0x80 says yes: the redactor's (?i) regexps fold Unicode
+// (U+017F 'ſ' matches s, U+212A KELVIN SIGN matches k). FuzzRedactGate
+// checks the gate against redact.CommandLine.
+type secretGate struct{}
 
 func (g *secretGate) mayHoldSecret(m []byte) bool {
-	n := len(m)
-	if n < 3 {
-		return false
-	}
-	if cap(g.fold) < n {
-		g.fold = make([]byte, n+n/4+64)
-	}
-	f := g.fold[:n]
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		binary.LittleEndian.PutUint64(f[i:], binary.LittleEndian.Uint64(m[i:])|0x2020202020202020)
-	}
-	for ; i < n; i++ {
-		f[i] = m[i] | 0x20
-	}
-	// '=' | 0x20 is '=' and '%' | 0x20 is '%': anchors survive folding.
-	if anchored(f, '=', func(i int) bool { return ends(f, i, "sig") }) ||
-		anchored(f, '%', func(i int) bool { return ends(f, i, "sig") && at(f, i, "%3d") }) ||
-		anchored(f, 'w', func(i int) bool { return ends(f, i, "pass") && at(f, i, "word") }) ||
-		anchored(f, 'k', func(i int) bool {
-			return (ends(f, i, "account") && at(f, i, "key")) || (ends(f, i, "account-") && at(f, i, "key")) ||
-				(ends(f, i, "sas-to") && at(f, i, "ken"))
-		}) {
-		return true
-	}
-	if bytes.IndexByte(f, '|'|0x20) >= 0 && bytes.Index(f, []byte("sudo")) >= 0 {
-		return true
-	}
-	if bytes.Index(f, []byte("protectedparameters")) >= 0 {
-		return true
-	}
-	// redact.CommandLine's own triggers (passwords on command lines that
-	// OSTC handlers and scripts print into the agent's log).
-	for _, w := range cmdLineWords {
-		if bytes.Index(f, w) >= 0 {
+	var pipe, sudo bool
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !gateStart[c] {
+			continue
+		}
+		switch c | 0x20 {
+		case 's':
+			if foldAt(m, i, "sig=") || foldAt(m, i, "sig%3d") || foldAt(m, i, "sas-token") ||
+				foldAt(m, i, "secret") || foldAt(m, i, "securestring") {
+				return true
+			}
+			if foldAt(m, i, "sudo") {
+				sudo = true
+			}
+		case 'p':
+			if foldAt(m, i, "pass") || foldAt(m, i, "pwd") || foldAt(m, i, "protectedparameters") {
+				return true
+			}
+		case 'a':
+			if foldAt(m, i, "accountkey") || foldAt(m, i, "account-key") {
+				return true
+			}
+		case 'u':
+			if foldAt(m, i, "user") {
+				return true
+			}
+		case '/':
+			if foldAt(m, i, "/rp") {
+				return true
+			}
+		case '|':
+			pipe = true
+		default:
+			return true // a byte >= 0x80
+		}
+		if pipe && sudo {
 			return true
 		}
 	}
 	return false
 }
 
-var cmdLineWords = [][]byte{[]byte("pass"), []byte("pwd"), []byte("secret"), []byte("/rp"), []byte("securestring"), []byte("user")}
+var gateStart = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		switch byte(c) | 0x20 {
+		case 's', 'p', 'a', 'u', '/', '|':
+			t[c] = true
+		}
+		if c >= 0x80 {
+			t[c] = true
+		}
+	}
+	return t
+}()
 
-// anchored calls check at every index of c in f until it says true.
-func anchored(f []byte, c byte, check func(int) bool) bool {
-	off := 0
-	for {
-		j := bytes.IndexByte(f[off:], c)
-		if j < 0 {
+// foldAt: m[i:] starts with w when m is folded with |0x20 (w is lower
+// case; its other bytes already have 0x20 set).
+func foldAt(m []byte, i int, w string) bool {
+	if len(m)-i < len(w) {
+		return false
+	}
+	for k := 0; k < len(w); k++ {
+		if m[i+k]|0x20 != w[k] {
 			return false
 		}
-		if check(off + j) {
-			return true
-		}
-		off += j + 1
 	}
+	return true
 }
-
-// ends: f[:i] ends with w.
-func ends(f []byte, i int, w string) bool { return i >= len(w) && string(f[i-len(w):i]) == w }
-
-// at: f[i:] starts with w.
-func at(f []byte, i int, w string) bool { return len(f)-i >= len(w) && string(f[i:i+len(w)]) == w }
