@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/vql/host"
 	"github.com/azvql/azvql/vql/output"
 	"www.velocidex.com/golang/vfilter"
 )
@@ -139,7 +140,7 @@ func runQueries(ctx context.Context, queries []string, o queryOptions) error {
 			return err
 		}
 		for row := range vql.Eval(ctx, scope) {
-			if err := w.Write(vfilter.RowToDict(ctx, scope, row)); err != nil {
+			if err := w.Write(host.ReadOnlyRow(ctx, scope, row)); err != nil {
 				return err
 			}
 		}
