@@ -48,9 +48,9 @@ func NewWriterWithOptions(format string, w io.Writer, o Options) (Writer, error)
 	opts := func() *json.EncOpts { return EncOpts(o.Location) }
 	switch format {
 	case "json":
-		return &jsonWriter{w: bufio.NewWriter(w), opts: opts()}, nil
+		return &jsonWriter{w: bufio.NewWriter(w), opts: opts(), loc: o.Location}, nil
 	case "jsonl":
-		return &jsonlWriter{w: bufio.NewWriter(w), opts: opts()}, nil
+		return &jsonlWriter{w: bufio.NewWriter(w), opts: opts(), loc: o.Location}, nil
 	case "csv":
 		return &csvWriter{out: w, opts: opts(), loc: o.Location}, nil
 	case "table":
@@ -71,18 +71,25 @@ func NewWriterWithOptions(format string, w io.Writer, o Options) (Writer, error)
 type jsonWriter struct {
 	w     *bufio.Writer
 	opts  *json.EncOpts
+	loc   *time.Location
 	count int
 	buf   bytes.Buffer
+	flat  []byte
 }
 
 func (j *jsonWriter) Write(row *ordereddict.Dict) error {
-	b, err := json.MarshalWithOptions(row, j.opts)
-	if err != nil {
-		return err
-	}
-	j.buf.Reset()
-	if err := json.Indent(&j.buf, b, " ", " "); err != nil {
-		return err
+	out, ok := appendFlatRow(j.flat[:0], row, j.loc, true)
+	j.flat = out
+	if !ok {
+		b, err := json.MarshalWithOptions(row, j.opts)
+		if err != nil {
+			return err
+		}
+		j.buf.Reset()
+		if err := json.Indent(&j.buf, b, " ", " "); err != nil {
+			return err
+		}
+		out = j.buf.Bytes()
 	}
 	if j.count == 0 {
 		j.w.WriteString("[\n ")
@@ -90,7 +97,7 @@ func (j *jsonWriter) Write(row *ordereddict.Dict) error {
 		j.w.WriteString(",\n ")
 	}
 	j.count++
-	_, err = j.w.Write(j.buf.Bytes())
+	_, err := j.w.Write(out)
 	return err
 }
 
@@ -108,12 +115,18 @@ func (j *jsonWriter) Close() error {
 type jsonlWriter struct {
 	w    *bufio.Writer
 	opts *json.EncOpts
+	loc  *time.Location
+	flat []byte
 }
 
 func (j *jsonlWriter) Write(row *ordereddict.Dict) error {
-	b, err := json.MarshalWithOptions(row, j.opts)
-	if err != nil {
-		return err
+	b, ok := appendFlatRow(j.flat[:0], row, j.loc, false)
+	j.flat = b
+	if !ok {
+		var err error
+		if b, err = json.MarshalWithOptions(row, j.opts); err != nil {
+			return err
+		}
 	}
 	j.w.Write(b)
 	return j.w.WriteByte('\n')
