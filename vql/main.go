@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/alecthomas/kingpin/v2"
 )
@@ -14,6 +15,7 @@ var (
 
 	verbose     = app.Flag("verbose", "Print the query log to stderr.").Short('v').Bool()
 	definitions = app.Flag("definitions", "A folder of extra artifact definitions (YAML).").Strings()
+	cpuProfile  = app.Flag("cpuprofile", "Write a Go CPU profile of the run to this file (for performance reports).").Hidden().String()
 
 	// Each command file appends a handler; the one that owns the parsed
 	// command runs it and returns true.
@@ -23,6 +25,21 @@ var (
 func main() {
 	app.HelpFlag.Short('h')
 	command := kingpin.MustParse(app.Parse(os.Args[1:]))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vql: %v\n", err)
+			os.Exit(2)
+		}
+		// os.Exit skips defers: stop explicitly on every path.
+		code := run(command)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(run(command))
+}
+
+func run(command string) int {
 	for _, h := range commandHandlers {
 		ok, err := h(command)
 		if !ok {
@@ -30,10 +47,22 @@ func main() {
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "vql: %v\n", err)
-			os.Exit(1)
+			return 1
 		}
-		return
+		return 0
 	}
 	fmt.Fprintf(os.Stderr, "vql: no handler for command %q\n", command)
-	os.Exit(2)
+	return 2
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
