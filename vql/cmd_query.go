@@ -139,11 +139,13 @@ func runQueries(ctx context.Context, queries []string, o queryOptions) error {
 		if err != nil {
 			return err
 		}
-		for row := range vql.Eval(ctx, scope) {
+		rows, done := host.Eval(ctx, scope, vql)
+		for row := range rows {
 			if err := w.Write(host.ReadOnlyRow(ctx, scope, row)); err != nil {
-				return err
+				return err // the process ends; the query is abandoned as vql.Eval's would be
 			}
 		}
+		done()
 		if err := w.Close(); err != nil {
 			return err
 		}

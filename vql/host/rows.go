@@ -43,3 +43,20 @@ func plainValues(d *ordereddict.Dict) bool {
 	}
 	return true
 }
+
+// Eval runs one statement as vql.Eval does, for a caller that ranges
+// over the result in the same goroutine. For a SELECT, vql.Eval sets up
+// the same subscope (with $Query) and then copies every row through one
+// more goroutine and unbuffered channel; reading the SELECT's channel
+// directly saves that hand-off, about 10% of a `SELECT count() FROM`
+// over a million rows. done must be called after the channel is drained
+// (or the context cancelled); it closes the subscope, as vql.Eval's
+// goroutine does.
+func Eval(ctx context.Context, scope vfilter.Scope, vql *vfilter.VQL) (rows <-chan vfilter.Row, done func()) {
+	if vql.Let != "" || vql.Query == nil {
+		return vql.Eval(ctx, scope), func() {}
+	}
+	subscope := scope.Copy()
+	subscope.AppendVars(ordereddict.NewDict().Set("$Query", vfilter.FormatToString(scope, vql)))
+	return vql.Query.Eval(ctx, subscope), subscope.Close
+}

@@ -46,3 +46,38 @@ func TestReadOnlyRow(t *testing.T) {
 		}
 	}
 }
+
+// Eval gives the rows vql.Eval gives, LET statements included, and the
+// SELECT sees $Query as under vql.Eval.
+func TestEvalLikeVQLEval(t *testing.T) {
+	ctx := context.Background()
+	run := func(direct bool) string {
+		scope := vfilter.NewScope()
+		defer scope.Close()
+		stmts, err := vfilter.MultiParse("LET X = SELECT _value AS V FROM range(end=3)\n" +
+			"SELECT V, V * 2 AS Twice, `$Query` =~ 'Twice' AS SeesQuery FROM X WHERE V > 0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*ordereddict.Dict
+		for _, s := range stmts {
+			if direct {
+				rows, done := Eval(ctx, scope, s)
+				for r := range rows {
+					out = append(out, vfilter.RowToDict(ctx, scope, r))
+				}
+				done()
+			} else {
+				for r := range s.Eval(ctx, scope) {
+					out = append(out, vfilter.RowToDict(ctx, scope, r))
+				}
+			}
+		}
+		b, _ := json.Marshal(out)
+		return string(b)
+	}
+	got, want := run(true), run(false)
+	if got != want || want != `[{"V":1,"Twice":2,"SeesQuery":true},{"V":2,"Twice":4,"SeesQuery":true}]` {
+		t.Fatalf("Eval: %s\nvql.Eval: %s", got, want)
+	}
+}
