@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"io"
 	"math"
 	"testing"
 	"time"
@@ -103,4 +104,21 @@ func FuzzFlatRow(f *testing.F) {
 		}
 		checkFlat(t, row, false)
 	})
+}
+
+func BenchmarkJSONWriter(b *testing.B) {
+	rows := map[string]*ordereddict.Dict{
+		"count":  ordereddict.NewDict().Set("count()", int64(893899)),
+		"nested": ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("A", "1")),
+	}
+	for name, row := range rows {
+		b.Run(name, func(b *testing.B) {
+			w, _ := NewWriter("json", io.Discard)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				w.Write(row)
+			}
+			w.Close()
+		})
+	}
 }
