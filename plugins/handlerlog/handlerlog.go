@@ -227,32 +227,23 @@ func reportReadError(logf func(string), osPath, kind string, lines int64, err er
 
 // Row builds the row of a record.
 func Row(r *Record) *ordereddict.Dict {
-	row := ordereddict.NewDict().
-		Set("Line", r.Line).
-		Set("Time", vqlkit.Time(r.Time)).
-		Set("Level", vqlkit.Str(r.Level)).
-		Set("Pid", optInt(r.Pid)).
-		Set("Tid", optInt(r.Tid)).
-		Set("Handler", vqlkit.Str(r.Handler)).
-		Set("Version", vqlkit.Str(r.Version)).
-		Set("Operation", vqlkit.Str(r.Operation)).
-		Set("SeqNo", optInt(r.SeqNo)).
-		Set("ExtensionName", vqlkit.Str(r.ExtensionName)).
-		Set("Event", vqlkit.Str(r.Event)).
-		Set("Message", vqlkit.Str(r.Message)).
-		Set("Error", vqlkit.Str(r.Error))
+	var exit, fields any
 	if r.HasExitCode {
-		row.Set("ExitCode", r.ExitCode)
-	} else {
-		row.Set("ExitCode", nil)
+		exit = r.ExitCode
 	}
 	if r.Fields != nil {
-		row.Set("Fields", r.Fields)
-	} else {
-		row.Set("Fields", nil)
+		fields = r.Fields
 	}
-	return row.Set("Format", r.Format).Set("Unparsed", r.Unparsed)
+	return rowColumns.Row(r.Line, vqlkit.Time(r.Time), vqlkit.Str(r.Level), optInt(r.Pid), optInt(r.Tid),
+		vqlkit.Str(r.Handler), vqlkit.Str(r.Version), vqlkit.Str(r.Operation), optInt(r.SeqNo),
+		vqlkit.Str(r.ExtensionName), vqlkit.Str(r.Event), vqlkit.Str(r.Message), vqlkit.Str(r.Error),
+		exit, fields, r.Format, r.Unparsed)
 }
+
+// rowColumns is azure_handler_log's column order (README: a rename is a
+// breaking change).
+var rowColumns = vqlkit.NewColumns("Line", "Time", "Level", "Pid", "Tid", "Handler", "Version", "Operation",
+	"SeqNo", "ExtensionName", "Event", "Message", "Error", "ExitCode", "Fields", "Format", "Unparsed")
 
 func optInt(n int64) any {
 	if n < 0 {
