@@ -18,14 +18,7 @@ ROOT=$(pwd)
 VQL=${VQL:-$ROOT/bin/vql}
 VR=${VR:-$ROOT/bin/velociraptor-azvql}
 
-if [ ! -s "$LOG" ]; then
-	mkdir -p "$(dirname "$LOG")"
-	echo "generating $LOG ($SIZE) with tools/loggen"
-	go run ./tools/loggen -size "$SIZE" -out "$LOG"
-fi
-bytes=$(wc -c <"$LOG")
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/azvql-bench.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/benchlog.sh"
 
 # Every query counts its rows with a running count() and prints only every
 # 100,000th, so output costs nothing and memory stays flat (GROUP BY would

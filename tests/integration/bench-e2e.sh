@@ -17,14 +17,7 @@ SIZE=${2:-200MB}
 RUNS=${3:-5}
 VQL=${VQL:-$(pwd)/bin/vql}
 
-if [ ! -s "$LOG" ]; then
-	mkdir -p "$(dirname "$LOG")"
-	echo "generating $LOG ($SIZE) with tools/loggen"
-	go run ./tools/loggen -size "$SIZE" -out "$LOG"
-fi
-bytes=$(wc -c <"$LOG")
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/azvql-e2e.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/benchlog.sh"
 
 # One core, as the budget is stated: Go then sets GOMAXPROCS to 1.
 PIN=()
