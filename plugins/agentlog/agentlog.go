@@ -180,10 +180,9 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 		r.Host.val(), pid, eraVals[r.era], r.Unparsed)
 }
 
-// rowColumns is azure_waagent_log's column order (README: a rename is a
-// breaking change).
-var rowColumns = vqlkit.NewColumns("Line", "Time", "Level", "Thread", "Tag", "Handler", "HandlerVersion",
-	"ExtensionName", "Message", "Event", "SeqNo", "Env", "Host", "Pid", "Era", "Unparsed")
+// rowColumns builds rows in Columns' order; Row passes its values in that
+// order (the golden tests pin every column's value).
+var rowColumns = vqlkit.NewColumns(Columns...)
 
 // bytesToString copies the message, replacing invalid UTF-8 (binary
 // garbage) so every output writer can carry it.

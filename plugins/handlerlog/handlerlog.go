@@ -240,10 +240,9 @@ func Row(r *Record) *ordereddict.Dict {
 		exit, fields, r.Format, r.Unparsed)
 }
 
-// rowColumns is azure_handler_log's column order (README: a rename is a
-// breaking change).
-var rowColumns = vqlkit.NewColumns("Line", "Time", "Level", "Pid", "Tid", "Handler", "Version", "Operation",
-	"SeqNo", "ExtensionName", "Event", "Message", "Error", "ExitCode", "Fields", "Format", "Unparsed")
+// rowColumns builds rows in Columns' order; Row passes its values in that
+// order (the golden tests pin every column's value).
+var rowColumns = vqlkit.NewColumns(Columns...)
 
 func optInt(n int64) any {
 	if n < 0 {
