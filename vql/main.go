@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -23,16 +22,7 @@ var (
 	commandHandlers []func(command string) (bool, error)
 )
 
-// gcPercent is the collector's target when GOGC is not set: a query's
-// live heap is small (a few MB of rows in flight), so collecting at 3x
-// instead of 2x of it costs a few MB of RSS and saves ~12% of the CPU of
-// a log parse (docs/performance.md). GOGC in the environment wins.
-const gcPercent = 200
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	app.HelpFlag.Short('h')
 	command := kingpin.MustParse(app.Parse(os.Args[1:]))
 	if *cpuProfile != "" {
