@@ -227,7 +227,10 @@ func (b *ExecBuilder) Add(r *Record) {
 		if len(b.byKey) >= maxExecutions {
 			return
 		}
-		e = &Execution{Handler: r.Handler, ExtensionName: r.ExtensionName, SeqNo: seq, Outcome: OutcomeUnknown}
+		// Every string an execution keeps is cloned: a record's fields are
+		// slices of its whole message (a Command: record carries the
+		// script's output), and keeping a slice keeps the message.
+		e = &Execution{Handler: strings.Clone(r.Handler), ExtensionName: strings.Clone(r.ExtensionName), SeqNo: seq, Outcome: OutcomeUnknown}
 		b.byKey[key] = e
 		b.order = append(b.order, e)
 	}
@@ -237,7 +240,7 @@ func (b *ExecBuilder) Add(r *Record) {
 	}
 	e.Records++
 	if e.Version == "" {
-		e.Version = r.Version
+		e.Version = strings.Clone(r.Version)
 	}
 	e.addTime(r.Time)
 	if r.Operation == "enable" {
@@ -248,24 +251,24 @@ func (b *ExecBuilder) Add(r *Record) {
 		}
 	}
 	if r.Operation != "" && !contains(e.Operations, r.Operation) && len(e.Operations) < 16 {
-		e.Operations = append(e.Operations, r.Operation)
+		e.Operations = append(e.Operations, strings.Clone(r.Operation))
 	}
-	if !contains(e.Sources, b.file) && len(e.Sources) < 64 {
+	if !contains(e.Sources, b.file) && len(e.Sources) < 64 { // b.file is one string per file, shared
 		e.Sources = append(e.Sources, b.file)
 	}
 	out := outcomeOf(r)
 	if r.Error != "" {
 		if out == OutcomeFailed && e.Error == "" {
-			e.Error = r.Error
+			e.Error = strings.Clone(r.Error)
 		} else if r.Operation == "enable" && e.errEnable == "" {
-			e.errEnable = r.Error
+			e.errEnable = strings.Clone(r.Error)
 		}
 	}
 	if r.HasExitCode && (!e.HasExitCode || e.ExitCode == 0) {
 		e.ExitCode, e.HasExitCode = r.ExitCode, true
 	}
 	if cmd := commandOfRecord(r); cmd != "" && e.Command == "" {
-		e.Command = cmd
+		e.Command = strings.Clone(cmd)
 	}
 	if k := commandKind(r); k != "" && e.CommandKind == "" {
 		e.CommandKind = k
