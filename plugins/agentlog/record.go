@@ -3,6 +3,8 @@ package agentlog
 import (
 	"bytes"
 	"time"
+
+	"github.com/azvql/azvql/plugins/catalog"
 )
 
 // istr is an interned string with its value already boxed, so emitting
@@ -342,11 +344,7 @@ func (a *Assembler) start(h *header) {
 
 // multiConfigHandlers are the handlers that support several extensions
 // (multi-config): their log prefix is [<Handler>.<extName>-<version>].
-var multiConfigHandlers = []string{
-	"Microsoft.CPlat.Core.RunCommandHandlerLinux",
-	"Microsoft.CPlat.Core.RunCommandHandlerWindows",
-	"Microsoft.Compute.RunCommandHandlerLinux",
-}
+var multiConfigHandlers = catalog.MultiConfigNames()
 
 // handler splits "Publisher.Type[.extName]-version".
 func (a *Assembler) handler(p []byte) {

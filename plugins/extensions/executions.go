@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/vqlkit"
@@ -41,7 +42,7 @@ type partRef struct {
 }
 
 type execParts struct {
-	kind       *ExecKind
+	kind       *catalog.Handler
 	settings   *partRef
 	status     *partRef
 	rootStatus *partRef // RC v2 Linux: /<name>.<seq>.status
@@ -83,7 +84,7 @@ type execCollector struct {
 	goal     map[string]*goalRef
 }
 
-func (c *execCollector) get(k execKey, kind *ExecKind) *execParts {
+func (c *execCollector) get(k execKey, kind *catalog.Handler) *execParts {
 	p := c.parts[k]
 	if p == nil {
 		p = &execParts{kind: kind}
@@ -141,7 +142,7 @@ func parseSeqDir(e evidence.Entry) (int64, bool) {
 
 // collectWorkDirs finds the working folders below dir in the kind's
 // layout.
-func (c *execCollector) collectWorkDirs(kind *ExecKind, dir, version string) {
+func (c *execCollector) collectWorkDirs(kind *catalog.Handler, dir, version string) {
 	set := func(p *execParts, d string) {
 		c.setWorkDir(p, d)
 		if p.dirVersion == "" {
@@ -149,20 +150,20 @@ func (c *execCollector) collectWorkDirs(kind *ExecKind, dir, version string) {
 		}
 	}
 	switch kind.Layout {
-	case LayoutSeq:
+	case catalog.LayoutSeq:
 		for _, e := range c.readDirQuiet(dir) {
 			if seq, ok := parseSeqDir(e); ok {
-				set(c.get(execKey{kind.Handler, "", seq}, kind), e.OSPath)
+				set(c.get(execKey{kind.Name, "", seq}, kind), e.OSPath)
 			}
 		}
-	case LayoutNameSeq:
+	case catalog.LayoutNameSeq:
 		for _, n := range c.readDirQuiet(dir) {
 			if !n.IsDir || n.IsLink {
 				continue
 			}
 			for _, e := range c.readDirQuiet(n.OSPath) {
 				if seq, ok := parseSeqDir(e); ok {
-					set(c.get(execKey{kind.Handler, n.Name, seq}, kind), e.OSPath)
+					set(c.get(execKey{kind.Name, n.Name, seq}, kind), e.OSPath)
 				}
 			}
 		}
@@ -190,19 +191,19 @@ func (c *execCollector) collect(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		kind := findKind(h.OS, h.Handler)
+		kind := catalog.Lookup(h.OS, h.Handler)
 		if kind == nil {
 			continue
 		}
 		h := h
-		c.hdirs[kind.Handler] = append(c.hdirs[kind.Handler], h.OSPath)
+		c.hdirs[kind.Name] = append(c.hdirs[kind.Name], h.OSPath)
 		c.listSeqFiles(h.ConfigDir, ".settings", func(n string, seq int64, e evidence.Entry) {
-			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			p := c.get(execKey{kind.Name, n, seq}, kind)
 			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 			p.version = h.Version
 		})
 		c.listStatus(h.StatusDir, func(n string, seq int64, e evidence.Entry, temp bool) {
-			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			p := c.get(execKey{kind.Name, n, seq}, kind)
 			if temp {
 				p.leftovers = append(p.leftovers, e.OSPath)
 				return
@@ -211,8 +212,8 @@ func (c *execCollector) collect(ctx context.Context) {
 		})
 		if !kind.MultiConfig {
 			st := readHandlerState(c.r, h.OSPath, "", c.logf)
-			if prev := c.states[kind.Handler]; prev == nil || st.Mrseq != nil || st.PidExists {
-				c.states[kind.Handler] = &st
+			if prev := c.states[kind.Name]; prev == nil || st.Mrseq != nil || st.PidExists {
+				c.states[kind.Name] = &st
 			}
 		}
 	}
@@ -220,22 +221,22 @@ func (c *execCollector) collect(ctx context.Context) {
 	// its folder is the run's and older copies are RelatedPaths.
 	for i := len(handlers) - 1; i >= 0; i-- {
 		h := handlers[i]
-		kind := findKind(h.OS, h.Handler)
+		kind := catalog.Lookup(h.OS, h.Handler)
 		if kind == nil || kind.HandlerDownloadDir == "" {
 			continue
 		}
 		dir := evidence.JoinOSPath(h.OSPath, kind.HandlerDownloadDir)
-		if kind.Layout == LayoutFlatScript {
+		if kind.Layout == catalog.LayoutFlatScript {
 			c.collectFlat(kind, dir, h.Version)
 			continue
 		}
 		c.collectWorkDirs(kind, dir, h.Version)
 	}
-	for i := range ExecKinds {
+	for i := range catalog.Handlers {
 		if ctx.Err() != nil {
 			return
 		}
-		kind := &ExecKinds[i]
+		kind := &catalog.Handlers[i]
 		for _, d := range kind.DownloadDirs {
 			c.collectWorkDirs(kind, d, "")
 		}
@@ -251,14 +252,14 @@ func (c *execCollector) collect(ctx context.Context) {
 
 // collectFlat reads a flat Downloads folder: script<seq>.ps1 files name
 // their run; everything else waits in flatPool for attributeFlat.
-func (c *execCollector) collectFlat(kind *ExecKind, dir, version string) {
+func (c *execCollector) collectFlat(kind *catalog.Handler, dir, version string) {
 	list := c.readDirQuiet(dir)
 	for i := range list {
 		e := list[i]
 		if m := windowsFlatScript.FindStringSubmatch(e.Name); m != nil && !e.IsDir && !e.IsLink {
 			seq, err := strconv.ParseInt(m[1], 10, 64)
 			if err == nil {
-				p := c.get(execKey{kind.Handler, "", seq}, kind)
+				p := c.get(execKey{kind.Name, "", seq}, kind)
 				if p.flatScript == nil {
 					p.flatScript = &e
 					c.setWorkDir(p, dir)
@@ -267,7 +268,7 @@ func (c *execCollector) collectFlat(kind *ExecKind, dir, version string) {
 				continue
 			}
 		}
-		c.flatPool[kind.Handler] = append(c.flatPool[kind.Handler], e)
+		c.flatPool[kind.Name] = append(c.flatPool[kind.Name], e)
 	}
 }
 
@@ -324,7 +325,7 @@ func (c *execCollector) attributeFlat() {
 }
 
 // collectRunAs finds RC v2 runAsUser copies: <glob>/<name>/<seq>/.
-func (c *execCollector) collectRunAs(kind *ExecKind, glob string) {
+func (c *execCollector) collectRunAs(kind *catalog.Handler, glob string) {
 	dirs, err := c.r.Glob(glob)
 	if err != nil {
 		return
@@ -343,7 +344,7 @@ func (c *execCollector) collectRunAs(kind *ExecKind, glob string) {
 			}
 			for _, e := range c.readDirQuiet(n.OSPath) {
 				if seq, ok := parseSeqDir(e); ok {
-					p := c.get(execKey{kind.Handler, n.Name, seq}, kind)
+					p := c.get(execKey{kind.Name, n.Name, seq}, kind)
 					p.runAs = append(p.runAs, runAsRef{User: user, Dir: e.OSPath})
 				}
 			}
@@ -353,7 +354,7 @@ func (c *execCollector) collectRunAs(kind *ExecKind, glob string) {
 
 // collectRootPlaceholders finds /<name>.<seq>.status placeholders, only
 // on a root that holds a Linux agent tree.
-func (c *execCollector) collectRootPlaceholders(kind *ExecKind) {
+func (c *execCollector) collectRootPlaceholders(kind *catalog.Handler) {
 	if !c.r.Exists(LinuxLibDir) {
 		return
 	}
@@ -362,7 +363,7 @@ func (c *execCollector) collectRootPlaceholders(kind *ExecKind) {
 			continue
 		}
 		if n, seq, ok := ParseSeqFileName(e.Name, ".status"); ok && n != "" {
-			p := c.get(execKey{kind.Handler, n, seq}, kind)
+			p := c.get(execKey{kind.Name, n, seq}, kind)
 			p.rootStatus = &partRef{OSPath: e.OSPath, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 		}
 	}
@@ -371,7 +372,7 @@ func (c *execCollector) collectRootPlaceholders(kind *ExecKind) {
 // stateFor returns the mrseq/pidstart state of a run's handler
 // (multi-config: of its name, read from the newest handler folder that
 // has one).
-func (c *execCollector) stateFor(k execKey, kind *ExecKind) *handlerState {
+func (c *execCollector) stateFor(k execKey, kind *catalog.Handler) *handlerState {
 	if !kind.MultiConfig {
 		return c.states[k.Handler]
 	}
@@ -590,7 +591,7 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		workDir = p.workDir
 	}
 	switch {
-	case p.kind.Layout == LayoutFlatScript:
+	case p.kind.Layout == catalog.LayoutFlatScript:
 		scriptEntry = p.flatScript
 		budget := MaxWorkDirFiles
 		for i := range p.flatFiles {

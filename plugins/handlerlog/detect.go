@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/evidence"
 )
 
@@ -105,13 +106,6 @@ type pathHint struct {
 	handler, version string
 }
 
-// linuxLogDirs maps the Go handlers' log folders to their handler names.
-var linuxLogDirs = map[string]string{
-	"run-command":         "Microsoft.CPlat.Core.RunCommandLinux",
-	"run-command-handler": "Microsoft.CPlat.Core.RunCommandHandlerLinux",
-	"custom-script":       "Microsoft.Azure.Extensions.CustomScript",
-}
-
 // hintFromPath reads Handler and Version from a log's evidence path:
 // C:\WindowsAzure\Logs\Plugins\<Handler>\<version>\X.log,
 // /var/log/azure/<Handler>[/<version>]/X.log, /var/log/azure/run-command/handler.log.
@@ -129,8 +123,8 @@ func hintFromPath(name string) pathHint {
 		}
 		if !ev.Windows && c == "azure" && i > 0 && parts[i-1] == "log" && i+2 < len(parts) {
 			d := parts[i+1]
-			if n, ok := linuxLogDirs[d]; ok {
-				h.handler = n
+			if n := catalog.ByLinuxLogDir(d); n != nil {
+				h.handler = n.Name
 			} else if strings.Contains(d, ".") {
 				h.handler = d
 			}
