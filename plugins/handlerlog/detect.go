@@ -17,7 +17,7 @@ const detectLines = 64
 // evidence system.
 func Detect(head []byte, name string) string {
 	base := strings.ToLower(evidence.ParseEvPath(name).Base())
-	var p Parser
+	var p Assembler
 	p.opt.Loc = time.UTC
 	var r Record
 	slashNoLevel := false
@@ -83,7 +83,7 @@ func waagentLine(b []byte) bool {
 	if len(b) > 20 && b[4] == '-' {
 		_, i, ok = isoTime(b, 0)
 	} else if len(b) > 20 && b[4] == '/' {
-		var p Parser
+		var p Assembler
 		p.opt.Loc = time.UTC
 		_, i, ok = p.slashTime(b, 0)
 		if ok && bytes.IndexByte(b[:i], '.') < 0 {
