@@ -368,6 +368,10 @@ type syslogHdr struct {
 
 var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
+// parseSyslog parses a syslog header (RFC 3339 or BSD time stamp, host,
+// ident[pid], colon) into s. It is long because it is one left-to-right
+// pass run on every line of a log: one function keeps the index
+// arithmetic of the fields in view and costs no calls.
 func parseSyslog(b []byte, s *syslogHdr) bool {
 	if len(b) < 16 {
 		return false
