@@ -171,3 +171,6 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 // rowColumns builds rows in Columns' order; Row passes its values in that
 // order (the golden tests pin every column's value).
 var rowColumns = vqlkit.NewColumns(Columns...)
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (WaagentLogPlugin) Columns() []string { return Columns }

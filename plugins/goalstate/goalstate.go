@@ -539,3 +539,6 @@ func (w *Walker) settingRow(src source, doc *Doc, inc *int64, s Setting) *Row {
 	}
 	return r
 }
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (Plugin) Columns() []string { return Columns }

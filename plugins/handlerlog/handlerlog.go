@@ -269,3 +269,9 @@ func itoa(n int64) string {
 
 // ensure agentlog stays linked for the waagent dialect.
 var _ = agentlog.Columns
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (HandlerLogPlugin) Columns() []string { return Columns }
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (ExecutionsPlugin) Columns() []string { return ExecColumns }

@@ -413,3 +413,6 @@ func handlerFromPath(osPath string) (string, string) {
 	}
 	return "", ""
 }
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (EventsPlugin) Columns() []string { return Columns }

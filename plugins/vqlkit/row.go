@@ -105,3 +105,10 @@ func sameLayout(a, b reflect.Type) bool {
 	}
 	return true
 }
+
+// Declared is a plugin that declares its row columns, in order. Every
+// azvql plugin is one: plugins/contract_test.go runs each over every
+// fixture tree and checks every row's columns against the list.
+type Declared interface {
+	Columns() []string
+}
