@@ -134,3 +134,23 @@ func TestSinglePlace(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryHandlerHasAFixture: adding a handler is an entry plus a
+// fixture tree (tests/fixtures) that holds a version folder of it.
+func TestEveryHandlerHasAFixture(t *testing.T) {
+	for _, h := range Handlers {
+		var pattern string
+		if h.OS == Windows {
+			pattern = "../../tests/fixtures/*/Packages/Plugins/" + h.Name + "/*"
+		} else {
+			pattern = "../../tests/fixtures/*/var/lib/waagent/" + h.Name + "-*"
+		}
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m) == 0 {
+			t.Errorf("%s: no fixture tree holds it (%s)", h.Name, pattern)
+		}
+	}
+}
