@@ -11,8 +11,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // StatArgs are Velociraptor's stat() arguments.
@@ -30,8 +30,7 @@ func (StatPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddi
 	go func() {
 		defer close(out)
 		arg := &StatArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("stat: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "stat", arg) {
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)
@@ -65,8 +64,7 @@ type StatFunction struct{}
 
 func (StatFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &StatArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("stat: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "stat", arg) {
 		return vfilter.Null{}
 	}
 	acc, err := evidence.Get(scope, arg.Accessor)
@@ -106,8 +104,7 @@ func (ReadFilePlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 	go func() {
 		defer close(out)
 		arg := &ReadFileArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("read_file: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "read_file", arg) {
 			return
 		}
 		if arg.Chunk <= 0 {
@@ -183,8 +180,7 @@ type ReadFileFunction struct{}
 
 func (ReadFileFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ReadFileFunctionArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("read_file: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "read_file", arg) {
 		return ""
 	}
 	if arg.Length <= 0 {
@@ -238,8 +234,7 @@ type HashFunction struct{}
 
 func (HashFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &HashFunctionArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("hash: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "hash", arg) {
 		return vfilter.Null{}
 	}
 	acc, err := evidence.Get(scope, arg.Accessor)

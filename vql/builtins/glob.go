@@ -11,8 +11,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // GlobPluginArgs are Velociraptor's glob() arguments.
@@ -229,8 +229,7 @@ func (self GlobPlugin) Call(ctx context.Context, scope vfilter.Scope, args *orde
 	go func() {
 		defer close(out)
 		arg := &GlobPluginArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("glob: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "glob", arg) {
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)

@@ -13,8 +13,8 @@ import (
 	"github.com/Velocidex/json"
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -40,8 +40,7 @@ type ParseJsonFunction struct{}
 
 func (ParseJsonFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ParseJsonFunctionArg{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_json: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_json", arg) {
 		return &vfilter.Null{}
 	}
 	result, err := parseJSONObject([]byte(arg.Data))
@@ -92,8 +91,7 @@ type ParseJsonArray struct{}
 
 func (ParseJsonArray) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ParseJsonFunctionArg{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_json_array: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_json_array", arg) {
 		return &vfilter.Null{}
 	}
 	return parseJSONArray(scope, arg.Data)
@@ -116,8 +114,7 @@ func (ParseJsonArrayPlugin) Call(ctx context.Context, scope vfilter.Scope, args 
 	go func() {
 		defer close(out)
 		arg := &ParseJsonFunctionArg{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("parse_json_array: %v", err)
+		if !vqlkit.ParseArgs(ctx, scope, args, "parse_json_array", arg) {
 			return
 		}
 		items, ok := parseJSONArray(scope, arg.Data).([]vfilter.Any)
@@ -159,8 +156,7 @@ func (ParseJsonlPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	go func() {
 		defer close(out)
 		arg := &ParseJsonlPluginArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("parse_jsonl: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "parse_jsonl", arg) {
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)
@@ -280,8 +276,7 @@ func (ParseLinesPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	go func() {
 		defer close(out)
 		arg := &ScannerPluginArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("parse_lines: %v", err)
+		if !vqlkit.ParseArgs(ctx, scope, args, "parse_lines", arg) {
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)
@@ -354,8 +349,7 @@ type ParseRecordsWithRegex struct{}
 func (ParseRecordsWithRegex) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
 	out := make(chan vfilter.Row)
 	arg := &ParseFileWithRegexArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_records_with_regex: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_records_with_regex", arg) {
 		close(out)
 		return out
 	}
@@ -474,8 +468,7 @@ type ParseStringWithRegex struct{}
 
 func (ParseStringWithRegex) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ParseStringWithRegexArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_string_with_regex: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_string_with_regex", arg) {
 		return vfilter.Null{}
 	}
 	row := ordereddict.NewDict()
@@ -539,8 +532,7 @@ type RegexReplace struct{}
 
 func (RegexReplace) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &RegexReplaceArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("regex_replace: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "regex_replace", arg) {
 		return vfilter.Null{}
 	}
 	re, err := compileCached(scope, "(?i)"+arg.Re)

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Velociraptor paths are lists of components. A component holding a
@@ -205,8 +205,7 @@ type DirnameFunction struct{}
 
 func (DirnameFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &DirnameArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("dirname: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "dirname", arg) {
 		return false
 	}
 	p, err := pathArg(ctx, scope, arg.Path, arg.Sep, arg.PathType)
@@ -233,8 +232,7 @@ type BasenameFunction struct{}
 
 func (BasenameFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &DirnameArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("basename: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "basename", arg) {
 		return false
 	}
 	p, err := pathArg(ctx, scope, arg.Path, arg.Sep, arg.PathType)
@@ -268,8 +266,7 @@ type PathJoinFunction struct{}
 
 func (PathJoinFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &PathJoinArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("path_join: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "path_join", arg) {
 		return false
 	}
 	var components []string

@@ -13,8 +13,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Base64DecodeArgs are Velociraptor's base64decode/utf16 arguments.
@@ -27,8 +27,7 @@ type Base64Decode struct{}
 
 func (Base64Decode) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &Base64DecodeArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("base64decode: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "base64decode", arg) {
 		return vfilter.Null{}
 	}
 	b, err := base64.StdEncoding.DecodeString(arg.String)
@@ -50,8 +49,7 @@ type Base64Encode struct{}
 
 func (Base64Encode) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &Base64DecodeArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("base64encode: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "base64encode", arg) {
 		return vfilter.Null{}
 	}
 	return base64.StdEncoding.EncodeToString([]byte(arg.String))
@@ -70,8 +68,7 @@ type UTF16 struct{}
 
 func (UTF16) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &Base64DecodeArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("utf16: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "utf16", arg) {
 		return vfilter.Null{}
 	}
 	ints := make([]uint16, len(arg.String)/2)
@@ -102,8 +99,7 @@ type Strip struct{}
 
 func (Strip) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &StripArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("strip: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "strip", arg) {
 		return false
 	}
 	if arg.Prefix == "" && arg.Suffix == "" {
@@ -137,8 +133,7 @@ type Lowcase struct{}
 
 func (Lowcase) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &CaseArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("lowcase: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "lowcase", arg) {
 		return vfilter.Null{}
 	}
 	return strings.ToLower(arg.String)
@@ -157,8 +152,7 @@ type Upcase struct{}
 
 func (Upcase) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &CaseArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("upcase: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "upcase", arg) {
 		return vfilter.Null{}
 	}
 	return strings.ToUpper(arg.String)
@@ -182,8 +176,7 @@ type Atoi struct{}
 
 func (Atoi) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &AtoiArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("atoi: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "atoi", arg) {
 		return vfilter.Null{}
 	}
 	if s, ok := arg.String.(string); ok {
@@ -212,8 +205,7 @@ type Int struct{}
 
 func (Int) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &IntArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("int: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "int", arg) {
 		return false
 	}
 	switch t := arg.Int.(type) {
@@ -256,8 +248,7 @@ type Str struct{}
 
 func (Str) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &StrArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("str: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "str", arg) {
 		return false
 	}
 	switch t := arg.Str.(type) {
@@ -288,8 +279,7 @@ type Join struct{}
 
 func (Join) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &JoinArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("join: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "join", arg) {
 		return false
 	}
 	return strings.Join(arg.Array, arg.Sep)
@@ -318,8 +308,7 @@ type Log struct{}
 
 func (Log) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &LogArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("log: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "log", arg) {
 		return false
 	}
 	if arg.DedupTime == 0 {
@@ -388,8 +377,7 @@ type Format struct{}
 
 func (Format) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &FormatArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("format: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "format", arg) {
 		return false
 	}
 	var fargs []interface{}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/araddon/dateparse"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/protocols"
 	"www.velocidex.com/golang/vfilter/types"
 
@@ -156,8 +156,7 @@ type TimestampFunction struct{}
 
 func (TimestampFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &TimestampArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("timestamp: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "timestamp", arg) {
 		return vfilter.Null{}
 	}
 	if arg.CocoaTime > 0 {
@@ -218,8 +217,7 @@ type TimestampFormatFunction struct{}
 
 func (TimestampFormatFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &TimestampFormatArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("timestamp_format: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "timestamp_format", arg) {
 		return vfilter.Null{}
 	}
 	t, err := timeFromAny(ctx, scope, arg.Time)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // UploadRequest describes one file upload() hands to the Uploader.
@@ -262,8 +262,7 @@ func (UploadFunction) Call(ctx context.Context, scope vfilter.Scope, args *order
 		return vfilter.Null{}
 	}
 	arg := &UploadFunctionArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("upload: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "upload", arg) {
 		return vfilter.Null{}
 	}
 	if arg.File == "" {
