@@ -129,7 +129,7 @@ func TestCompile(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("compiled:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if maybeEscape("Odd Name") != "`Odd Name`" {
+	if quoteIdent("Odd Name") != "`Odd Name`" {
 		t.Fatalf("escape")
 	}
 }
