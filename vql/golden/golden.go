@@ -52,7 +52,9 @@ var FatalLogMessagesRegex = []string{
 // Velociraptor's runner lets through as an empty result.
 var ExtraFatalLogMessagesRegex = []string{
 	"Plugin .+ not found",
-	"Unknown parameter .+ provided to artifact",
+	"(?i)Unknown parameter .+ provided to artifact",
+	`unexpected argument ".+" \(valid arguments`,
+	`missing required argument ".+" \(valid arguments`,
 	"Source .+ not found in artifact",
 	"Artifact .+ invalid:",
 }
