@@ -17,13 +17,16 @@ import (
 
 // GlobPluginArgs are Velociraptor's glob() arguments.
 type GlobPluginArgs struct {
-	Globs               []string `vfilter:"required,field=globs,doc=One or more glob patterns to apply to the filesystem."`
-	Root                string   `vfilter:"optional,field=root,doc=The root directory to glob from (default '')."`
-	Accessor            string   `vfilter:"optional,field=accessor,doc=An accessor to use."`
-	DoNotFollowSymlinks bool     `vfilter:"optional,field=nosymlink,doc=If set we do not follow symlinks."`
-	RecursionCallback   string   `vfilter:"optional,field=recursion_callback,doc=A VQL function that determines if a directory should be recursed (e.g. \"x=>NOT x.Name =~ 'proc'\")."`
-	OneFilesystem       bool     `vfilter:"optional,field=one_filesystem,doc=If set we do not follow links to other filesystems."`
+	Globs               []string    `vfilter:"required,field=globs,doc=One or more glob patterns to apply to the filesystem."`
+	Root                string      `vfilter:"optional,field=root,doc=The root directory to glob from (default '')."`
+	Accessor            string      `vfilter:"optional,field=accessor,doc=An accessor to use."`
+	DoNotFollowSymlinks vfilter.Any `vfilter:"optional,field=nosymlink,doc=Do not follow symbolic links: always the case here (links are reported, never descended into); FALSE is an error."`
+	RecursionCallback   string      `vfilter:"optional,field=recursion_callback,doc=A VQL function that determines if a directory should be recursed (e.g. \"x=>NOT x.Name =~ 'proc'\")."`
 }
+
+// Velociraptor's glob also takes one_filesystem (do not cross into other
+// file systems); this one does not look at devices, so the argument is
+// not declared and passing it is an error rather than a promise not kept.
 
 // GlobPlugin is glob(). Rows have Velociraptor's columns: Name, OSPath,
 // Mtime, Atime, Ctime, Btime, Size, Mode, IsDir, IsLink, Data, Globs.
@@ -230,6 +233,10 @@ func (self GlobPlugin) Call(ctx context.Context, scope vfilter.Scope, args *orde
 		defer close(out)
 		arg := &GlobPluginArgs{}
 		if !vqlkit.ParseArgs(ctx, scope, args, "glob", arg) {
+			return
+		}
+		if arg.DoNotFollowSymlinks != nil && !scope.Bool(arg.DoNotFollowSymlinks) {
+			vqlkit.Errorf(scope, "glob", "nosymlink=FALSE is not supported: glob never descends into a symbolic link, so that it stays inside the evidence")
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -171,7 +170,7 @@ type AtoiArgs struct {
 	String vfilter.Any `vfilter:"required,field=string,doc=A string to convert to int"`
 }
 
-// Atoi is atoi(): strings in base 0 (0x.., 0..), 0 when not a number.
+// Atoi is atoi(): the same conversion as int() (see integer).
 type Atoi struct{}
 
 func (Atoi) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
@@ -179,12 +178,7 @@ func (Atoi) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dic
 	if !vqlkit.ParseArgs(ctx, scope, args, "atoi", arg) {
 		return vfilter.Null{}
 	}
-	if s, ok := arg.String.(string); ok {
-		i, _ := strconv.ParseInt(s, 0, 64)
-		return i
-	}
-	i, _ := toInt64(arg.String)
-	return i
+	return integer(arg.String)
 }
 
 func (Atoi) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
@@ -200,7 +194,7 @@ type IntArgs struct {
 	Int vfilter.Any `vfilter:"optional,field=int,doc=The integer to round"`
 }
 
-// Int is int(): truncates numbers and parses strings; 0 otherwise.
+// Int is int(): see integer.
 type Int struct{}
 
 func (Int) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
@@ -208,26 +202,15 @@ func (Int) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict
 	if !vqlkit.ParseArgs(ctx, scope, args, "int", arg) {
 		return false
 	}
-	switch t := arg.Int.(type) {
-	case string:
-		i, _ := strconv.ParseInt(t, 0, 64)
-		return i
-	case float32:
-		return int64(t)
-	case float64:
-		return int64(t)
-	case int:
-		return int64(t)
-	case int64:
-		return t
-	case uint64:
-		return int64(t)
-	case uint32:
-		return uint64(t)
-	case int32:
-		return int64(t)
-	}
-	return 0
+	return integer(arg.Int)
+}
+
+// integer is v as an int64: a number truncated toward zero, a string
+// parsed with its base prefix (0x, 0o, 0b, a leading 0 for octal);
+// 0 for anything else, and for a string that is not a number.
+func integer(v vfilter.Any) int64 {
+	i, _ := toInt64(v)
+	return i
 }
 
 func (Int) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
