@@ -262,14 +262,14 @@ func splitBySource(a *Artifact) []*Artifact {
 // a client runs for it: one per part splitBySource makes, the
 // parameters' defaults overridden by params (strings, as given on a
 // command line). Every artifact the VQL calls must be known.
-func (self *Repository) Compile(name string, params []*Env, options CompilerOptions) ([]*Request, error) {
-	artifact, ok := self.Get(name)
+func (repo *Repository) Compile(name string, params []*Env, options CompilerOptions) ([]*Request, error) {
+	artifact, ok := repo.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("Unknown artifact %s", name)
 	}
 	var out []*Request
 	for _, part := range splitBySource(artifact) {
-		b := &builder{repo: self, req: &Request{Artifact: artifact.Name}}
+		b := &builder{repo: repo, req: &Request{Artifact: artifact.Name}}
 		if artifact.Resources != nil {
 			b.req.Timeout = artifact.Resources.Timeout
 		}
@@ -285,7 +285,7 @@ func (self *Repository) Compile(name string, params []*Env, options CompilerOpti
 		if err := b.sources(part, precondition); err != nil {
 			return nil, err
 		}
-		if _, err := self.SortedDependencies(b.req); err != nil {
+		if _, err := repo.SortedDependencies(b.req); err != nil {
 			return nil, err
 		}
 		for _, p := range params {
@@ -324,13 +324,13 @@ const maxDependencyDepth = 100
 // transitively, those their sources, preconditions and imported exports
 // call; the value is the depth at which each was first found. An
 // unknown artifact or import is an error.
-func (self *Repository) QueryDependencies(query string, depth int, found map[string]int) error {
+func (repo *Repository) QueryDependencies(query string, depth int, found map[string]int) error {
 	if depth > maxDependencyDepth {
 		return fmt.Errorf("artifact dependencies nest too deeply")
 	}
 	for _, m := range artifactCall.FindAllStringSubmatch(query, -1) {
 		name := m[1]
-		called, ok := self.Get(name)
+		called, ok := repo.Get(name)
 		if !ok {
 			return fmt.Errorf("Unknown artifact reference %s", name)
 		}
@@ -343,12 +343,12 @@ func (self *Repository) QueryDependencies(query string, depth int, found map[str
 				continue
 			}
 			found[imp] = depth
-			imported, ok := self.Get(imp)
+			imported, ok := repo.Get(imp)
 			if !ok {
 				return fmt.Errorf("Imported Artifact %v not found (needed by %v)", imp, name)
 			}
 			// An export is VQL of its own: its depth starts again.
-			if err := self.QueryDependencies(imported.Export, 0, found); err != nil {
+			if err := repo.QueryDependencies(imported.Export, 0, found); err != nil {
 				return err
 			}
 		}
@@ -357,7 +357,7 @@ func (self *Repository) QueryDependencies(query string, depth int, found map[str
 			texts = append(texts, s.Precondition, s.Query)
 		}
 		for _, text := range texts {
-			if err := self.QueryDependencies(text, depth+1, found); err != nil {
+			if err := repo.QueryDependencies(text, depth+1, found); err != nil {
 				return err
 			}
 		}
@@ -367,10 +367,10 @@ func (self *Repository) QueryDependencies(query string, depth int, found map[str
 
 // SortedDependencies lists, sorted, the artifacts a request's queries
 // call (directly or through other artifacts).
-func (self *Repository) SortedDependencies(request *Request) ([]string, error) {
+func (repo *Repository) SortedDependencies(request *Request) ([]string, error) {
 	found := make(map[string]int)
 	for _, q := range request.Queries {
-		if err := self.QueryDependencies(q.VQL, 0, found); err != nil {
+		if err := repo.QueryDependencies(q.VQL, 0, found); err != nil {
 			return nil, err
 		}
 	}
