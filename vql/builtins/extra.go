@@ -135,11 +135,11 @@ func (GetFunction) Call(ctx context.Context, scope vfilter.Scope, args *orderedd
 	return result
 }
 
-func (GetFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (GetFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "get",
 		Doc:     "Gets the member field from item.",
-		ArgType: type_map.AddType(scope, &GetFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &GetFunctionArgs{}),
 	}
 }
 
@@ -309,10 +309,10 @@ func csvValue(item string) vfilter.Any {
 	return item
 }
 
-func (ParseCSVPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseCSVPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_csv",
 		Doc:     "Parses events from a CSV file.",
-		ArgType: type_map.AddType(scope, &ParseCSVPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseCSVPluginArgs{}),
 	}
 }

@@ -50,11 +50,11 @@ func (StatPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddi
 	return out
 }
 
-func (StatPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (StatPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "stat",
 		Doc:     "Get file information. Unlike glob() this does not support wildcards.",
-		ArgType: type_map.AddType(scope, &StatArgs{}),
+		ArgType: typeMap.AddType(scope, &StatArgs{}),
 		Version: 2,
 	}
 }
@@ -79,11 +79,11 @@ func (StatFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 	return fileInfoRow(fi, nil)
 }
 
-func (StatFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (StatFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "stat",
 		Doc:     "Get file information. Unlike glob() this does not support wildcards.",
-		ArgType: type_map.AddType(scope, &StatArgs{}),
+		ArgType: typeMap.AddType(scope, &StatArgs{}),
 	}
 }
 
@@ -158,11 +158,11 @@ func readFileChunks(ctx context.Context, scope vfilter.Scope, acc evidence.Acces
 	}
 }
 
-func (ReadFilePlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ReadFilePlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "read_file",
 		Doc:     "Read files in chunks.",
-		ArgType: type_map.AddType(scope, &ReadFileArgs{}),
+		ArgType: typeMap.AddType(scope, &ReadFileArgs{}),
 	}
 }
 
@@ -213,11 +213,11 @@ func (ReadFileFunction) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return string(buf[:n])
 }
 
-func (ReadFileFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ReadFileFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "read_file",
 		Doc:     "Read a file into a string.",
-		ArgType: type_map.AddType(scope, &ReadFileFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &ReadFileFunctionArgs{}),
 	}
 }
 
@@ -307,11 +307,11 @@ func (HashFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 		Set("SHA256", sum(s256))
 }
 
-func (HashFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (HashFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "hash",
 		Doc:     "Calculate the hash of a file.",
-		ArgType: type_map.AddType(scope, &HashFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &HashFunctionArgs{}),
 		Version: 2,
 	}
 }

@@ -409,11 +409,11 @@ func fileInfoRow(fi evidence.FileInfo, globs []string) *ordereddict.Dict {
 	return row
 }
 
-func (GlobPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (GlobPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "glob",
 		Doc:     "Retrieve files based on a list of glob expressions",
-		ArgType: type_map.AddType(scope, &GlobPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &GlobPluginArgs{}),
 		Version: 3,
 	}
 }

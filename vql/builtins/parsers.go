@@ -51,11 +51,11 @@ func (ParseJsonFunction) Call(ctx context.Context, scope vfilter.Scope, args *or
 	return result
 }
 
-func (ParseJsonFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ParseJsonFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "parse_json",
 		Doc:     "Parse a JSON string into an object.",
-		ArgType: type_map.AddType(scope, &ParseJsonFunctionArg{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonFunctionArg{}),
 	}
 }
 
@@ -97,11 +97,11 @@ func (ParseJsonArray) Call(ctx context.Context, scope vfilter.Scope, args *order
 	return parseJSONArray(scope, arg.Data)
 }
 
-func (ParseJsonArray) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ParseJsonArray) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "parse_json_array",
 		Doc:     "Parse a JSON string into an array.",
-		ArgType: type_map.AddType(scope, &ParseJsonFunctionArg{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonFunctionArg{}),
 	}
 }
 
@@ -132,11 +132,11 @@ func (ParseJsonArrayPlugin) Call(ctx context.Context, scope vfilter.Scope, args 
 	return out
 }
 
-func (ParseJsonArrayPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseJsonArrayPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_json_array",
 		Doc:     "Parses events from a line oriented json file.",
-		ArgType: type_map.AddType(scope, &ParseJsonFunctionArg{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonFunctionArg{}),
 	}
 }
 
@@ -221,11 +221,11 @@ func (ParseJsonlPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return out
 }
 
-func (ParseJsonlPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseJsonlPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_jsonl",
 		Doc:     "Parses a line oriented json file.",
-		ArgType: type_map.AddType(scope, &ParseJsonlPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonlPluginArgs{}),
 	}
 }
 
@@ -324,11 +324,11 @@ func scanLines(ctx context.Context, scope vfilter.Scope, acc evidence.Accessor, 
 	return true
 }
 
-func (ParseLinesPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseLinesPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_lines",
 		Doc:     "Parse a file separated into lines.",
-		ArgType: type_map.AddType(scope, &ScannerPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &ScannerPluginArgs{}),
 	}
 }
 
@@ -446,11 +446,11 @@ next:
 	}
 }
 
-func (ParseRecordsWithRegex) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseRecordsWithRegex) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_records_with_regex",
 		Doc:     "Parses a file with a set of regexp and yields matches as records.",
-		ArgType: type_map.AddType(scope, &ParseFileWithRegexArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseFileWithRegexArgs{}),
 	}
 }
 
@@ -510,12 +510,12 @@ func (ParseStringWithRegex) Call(ctx context.Context, scope vfilter.Scope, args 
 	return row
 }
 
-func (ParseStringWithRegex) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ParseStringWithRegex) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "parse_string_with_regex",
 		Doc: "Parse a string with a set of regex and extract fields. Returns " +
 			"a dict with fields populated from all regex capture variables.",
-		ArgType: type_map.AddType(scope, &ParseStringWithRegexArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseStringWithRegexArgs{}),
 	}
 }
 
@@ -553,12 +553,12 @@ func (RegexReplace) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 	return re.ReplaceAllString(arg.Source, arg.Replace)
 }
 
-func (RegexReplace) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (RegexReplace) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "regex_replace",
 		Doc: "Search and replace a string with a regexp. " +
 			"Note you can use $1 to replace the capture string.",
-		ArgType: type_map.AddType(scope, &RegexReplaceArgs{}),
+		ArgType: typeMap.AddType(scope, &RegexReplaceArgs{}),
 	}
 }
 

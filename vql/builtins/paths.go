@@ -219,11 +219,11 @@ func (DirnameFunction) Call(ctx context.Context, scope vfilter.Scope, args *orde
 	return p.String()
 }
 
-func (DirnameFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (DirnameFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "dirname",
 		Doc:     "Return the directory path.",
-		ArgType: type_map.AddType(scope, &DirnameArgs{}),
+		ArgType: typeMap.AddType(scope, &DirnameArgs{}),
 	}
 }
 
@@ -246,11 +246,11 @@ func (BasenameFunction) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return p.components[len(p.components)-1]
 }
 
-func (BasenameFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (BasenameFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "basename",
 		Doc:     "Return the basename of the path.",
-		ArgType: type_map.AddType(scope, &DirnameArgs{}),
+		ArgType: typeMap.AddType(scope, &DirnameArgs{}),
 	}
 }
 
@@ -292,10 +292,10 @@ func (PathJoinFunction) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return last.String()
 }
 
-func (PathJoinFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (PathJoinFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "path_join",
 		Doc:     "Build a path by joining all components.",
-		ArgType: type_map.AddType(scope, &PathJoinArgs{}),
+		ArgType: typeMap.AddType(scope, &PathJoinArgs{}),
 	}
 }

@@ -36,10 +36,10 @@ func (Base64Decode) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 	return string(b)
 }
 
-func (Base64Decode) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Base64Decode) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "base64decode",
-		ArgType: type_map.AddType(scope, &Base64DecodeArgs{}),
+		ArgType: typeMap.AddType(scope, &Base64DecodeArgs{}),
 	}
 }
 
@@ -54,10 +54,10 @@ func (Base64Encode) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 	return base64.StdEncoding.EncodeToString([]byte(arg.String))
 }
 
-func (Base64Encode) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Base64Encode) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "base64encode",
-		ArgType: type_map.AddType(scope, &Base64DecodeArgs{}),
+		ArgType: typeMap.AddType(scope, &Base64DecodeArgs{}),
 	}
 }
 
@@ -78,11 +78,11 @@ func (UTF16) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Di
 	return string(utf16.Decode(ints))
 }
 
-func (UTF16) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (UTF16) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "utf16",
 		Doc:     "Parse input from utf16.",
-		ArgType: type_map.AddType(scope, &Base64DecodeArgs{}),
+		ArgType: typeMap.AddType(scope, &Base64DecodeArgs{}),
 	}
 }
 
@@ -114,11 +114,11 @@ func (Strip) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Di
 	return s
 }
 
-func (Strip) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Strip) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "strip",
 		Doc:     "Strip a prefix or suffix from a string.",
-		ArgType: type_map.AddType(scope, &StripArgs{}),
+		ArgType: typeMap.AddType(scope, &StripArgs{}),
 	}
 }
 
@@ -138,11 +138,11 @@ func (Lowcase) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.
 	return strings.ToLower(arg.String)
 }
 
-func (Lowcase) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Lowcase) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "lowcase",
 		Doc:     "Returns the lowercase version of a string.",
-		ArgType: type_map.AddType(scope, &CaseArgs{}),
+		ArgType: typeMap.AddType(scope, &CaseArgs{}),
 	}
 }
 
@@ -157,11 +157,11 @@ func (Upcase) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 	return strings.ToUpper(arg.String)
 }
 
-func (Upcase) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Upcase) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "upcase",
 		Doc:     "Returns the uppercase version of a string.",
-		ArgType: type_map.AddType(scope, &CaseArgs{}),
+		ArgType: typeMap.AddType(scope, &CaseArgs{}),
 	}
 }
 
@@ -181,11 +181,11 @@ func (Atoi) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dic
 	return integer(arg.String)
 }
 
-func (Atoi) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Atoi) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "atoi",
 		Doc:     "Convert a string to an int.",
-		ArgType: type_map.AddType(scope, &AtoiArgs{}),
+		ArgType: typeMap.AddType(scope, &AtoiArgs{}),
 	}
 }
 
@@ -213,11 +213,11 @@ func integer(v vfilter.Any) int64 {
 	return i
 }
 
-func (Int) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Int) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "int",
 		Doc:     "Truncate to an integer.",
-		ArgType: type_map.AddType(scope, &IntArgs{}),
+		ArgType: typeMap.AddType(scope, &IntArgs{}),
 	}
 }
 
@@ -243,11 +243,11 @@ func (Str) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict
 	return fmt.Sprintf("%v", arg.Str)
 }
 
-func (Str) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Str) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "str",
 		Doc:     "Normalize a String.",
-		ArgType: type_map.AddType(scope, &StrArgs{}),
+		ArgType: typeMap.AddType(scope, &StrArgs{}),
 	}
 }
 
@@ -268,11 +268,11 @@ func (Join) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dic
 	return strings.Join(arg.Array, arg.Sep)
 }
 
-func (Join) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Join) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "join",
 		Doc:     "Join all the args on a separator.",
-		ArgType: type_map.AddType(scope, &JoinArgs{}),
+		ArgType: typeMap.AddType(scope, &JoinArgs{}),
 	}
 }
 
@@ -337,11 +337,11 @@ func (Log) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict
 	return true
 }
 
-func (Log) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Log) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "log",
 		Doc:     "Log the message.",
-		ArgType: type_map.AddType(scope, &LogArgs{}),
+		ArgType: typeMap.AddType(scope, &LogArgs{}),
 		Version: 2,
 	}
 }
@@ -382,10 +382,10 @@ func (Format) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 	return fmt.Sprintf(arg.Format, fargs...)
 }
 
-func (Format) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Format) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "format",
 		Doc:     "Format one or more items according to a format string.",
-		ArgType: type_map.AddType(scope, &FormatArgs{}),
+		ArgType: typeMap.AddType(scope, &FormatArgs{}),
 	}
 }

@@ -187,11 +187,11 @@ func (TimestampFunction) Call(ctx context.Context, scope vfilter.Scope, args *or
 	return t.UTC()
 }
 
-func (TimestampFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (TimestampFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "timestamp",
 		Doc:     "Convert from different types to a time.Time.",
-		ArgType: type_map.AddType(scope, &TimestampArgs{}),
+		ArgType: typeMap.AddType(scope, &TimestampArgs{}),
 		Version: 2,
 	}
 }
@@ -234,11 +234,11 @@ func (TimestampFormatFunction) Call(ctx context.Context, scope vfilter.Scope, ar
 	return t.In(parseLocation(scope)).Format(format)
 }
 
-func (TimestampFormatFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (TimestampFormatFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "timestamp_format",
 		Doc:     "Format a timestamp into a string.",
-		ArgType: type_map.AddType(scope, &TimestampFormatArgs{}),
+		ArgType: typeMap.AddType(scope, &TimestampFormatArgs{}),
 		Version: 1,
 	}
 }
@@ -255,7 +255,7 @@ func (NowFunction) Call(ctx context.Context, scope vfilter.Scope, args *orderedd
 	return time.Now().Unix()
 }
 
-func (NowFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (NowFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "now",
 		Doc:  "Returns current time in seconds since epoch.",

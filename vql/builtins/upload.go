@@ -305,12 +305,12 @@ func (UploadFunction) Call(ctx context.Context, scope vfilter.Scope, args *order
 	return resp.AsDict()
 }
 
-func (UploadFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (UploadFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "upload",
 		Doc: "Upload a file to the upload service. For a Velociraptor " +
 			"client this will upload the file into the flow and store " +
 			"it in the server's file store.",
-		ArgType: type_map.AddType(scope, &UploadFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &UploadFunctionArgs{}),
 	}
 }
