@@ -183,3 +183,29 @@ func TestCLIArgumentErrors(t *testing.T) {
 		t.Fatalf("correct query failed: %v\n%s", err, stderr)
 	}
 }
+
+// An argument error inside an artifact fails `artifacts collect` too:
+// the error is on stderr and in log.json, the results are still written.
+func TestCLICollectArgumentError(t *testing.T) {
+	defs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(defs, "typo.yaml"), []byte(`name: Test.Typo
+sources:
+  - query: SELECT * FROM azure_run_executions(rot='/')
+`), 0644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "collection")
+	_, stderr, err := run(t, "--definitions", defs, "artifacts", "collect", "Test.Typo", "--output", out)
+	if err == nil {
+		t.Fatalf("collect exited 0\n%s", stderr)
+	}
+	for _, want := range []string{`ERROR:azure_run_executions: unexpected argument "rot"`, "the collection logged 1 error(s)"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	logJSON, err := os.ReadFile(filepath.Join(out, "log.json"))
+	if err != nil || !strings.Contains(string(logJSON), `"level":"ERROR"`) {
+		t.Errorf("log.json: %v\n%s", err, logJSON)
+	}
+}
