@@ -14,8 +14,8 @@ import (
 
 // Velociraptor paths are lists of components. A component holding a
 // separator is quoted ("a/b"), a quote inside is doubled. These helpers
-// follow velociraptor utils/path.go and accessors/manipulators.go for
-// the generic, linux and windows path types. Paths are returned as
+// give the strings Velociraptor gives for the generic, linux and windows
+// path types (the golden testcases of path functions pin them). Paths are returned as
 // strings (Velociraptor returns OSPath objects, which serialise to the
 // same strings).
 
