@@ -154,12 +154,16 @@ func (w *evtxWalker) chunk(idx int, off int64, buf []byte, n int, checkCRC bool,
 	// chain breaks.
 	want := int64(ch.LastEventRecNumber) - int64(ch.FirstEventRecNumber) + 1
 	complete, chained := int64(0), int64(0)
+	known := map[uint32]bool{}
 	for pos := evtxChunkHeaderSize; chained < want && pos+evtx.EVTX_EVENT_RECORD_SIZE <= len(buf); chained++ {
 		if string(buf[pos:pos+4]) != evtx.EVTX_EVENT_RECORD_MAGIC {
 			break
 		}
 		size := int(binary.LittleEndian.Uint32(buf[pos+4:]))
 		if size < evtx.EVTX_EVENT_RECORD_SIZE || pos+size > len(buf) {
+			break
+		}
+		if !evtxRecordSafe(buf, pos, known) {
 			break
 		}
 		if pos+size <= n {
@@ -176,6 +180,14 @@ func (w *evtxWalker) chunk(idx int, off int64, buf []byte, n int, checkCRC bool,
 			off+int64(n), idx, off, want-complete, want, ch.FirstEventRecID, ch.LastEventRecID)
 	}
 
+	if chained == 0 {
+		return true
+	}
+	// The library walks FirstEventRecNumber..LastEventRecNumber and stops
+	// at the first bad magic; bounding the walk by the chain found above
+	// gives the same records and keeps a forged count (or a zero record
+	// size that would re-read one record) from spinning.
+	ch.LastEventRecNumber = ch.FirstEventRecNumber + uint64(chained) - 1
 	records, perr := parseChunk(ch, buf)
 	if perr != nil {
 		w.issue("chunk %d at offset %#x: %v after %d records; the rest of the chunk is skipped", idx, off, perr, len(records))
