@@ -3,11 +3,17 @@ package evtxwriter
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/Velocidex/yaml/v2"
@@ -185,6 +191,184 @@ func TestWriterVelocidex(t *testing.T) {
 		}
 		if e.EventID == 4104 && text != fmt.Sprint(e.Data[2].Value) {
 			t.Errorf("event %d: script block %q", i, text)
+		}
+	}
+}
+
+// pythonEvtx finds a Python with python-evtx (Debian's python3-evtx
+// installs it for /usr/bin/python3).
+func pythonEvtx() string {
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(py, "-c", "import Evtx.Evtx").Run() == nil {
+			return py
+		}
+	}
+	return ""
+}
+
+type pyDump struct {
+	HeaderOK bool `json:"header_ok"`
+	Chunks   []struct {
+		OK bool `json:"ok"`
+	} `json:"chunks"`
+	Records []struct {
+		ID   uint64 `json:"id"`
+		OK   bool   `json:"ok"`
+		Time string `json:"time"`
+		XML  string `json:"xml"`
+	} `json:"records"`
+}
+
+// xnode is any XML element as python-evtx renders it.
+type xnode struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Text    string     `xml:",chardata"`
+	Kids    []xnode    `xml:",any"`
+}
+
+func (n xnode) kid(name string) *xnode {
+	for i := range n.Kids {
+		if n.Kids[i].XMLName.Local == name {
+			return &n.Kids[i]
+		}
+	}
+	return nil
+}
+
+func (n xnode) attr(name string) string {
+	for _, a := range n.Attrs {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// sameValue compares a value as python-evtx renders it (text) with the
+// Velocidex parser's (typed): numbers may be hex, GUIDs braced and lower
+// case, FILETIMEs a date to the microsecond.
+func sameValue(py string, v interface{}) bool {
+	switch t := v.(type) {
+	case string:
+		// XML parsing turns CR LF into LF (XML 1.0 2.11).
+		if py == strings.ReplaceAll(t, "\r\n", "\n") {
+			return true
+		}
+		return strings.EqualFold(strings.Trim(py, "{}"), t) // GUID
+	case bool:
+		return strings.EqualFold(py, fmt.Sprint(t))
+	case float64:
+		for _, layout := range []string{"2006-01-02 15:04:05.999999", "2006-01-02 15:04:05"} {
+			if tm, err := time.Parse(layout, py); err == nil {
+				return math.Abs(float64(tm.UnixNano())/1e9-t) < 2e-6
+			}
+		}
+		return false
+	}
+	n, err := strconv.ParseUint(py, 0, 64)
+	return err == nil && fmt.Sprint(n) == fmt.Sprint(v)
+}
+
+var pyStrings = regexp.MustCompile(`(?s)<string>(.*?)</string>`)
+
+// (b) python-evtx, an independent reader, checks the file header, every
+// chunk's CRC32s and every record's size copy, and reads the same events
+// as the Velocidex parser.
+func TestWriterPythonEvtx(t *testing.T) {
+	py := pythonEvtx()
+	if py == "" {
+		t.Skip("python3-evtx is not installed (apt-get install python3-evtx): the second reader's check is skipped")
+	}
+	events, data := proofFile(t)
+	f := filepath.Join(t.TempDir(), "proof.evtx")
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, filepath.Join("testdata", "pyevtx_dump.py"), f).Output()
+	if err != nil {
+		t.Fatalf("python-evtx: %v", err)
+	}
+	var dump pyDump
+	if err := json.Unmarshal(out, &dump); err != nil {
+		t.Fatal(err)
+	}
+	if !dump.HeaderOK {
+		t.Error("python-evtx: file header check failed")
+	}
+	if len(dump.Chunks) < 3 {
+		t.Errorf("python-evtx: %d chunks", len(dump.Chunks))
+	}
+	for i, c := range dump.Chunks {
+		if !c.OK {
+			t.Errorf("python-evtx: chunk %d check (magic, CRC32s) failed", i)
+		}
+	}
+	vel := parse(t, data)
+	if len(dump.Records) != len(events) || len(vel) != len(events) {
+		t.Fatalf("python-evtx read %d records, Velocidex %d, written %d", len(dump.Records), len(vel), len(events))
+	}
+	for i, r := range dump.Records {
+		var ev xnode
+		if err := xml.Unmarshal([]byte(r.XML), &ev); err != nil {
+			t.Fatalf("record %d: %v", r.ID, err)
+		}
+		sys := ev.kid("System")
+		if !r.OK || sys == nil || r.ID != events[i].RecordID {
+			t.Fatalf("record %d: bad record (ok=%v id=%d)", i, r.OK, r.ID)
+		}
+		v := vel[i]
+		check := func(what, pyv string, key string) {
+			x, _ := ordereddict.GetAny(v, key)
+			if !sameValue(pyv, x) {
+				t.Errorf("record %d %s: python-evtx %q, Velocidex %v", r.ID, what, pyv, x)
+			}
+		}
+		check("Provider", sys.kid("Provider").attr("Name"), "System.Provider.Name")
+		check("EventID", strings.TrimSpace(sys.kid("EventID").Text), "System.EventID.Value")
+		check("Level", sys.kid("Level").Text, "System.Level")
+		check("Task", sys.kid("Task").Text, "System.Task")
+		check("Keywords", sys.kid("Keywords").Text, "System.Keywords")
+		check("EventRecordID", sys.kid("EventRecordID").Text, "System.EventRecordID")
+		check("TimeCreated", sys.kid("TimeCreated").attr("SystemTime"), "System.TimeCreated.SystemTime")
+		check("ProcessID", sys.kid("Execution").attr("ProcessID"), "System.Execution.ProcessID")
+		check("Channel", sys.kid("Channel").Text, "System.Channel")
+		check("Computer", sys.kid("Computer").Text, "System.Computer")
+		if g := sys.kid("Provider").attr("Guid"); g != "" {
+			check("Provider Guid", g, "System.Provider.Guid")
+		}
+		if u := sys.kid("Security").attr("UserID"); u != "" {
+			check("UserID", u, "System.Security.UserID")
+		}
+		ed := ev.kid("EventData")
+		if ed == nil {
+			t.Fatalf("record %d: python-evtx has no EventData", r.ID)
+		}
+		for j, d := range ed.Kids {
+			name := d.attr("Name")
+			if d.XMLName.Local == "Binary" && d.Text == "" {
+				continue // a null: Velocidex leaves it out
+			}
+			if name == "" { // a classic provider's strings, rendered <string>s..</string>
+				list, _ := ordereddict.GetAny(v, "EventData.Data")
+				strs, _ := list.([]string)
+				got := pyStrings.FindAllStringSubmatch(d.Text, -1)
+				if len(got) != len(strs) || len(strs) == 0 {
+					t.Errorf("record %d Data %d: python-evtx %d strings, Velocidex %v", r.ID, j, len(got), list)
+					continue
+				}
+				for k, m := range got {
+					if m[1] != strings.ReplaceAll(strs[k], "\r\n", "\n") {
+						t.Errorf("record %d Data %d.%d: python-evtx %q, Velocidex %q", r.ID, j, k, m[1], strs[k])
+					}
+				}
+				continue
+			}
+			x, _ := v.Get("EventData")
+			val, _ := x.(*ordereddict.Dict).Get(name)
+			if !sameValue(d.Text, val) {
+				t.Errorf("record %d %s: python-evtx %q, Velocidex %v", r.ID, name, d.Text, val)
+			}
 		}
 	}
 }

@@ -154,7 +154,7 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	binary.LittleEndian.PutUint64(h[16:], uint64(len(w.chunks)-1))
 	binary.LittleEndian.PutUint64(h[24:], w.lastID+1)
 	binary.LittleEndian.PutUint32(h[32:], 128)
-	binary.LittleEndian.PutUint16(h[36:], 2) // minor: 3.2 (Windows 10 and later)
+	binary.LittleEndian.PutUint16(h[36:], 1) // version 3.1, as in the real samples
 	binary.LittleEndian.PutUint16(h[38:], 3)
 	binary.LittleEndian.PutUint16(h[40:], fileHeaderBlock)
 	binary.LittleEndian.PutUint16(h[42:], uint16(len(w.chunks)))
