@@ -15,6 +15,7 @@ import "encoding/binary"
 const (
 	evtxMaxSubstitutions = 1 << 14 // a 64 KiB chunk holds fewer 4-byte descriptors
 	evtxScanBudget       = 1 << 18 // tokens and values per record, nesting included
+	evtxChunkBudget      = 1 << 20 // per chunk: a real 64 KiB chunk needs at most about 64 Ki
 )
 
 type evtxScan struct {
@@ -218,10 +219,17 @@ func (s *evtxScan) value(size, kind int) bool {
 }
 
 // evtxRecordSafe scans the record at pos of a chunk as the library will
-// parse it; known carries the chunk's template ids from record to record.
-func evtxRecordSafe(buf []byte, pos int, known map[uint32]bool) bool {
+// parse it; known carries the chunk's template ids from record to record
+// and chunkBudget what is left of the chunk's budget (thousands of small
+// records each just under the record budget would otherwise add up).
+func evtxRecordSafe(buf []byte, pos int, known map[uint32]bool, chunkBudget *int) bool {
 	budget, unsafe := evtxScanBudget, false
+	if *chunkBudget < budget {
+		budget = *chunkBudget
+	}
+	start := budget
 	s := &evtxScan{buf: buf, off: pos + 24, known: known, budget: &budget, unsafe: &unsafe}
 	s.binXML(false)
+	*chunkBudget -= start - budget
 	return !unsafe
 }

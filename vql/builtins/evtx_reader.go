@@ -155,6 +155,7 @@ func (w *evtxWalker) chunk(idx int, off int64, buf []byte, n int, checkCRC bool,
 	want := int64(ch.LastEventRecNumber) - int64(ch.FirstEventRecNumber) + 1
 	complete, chained := int64(0), int64(0)
 	known := map[uint32]bool{}
+	chunkBudget := evtxChunkBudget
 	for pos := evtxChunkHeaderSize; chained < want && pos+evtx.EVTX_EVENT_RECORD_SIZE <= len(buf); chained++ {
 		if string(buf[pos:pos+4]) != evtx.EVTX_EVENT_RECORD_MAGIC {
 			break
@@ -163,7 +164,7 @@ func (w *evtxWalker) chunk(idx int, off int64, buf []byte, n int, checkCRC bool,
 		if size < evtx.EVTX_EVENT_RECORD_SIZE || pos+size > len(buf) {
 			break
 		}
-		if !evtxRecordSafe(buf, pos, known) {
+		if !evtxRecordSafe(buf, pos, known, &chunkBudget) {
 			break
 		}
 		if pos+size <= n {
