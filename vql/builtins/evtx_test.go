@@ -223,3 +223,15 @@ func TestParseEvtxNotEvtx(t *testing.T) {
 		}
 	}
 }
+
+// messagedb needs an SQLite driver the vql host does not link: a clear
+// log line and no rows, never rows without their messages.
+func TestParseEvtxMessageDBUnavailable(t *testing.T) {
+	logs := &logBuf{}
+	scope := newScope(t, "", logs)
+	scope.AppendVars(ordereddict.NewDict().Set("F", evtxSample(t, "michkoll_fakenevtx/Security_Single4688.evtx")))
+	check(t, scope, "", `SELECT * FROM parse_evtx(filename=F, messagedb='/nonexistent/messages.db')`, `[]`)
+	if !strings.Contains(logs.String(), "parse_evtx: messagedb /nonexistent/messages.db: ") {
+		t.Errorf("log: %s", logs.String())
+	}
+}
