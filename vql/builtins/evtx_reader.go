@@ -156,7 +156,8 @@ func (w *evtxWalker) chunk(idx int, off int64, buf []byte, n int, checkCRC bool,
 	complete, chained := int64(0), int64(0)
 	known := map[uint32]bool{}
 	chunkBudget := evtxChunkBudget
-	for pos := evtxChunkHeaderSize; chained < want && pos+evtx.EVTX_EVENT_RECORD_SIZE <= len(buf); chained++ {
+	pos, lastID := evtxChunkHeaderSize, uint64(0)
+	for ; chained < want && pos+evtx.EVTX_EVENT_RECORD_SIZE <= len(buf); chained++ {
 		if string(buf[pos:pos+4]) != evtx.EVTX_EVENT_RECORD_MAGIC {
 			break
 		}
@@ -170,7 +171,34 @@ func (w *evtxWalker) chunk(idx int, off int64, buf []byte, n int, checkCRC bool,
 		if pos+size <= n {
 			complete++
 		}
+		lastID = binary.LittleEndian.Uint64(buf[pos+8:])
 		pos += size
+	}
+	// A log left dirty by a crash can hold records written after the
+	// chunk header was last updated. Records that continue the chain
+	// with the next ids and intact size copies are read too (stale
+	// records in the chunk's slack have unrelated ids).
+	if want > 0 && chained == want {
+		first := lastID + 1
+		extra := int64(0)
+		for pos+evtx.EVTX_EVENT_RECORD_SIZE <= n && string(buf[pos:pos+4]) == evtx.EVTX_EVENT_RECORD_MAGIC {
+			size := int(binary.LittleEndian.Uint32(buf[pos+4:]))
+			if size < evtx.EVTX_EVENT_RECORD_SIZE+4 || pos+size > n ||
+				binary.LittleEndian.Uint32(buf[pos+size-4:]) != uint32(size) ||
+				binary.LittleEndian.Uint64(buf[pos+8:]) != lastID+1 ||
+				!evtxRecordSafe(buf, pos, known, &chunkBudget) {
+				break
+			}
+			lastID++
+			extra++
+			pos += size
+		}
+		if extra > 0 {
+			w.issue("chunk %d at offset %#x: %d records past the chunk header's last one recovered (ids %d-%d): the log was not closed cleanly",
+				idx, off, extra, first, lastID)
+			chained += extra
+			complete += extra
+		}
 	}
 	if want > 0 && chained < want && complete == chained {
 		w.issue("chunk %d at offset %#x: record chain breaks after %d of %d records (ids %d-%d): %d records skipped",

@@ -1,13 +1,18 @@
 package builtins_test
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/tools/evtxwriter"
 	"github.com/azvql/azvql/vql/output"
 	"www.velocidex.com/golang/evtx"
 	"www.velocidex.com/golang/vfilter"
@@ -233,5 +238,52 @@ func TestParseEvtxMessageDBUnavailable(t *testing.T) {
 	check(t, scope, "", `SELECT * FROM parse_evtx(filename=F, messagedb='/nonexistent/messages.db')`, `[]`)
 	if !strings.Contains(logs.String(), "parse_evtx: messagedb /nonexistent/messages.db: ") {
 		t.Errorf("log: %s", logs.String())
+	}
+}
+
+// A log left dirty by a crash: the chunk header lags the records written
+// after it. The records that continue the chain are read and reported;
+// the library alone (Velociraptor) stops at the header's count.
+func TestParseEvtxDirtyStaleChunkHeader(t *testing.T) {
+	w := evtxwriter.New()
+	for i := 1; i <= 10; i++ {
+		e := evtxwriter.Event{Channel: "Windows PowerShell", Provider: "PowerShell", Qualifiers: new(int), EventID: 400,
+			Level: 4, Task: 4, Keywords: "0x80000000000000", RecordID: uint64(i), Computer: "vm",
+			Time: time.Date(2025, 3, 14, 9, 0, i, 0, time.UTC).Format(time.RFC3339Nano),
+			Data: []evtxwriter.Data{{Value: "Available"}, {Value: "None"}, {Value: fmt.Sprintf("\tSequenceNumber=%d", i)}}}
+		r, err := e.Record()
+		if err == nil {
+			err = w.Add(r)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	data[120] |= 1                                     // dirty (the file header CRC does not cover the flags)
+	binary.LittleEndian.PutUint64(data[0x1000+16:], 7) // last record number
+	binary.LittleEndian.PutUint64(data[0x1000+32:], 7) // last record id
+	f := filepath.Join(t.TempDir(), "dirty.evtx")
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(libraryEvents(t, f)); n != 7 {
+		t.Fatalf("the library alone reads %d records, want 7 (the stale header's count)", n)
+	}
+	logs := &logBuf{}
+	scope := newScope(t, "", logs)
+	scope.AppendVars(ordereddict.NewDict().Set("F", f))
+	check(t, scope, "", `SELECT count() AS N, max(item=System.EventRecordID) AS Last FROM parse_evtx(filename=F) GROUP BY 1`, `[{"N":10,"Last":10}]`)
+	for _, l := range []string{
+		"parse_evtx: " + f + ": log is marked dirty",
+		"parse_evtx: " + f + ": chunk 0 at offset 0x1000: 3 records past the chunk header's last one recovered (ids 8-10): the log was not closed cleanly",
+	} {
+		if !strings.Contains(logs.String(), l) {
+			t.Errorf("log lacks %q:\n%s", l, logs.String())
+		}
 	}
 }
