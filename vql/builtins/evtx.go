@@ -95,10 +95,10 @@ func parseEvtxFile(ctx context.Context, scope vfilter.Scope, acc evidence.Access
 	return !stopped
 }
 
-func (ParseEvtxPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseEvtxPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_evtx",
 		Doc:     "Parses the events of Windows event log (.evtx) files.",
-		ArgType: type_map.AddType(scope, &ParseEvtxArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseEvtxArgs{}),
 	}
 }

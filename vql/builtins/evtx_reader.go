@@ -225,11 +225,11 @@ func (w *evtxWalker) chunk(idx int, off int64, buf []byte, n int, checkCRC bool,
 		if n < len(buf) && int64(i) >= complete {
 			break // cut by the end of the file
 		}
-		event_map, ok := rec.Event.(*ordereddict.Dict)
+		eventMap, ok := rec.Event.(*ordereddict.Dict)
 		if !ok {
 			continue
 		}
-		event, ok := ordereddict.GetMap(event_map, "Event")
+		event, ok := ordereddict.GetMap(eventMap, "Event")
 		if !ok {
 			continue
 		}
