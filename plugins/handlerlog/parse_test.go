@@ -114,6 +114,35 @@ func TestOSTC(t *testing.T) {
 	if recs[4].Level != "ERROR" || recs[4].Error != "script failed" {
 		t.Errorf("%+v", recs[4])
 	}
+	// No prefix, no level: NULL rather than an assumed INFO (issue 11 §4).
+	if recs[0].Level != "" {
+		t.Errorf("level of a line without one: %q", recs[0].Level)
+	}
+}
+
+// WaAppAgent.log as Microsoft's troubleshooting pages show it: no
+// [thread] before the time. Tid is NULL; time, level and message are read.
+func TestWaAppAgentNoThread(t *testing.T) {
+	const log = `[07/11/2019 21:04:19.62] [INFO] WindowsAzureGuestAgent starting. Version 2.7.41491.949
+[07/11/2019 21:04:20.01] [WARN]  Unable to open the extension status file
+[07/11/2019 21:04:21.35] [ERROR] Failed to download the extension plugin
+  continuation of the error
+`
+	recs, f := parseAll(t, `C:\WindowsAzure\Logs\WaAppAgent.log`, log, true)
+	if f != FormatWaAppAgent || len(recs) != 3 {
+		t.Fatalf("%q %d %+v", f, len(recs), recs)
+	}
+	want := time.Date(2019, 7, 11, 21, 4, 19, 620000000, time.UTC)
+	if r := recs[0]; r.Tid != -1 || !r.Time.Equal(want) || r.Level != "INFO" || r.Unparsed ||
+		r.Message != "WindowsAzureGuestAgent starting. Version 2.7.41491.949" {
+		t.Errorf("%+v", r)
+	}
+	if r := recs[1]; r.Level != "WARN" || r.Message != "Unable to open the extension status file" {
+		t.Errorf("%+v", r)
+	}
+	if r := recs[2]; r.Level != "ERROR" || r.Message != "Failed to download the extension plugin\n  continuation of the error" {
+		t.Errorf("%+v", r)
+	}
 }
 
 const logfmt = `+ /var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.3/bin/custom-script-extension install
