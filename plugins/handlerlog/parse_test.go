@@ -228,3 +228,42 @@ func TestUTF16(t *testing.T) {
 		t.Fatalf("%q %+v", f, recs)
 	}
 }
+
+// event="executed command" holds no exit code: the record's ExitCode is
+// NULL; the execution infers 0 and says so. A written exit status wins.
+func TestExitCodeSource(t *testing.T) {
+	const ok = `time=2023-04-07T04:09:21Z version=v2.1.3 operation=enable seq=0 event="executing command"
+time=2023-04-07T04:09:22Z version=v2.1.3 operation=enable seq=0 event="executed command"
+time=2023-04-07T04:09:30Z version=v2.1.3 operation=enable seq=1 event="executing command"
+time=2023-04-07T04:09:31Z version=v2.1.3 operation=enable seq=1 event="failed to execute command" error="failed to execute command: command terminated with exit status=2"
+`
+	recs, _ := parseAll(t, "/var/log/azure/custom-script/handler.log", ok, true)
+	if len(recs) != 4 || recs[1].Event != EvExecuted || recs[1].HasExitCode {
+		t.Fatalf("executed command record: %+v", recs)
+	}
+	b := NewExecBuilder()
+	b.StartFile("handler.log")
+	for i := range recs {
+		b.Add(&recs[i])
+	}
+	ex := b.Executions()
+	if len(ex) != 2 {
+		t.Fatalf("%d executions", len(ex))
+	}
+	r0, r1 := ex[0].Row(), ex[1].Row()
+	if v, _ := r0.Get("ExitCode"); v != int64(0) {
+		t.Errorf("seq 0 ExitCode %v", v)
+	}
+	if v, _ := r0.Get("ExitCodeSource"); v != ExitInferred {
+		t.Errorf("seq 0 ExitCodeSource %v", v)
+	}
+	if v, _ := r1.Get("ExitCode"); v != int64(2) {
+		t.Errorf("seq 1 ExitCode %v", v)
+	}
+	if v, _ := r1.Get("ExitCodeSource"); v != ExitLogged {
+		t.Errorf("seq 1 ExitCodeSource %v", v)
+	}
+	if got := strings.Join(r0.Keys(), ","); got != strings.Join(ExecColumns, ",") {
+		t.Errorf("columns %s", got)
+	}
+}
