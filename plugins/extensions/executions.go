@@ -684,7 +684,9 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 	gs := c.goalFor(k)
 	var command, commandSource, goalSource interface{}
 	var dsec protected.Decrypted
-	if set != nil && set.Protected {
+	if set != nil && set.ProtectedKind != "" {
+		dsec = c.dec.NotCiphertext(set.ProtectedKind)
+	} else if set != nil && set.Protected {
 		dsec = c.dec.Decrypt(set.ProtectedSettings, set.Thumbprint)
 	}
 	decrypted, decryptErr := dsec.Columns()

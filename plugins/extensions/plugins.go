@@ -192,7 +192,9 @@ func reason(err error) error {
 func settingsRowDecrypt(dec *protected.Decryptor, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
 	row := SettingsRow(m, s, perr, red)
 	var d protected.Decrypted
-	if s != nil {
+	if s != nil && s.ProtectedKind != "" {
+		d = dec.NotCiphertext(s.ProtectedKind)
+	} else if s != nil {
 		d = dec.Decrypt(s.ProtectedSettings, s.Thumbprint)
 	}
 	row = d.InsertColumns(row, "ProtectedSettings")

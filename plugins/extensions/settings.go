@@ -7,6 +7,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/scripttext"
 )
 
@@ -22,6 +23,7 @@ type Settings struct {
 	Thumbprint        string // protectedSettingsCertThumbprint
 	ProtectedSettings string // base64 CMS ciphertext, as found
 	Protected         bool   // ciphertext present
+	ProtectedKind     string // protectedSettings is not a string: "a JSON object", "a number", ...
 
 	Public    *ordereddict.Dict // publicSettings when it is an object
 	PublicRaw any               // publicSettings when it is something else (string, list)
@@ -73,6 +75,9 @@ func ParseSettings(data []byte) (*Settings, error) {
 		s.Protected = strings.TrimSpace(t) != ""
 	case *ordereddict.Dict:
 		s.Protected = t.Len() > 0
+		s.ProtectedKind = protected.JSONKind(t)
+	default:
+		s.ProtectedKind = protected.JSONKind(t)
 	}
 	pub, _ := get(hs, "publicSettings")
 	switch t := pub.(type) {

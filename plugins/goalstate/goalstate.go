@@ -449,12 +449,18 @@ func (w *Walker) document(ctx context.Context, src source, data []byte) bool {
 		if w.Opts.Redact {
 			r.PublicSettings = protected.RedactSettings(r.PublicSettings)
 			r.Command = redact.CommandLine(r.Command)
+			if s.ProtectedKind != "" { // JSON text kept as found: not ciphertext, may hold secrets
+				r.ProtectedSettings = redact.String(r.ProtectedSettings)
+			}
 			for i, u := range r.FileUris {
 				r.FileUris[i] = redact.String(u)
 			}
 		}
 		if s.ProtectedSettings != "" && w.Opts.Decryptor != nil {
 			dec := w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
+			if s.ProtectedKind != "" {
+				dec = w.Opts.Decryptor.NotCiphertext(s.ProtectedKind)
+			}
 			r.ProtectedSettingsDecrypted, _ = dec.Columns()
 			r.DecryptError = dec.Error
 			if r.Command == "" && dec.Command != "" {

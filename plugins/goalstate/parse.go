@@ -14,6 +14,7 @@ import (
 	"github.com/Velocidex/ordereddict"
 
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 )
 
 // Document formats (the Format column).
@@ -39,6 +40,7 @@ type Setting struct {
 	PublicSettings    interface{}
 	Thumbprint        string
 	ProtectedSettings string // ciphertext or the redaction marker, as found
+	ProtectedKind     string // protectedSettings is not a string: "a JSON object", "a number", ...
 }
 
 // Doc is one parsed goal-state document.
@@ -329,6 +331,7 @@ func (doc *Doc) fillHandlerSettings(s *Setting, thumb, prot, pub json.RawMessage
 	s.HasSettings = true
 	s.Thumbprint = rawText(thumb)
 	s.ProtectedSettings = rawText(prot)
+	s.ProtectedKind = protected.RawJSONKind(prot)
 	v, err := publicSettings(pub)
 	if err != nil {
 		doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s: publicSettings: %v", describe(*s), err))
