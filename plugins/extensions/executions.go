@@ -543,6 +543,9 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 				c.logf("%s: %v", p.settings.OSPath, perr)
 				settingsBad = true
 			}
+			for _, d := range s.Dups {
+				c.logf("%s: %s", p.settings.OSPath, d.Message(red))
+			}
 			set = s
 		}
 	}
@@ -566,6 +569,9 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 			s, perr := ParseStatus(b)
 			if perr != nil {
 				c.logf("%s: %v", statusRef.OSPath, perr)
+			}
+			for _, d := range s.Dups {
+				c.logf("%s: %s", statusRef.OSPath, d.Message(red))
 			}
 			if !s.Empty {
 				sts = s

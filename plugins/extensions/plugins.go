@@ -110,6 +110,9 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			if perr != nil {
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
 			}
+			for _, d := range s.Dups {
+				vqlkit.Logf(scope, name, "%s: %s", m.OSPath, d.Message(red))
+			}
 			if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, s, perr, red)) {
 				return
 			}
@@ -168,6 +171,9 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 			s, perr := ParseStatus(data)
 			if perr != nil {
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
+			}
+			for _, d := range s.Dups {
+				vqlkit.Logf(scope, name, "%s: %s", m.OSPath, d.Message(red))
 			}
 			if !vqlkit.Send(ctx, out, StatusRow(m, s, perr, red)) {
 				return

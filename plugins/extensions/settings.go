@@ -33,6 +33,7 @@ type Settings struct {
 	CommandNote  string // decoding remarks (not base64, gzip ended early, capped)
 	FileUris     []string
 	RuntimeCount int // elements of runtimeSettings (1 when well formed)
+	Dups         []Dup
 }
 
 // ParseSettings parses the bytes of a .settings file. It returns what it
@@ -45,7 +46,8 @@ func ParseSettings(data []byte) (*Settings, error) {
 		s.Empty = true
 		return s, nil
 	}
-	v, err := decodeJSON(text)
+	v, dups, err := decodeJSONDups(text)
+	s.Dups = dups
 	if err != nil {
 		return s, err
 	}
