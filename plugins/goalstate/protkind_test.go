@@ -31,3 +31,26 @@ func TestProtectedSettingsNotCiphertext(t *testing.T) {
 		t.Errorf("number: %+v", r)
 	}
 }
+
+// A zip inside a goal-state zip is named in the log, not skipped silently.
+func TestNestedZipReported(t *testing.T) {
+	dir := t.TempDir()
+	ec := string(fixtureFile(t, "goalstates/var/lib/waagent/history/2023-08-04T09-43-27__3/ExtensionsConfig.xml"))
+	inner := zipBytes(t, [2]string{"ExtensionsConfig.xml", ec})
+	outer := zipBytes(t, [2]string{"ExtensionsConfig.xml", ec}, [2]string{"hidden/More.ZIP", string(inner)})
+	p := filepath.Join(dir, "var", "lib", "waagent", "history", "2024-01-01T00-00-00__4.zip")
+	writeFile(t, p, outer)
+	// and a damaged copy, read from its local headers
+	writeFile(t, filepath.Join(dir, "var", "lib", "waagent", "history", "2024-01-01T00-00-01__5.zip"), outer[:len(outer)-30])
+	res := walkDir(t, dir, true)
+	logs := res.logText()
+	for _, z := range []string{"2024-01-01T00-00-00__4.zip", "2024-01-01T00-00-01__5.zip"} {
+		want := z + ": member hidden/More.ZIP: a zip inside the zip: not opened"
+		if !strings.Contains(logs, want) {
+			t.Errorf("no message %q in\n%s", want, logs)
+		}
+	}
+	if len(res.Rows) == 0 {
+		t.Error("the goal state beside the nested zip was not read")
+	}
+}

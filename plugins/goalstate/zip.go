@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/azvql/azvql/plugins/evidence"
 )
@@ -66,6 +67,7 @@ func readZip(f evidence.File, size int64, accepts func(string) bool, fn func(zip
 	if err == nil || errors.Is(err, zip.ErrInsecurePath) {
 		for _, zf := range zr.File {
 			if !accepts(zf.Name) {
+				nestedZip(zf.Name, logf)
 				continue
 			}
 			m := zipMember{Name: zf.Name}
@@ -111,6 +113,15 @@ func readZip(f evidence.File, size int64, accepts func(string) bool, fn func(zip
 	}
 	logf("zip ends early or is damaged (%v); reading the members before the damage from their local headers", err)
 	scanLocalHeaders(mem, accepts, fn, logf)
+}
+
+// nestedZip reports a zip member that is itself a zip: the agent writes
+// none and never reads one, so its content is not a goal state the agent
+// had; it is named so the analyst can extract and look at it.
+func nestedZip(name string, logf func(string, ...interface{})) {
+	if len(name) > 4 && strings.EqualFold(name[len(name)-4:], ".zip") {
+		logf("member %s: a zip inside the zip: not opened (the agent neither writes nor reads nested zips; extract it to examine it)", name)
+	}
 }
 
 var (
@@ -176,6 +187,9 @@ func scanLocalHeaders(data []byte, accepts func(string) bool, fn func(zipMember)
 		m := zipMember{Name: name}
 		consumed := len(comp)
 		want := accepts(name)
+		if !want {
+			nestedZip(name, logf)
+		}
 		switch {
 		case encrypted:
 			m.Err = errors.New("member is encrypted")
