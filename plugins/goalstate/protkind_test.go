@@ -54,3 +54,20 @@ func TestNestedZipReported(t *testing.T) {
 		t.Error("the goal state beside the nested zip was not read")
 	}
 }
+
+// A publicSettings key written twice: the last value is the row's, and
+// the log names the duplicate with both values (redacted).
+func TestDuplicatePublicKey(t *testing.T) {
+	dir := t.TempDir()
+	vs := `{"extensionGoalStates":[{"name":"Microsoft.CPlat.Core.RunCommandLinux","version":"1.0.5","settings":[
+{"publicSettings":"{\"commandToExecute\":\"echo decoy\",\"commandToExecute\":\"mysql -uroot -pS3cretY\"}","seqNo":1}]}]}`
+	writeFile(t, filepath.Join(dir, "var", "lib", "waagent", "VmSettings.json"), []byte(vs))
+	res := walkDir(t, dir, true)
+	if len(res.Rows) != 1 || res.Rows[0].Command != "mysql -uroot -p[REDACTED]" {
+		t.Fatalf("rows %+v", res.Rows)
+	}
+	want := `publicSettings: key "commandToExecute" written twice: first "echo decoy", then "mysql -uroot -p[REDACTED]"; the last is kept`
+	if logs := res.logText(); !strings.Contains(logs, want) || strings.Contains(logs, "S3cretY") {
+		t.Errorf("log:\n%s", logs)
+	}
+}
