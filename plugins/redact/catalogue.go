@@ -7,13 +7,13 @@ import (
 
 // A rule is one form of secret as people type or tools print it. The
 // catalogue is the single list of what redaction covers: String applies
-// it, Gate is derived from it, and every rule carries the samples its
-// test checks (input -> exact redacted output).
+// it, the gate (MayHoldSecret) is derived from it, and every rule carries
+// the samples its test checks (input -> exact redacted output).
 type rule struct {
 	name string
 	// need lists the literal words (lower-case ASCII) a match cannot be
 	// without: the rule runs when every word of one set is in the text
-	// (compared ASCII case-folded). Gate is built from these sets, so a
+	// (compared ASCII case-folded). The gate is built from these sets, so a
 	// rule whose regexp can match without one of its words is a bug that
 	// TestGateCoversCatalogue and FuzzRedactGate catch.
 	need [][]string

@@ -1,8 +1,11 @@
-// Package redact removes secrets from values azvql plugins emit: SAS
-// signatures (sig=) in URLs and strings, storage account keys,
-// runAsPassword, protectedParameters values, and passwords handlers echo
-// into logs. Every plugin applies it by default; callers pass redact=false
-// to see the secrets.
+// Package redact removes secrets from values azvql plugins emit: settings
+// values under secret key names (Value), and in free text every form of
+// the catalogue (catalogue.go: SAS signatures, passwords and tokens in
+// assignments, URLs, headers, connection strings, PEM keys and on the
+// command lines of database clients, sshpass, curl, net user, PowerShell,
+// ...). MayHoldSecret is the cheap test, derived from the catalogue, that
+// lets hot loops skip text that holds none. Every plugin applies it by
+// default; callers pass redact=false to see the secrets.
 //
 // Redaction keeps the shape of the evidence: a SAS URL keeps its host,
 // path and every query parameter but sig; a protectedParameters list keeps
