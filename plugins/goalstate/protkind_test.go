@@ -1,6 +1,8 @@
 package goalstate
 
 import (
+	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,5 +71,24 @@ func TestDuplicatePublicKey(t *testing.T) {
 	want := `publicSettings: key "commandToExecute" written twice: first "echo decoy", then "mysql -uroot -p[REDACTED]"; the last is kept`
 	if logs := res.logText(); !strings.Contains(logs, want) || strings.Contains(logs, "S3cretY") {
 		t.Errorf("log:\n%s", logs)
+	}
+}
+
+// What one zip's members decompress to is bounded in all, and the log
+// says where reading stopped.
+func TestZipTotalBounded(t *testing.T) {
+	defer func(n int) { maxZipTotal = n }(maxZipTotal)
+	maxZipTotal = 3000
+	var members [][2]string
+	for i := 0; i < 10; i++ {
+		members = append(members, [2]string{fmt.Sprintf("m%d.xml", i), strings.Repeat("x", 1000)})
+	}
+	z := zipBytes(t, members...)
+	var names, logs []string
+	readZip(nopCloser{bytes.NewReader(z)}, int64(len(z)), func(string) bool { return true },
+		func(m zipMember) bool { names = append(names, m.Name); return true },
+		func(f string, a ...interface{}) { logs = append(logs, fmt.Sprintf(f, a...)) })
+	if len(names) != 4 || len(logs) != 1 || !strings.Contains(logs[0], "the members after m3.xml are not read") {
+		t.Errorf("read %v, log %q", names, logs)
 	}
 }

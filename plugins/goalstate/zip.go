@@ -20,6 +20,11 @@ const (
 	maxDocument    = 64 << 20 // one goal-state file
 )
 
+// maxZipTotal bounds what one zip's members decompress to in all: a
+// hostile zip can point many central-directory entries at one compressed
+// bomb, each allowed maxMember. A variable so a test can lower it.
+var maxZipTotal = 256 << 20
+
 // zipMember is one member read from a zip.
 type zipMember struct {
 	Name string
@@ -39,6 +44,19 @@ var errCut = errors.New("member data ends early")
 // damage. The zip is read through io.ReaderAt when the file offers it,
 // else capped into memory. Nothing is written to disk.
 func readZip(f evidence.File, size int64, accepts func(string) bool, fn func(zipMember) bool, logf func(string, ...interface{})) {
+	total := 0
+	emit := fn
+	fn = func(m zipMember) bool {
+		total += len(m.Data)
+		if !emit(m) {
+			return false
+		}
+		if total > maxZipTotal {
+			logf("members decompress to more than %d MiB in all; the members after %s are not read", maxZipTotal>>20, m.Name)
+			return false
+		}
+		return true
+	}
 	var (
 		ra  io.ReaderAt
 		mem []byte
