@@ -44,19 +44,7 @@ var errCut = errors.New("member data ends early")
 // damage. The zip is read through io.ReaderAt when the file offers it,
 // else capped into memory. Nothing is written to disk.
 func readZip(f evidence.File, size int64, accepts func(string) bool, fn func(zipMember) bool, logf func(string, ...interface{})) {
-	total := 0
-	emit := fn
-	fn = func(m zipMember) bool {
-		total += len(m.Data)
-		if !emit(m) {
-			return false
-		}
-		if total > maxZipTotal {
-			logf("members decompress to more than %d MiB in all; the members after %s are not read", maxZipTotal>>20, m.Name)
-			return false
-		}
-		return true
-	}
+	fn = boundTotal(fn, logf)
 	var (
 		ra  io.ReaderAt
 		mem []byte
@@ -142,6 +130,23 @@ func nestedZip(name string, logf func(string, ...interface{})) {
 	}
 }
 
+// boundTotal wraps fn so that reading stops, with a message, once the
+// members handed over exceed maxZipTotal bytes in all.
+func boundTotal(fn func(zipMember) bool, logf func(string, ...interface{})) func(zipMember) bool {
+	total := 0
+	return func(m zipMember) bool {
+		total += len(m.Data)
+		if !fn(m) {
+			return false
+		}
+		if total > maxZipTotal {
+			logf("members decompress to more than %d MiB in all; the members after %s are not read", maxZipTotal>>20, m.Name)
+			return false
+		}
+		return true
+	}
+}
+
 var (
 	sigLocal   = []byte("PK\x03\x04")
 	sigCentral = []byte("PK\x01\x02")
@@ -151,6 +156,9 @@ var (
 // scanLocalHeaders walks a zip's local file headers in order, without the
 // central directory. A member cut by the end of the data is returned with
 // the bytes that could be decompressed and errCut.
+// It is long because it is one pass over the zip's bytes that checks every
+// header field against the data left before using it (crafted or cut
+// zips); the bounds checks read best in sequence.
 func scanLocalHeaders(data []byte, accepts func(string) bool, fn func(zipMember) bool, logf func(string, ...interface{})) {
 	le16 := func(b []byte) int { return int(binary.LittleEndian.Uint16(b)) }
 	le32 := func(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
