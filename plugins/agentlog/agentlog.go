@@ -123,7 +123,6 @@ func reportScanError(scope types.Scope, osPath, kind string, lines int64, err er
 // RowBuilder turns records into rows. Not safe for concurrent use.
 type RowBuilder struct {
 	Redact bool
-	gate   secretGate
 }
 
 // Row builds the row of a record.
@@ -148,7 +147,7 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 		}
 	}
 	m := logscan.String(msg)
-	if rb.Redact && rb.gate.mayHoldSecret(msg) {
+	if rb.Redact && redact.MayHoldSecret(msg) {
 		m = redact.CommandLine(m)
 		if env != nil {
 			if d, ok := redact.Value(env).(*ordereddict.Dict); ok {

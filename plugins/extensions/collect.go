@@ -183,6 +183,9 @@ func (c *execCollector) collect(ctx context.Context) {
 		c.hdirs[kind.Name] = append(c.hdirs[kind.Name], h.OSPath)
 		c.listSeqFiles(h.ConfigDir, ".settings", func(n string, seq int64, e evidence.Entry) {
 			p := c.get(execKey{kind.Name, n, seq}, kind)
+			if p.settings != nil && p.settings.OSPath != e.OSPath { // folders whose names differ only in case
+				c.logf("%s and %s: two settings files for one execution (folders named alike but for case); this row reads the second", p.settings.OSPath, e.OSPath)
+			}
 			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 			p.version = h.Version
 		})
@@ -191,6 +194,9 @@ func (c *execCollector) collect(ctx context.Context) {
 			if temp {
 				p.leftovers = append(p.leftovers, e.OSPath)
 				return
+			}
+			if p.status != nil && p.status.OSPath != e.OSPath {
+				c.logf("%s and %s: two status files for one execution (folders named alike but for case); this row reads the second", p.status.OSPath, e.OSPath)
 			}
 			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 		})

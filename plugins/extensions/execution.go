@@ -105,6 +105,9 @@ func (x *execution) readSettings() {
 		x.c.logf("%s: %v", ref.OSPath, perr)
 		x.settingsBad = true
 	}
+	for _, d := range s.Dups {
+		x.c.logf("%s: %s", ref.OSPath, d.Message(x.red))
+	}
 	x.set = s
 }
 
@@ -130,6 +133,9 @@ func (x *execution) readStatus() {
 	s, perr := ParseStatus(b)
 	if perr != nil {
 		x.c.logf("%s: %v", ref.OSPath, perr)
+	}
+	for _, d := range s.Dups {
+		x.c.logf("%s: %s", ref.OSPath, d.Message(x.red))
 	}
 	if !s.Empty {
 		x.sts = s
@@ -246,7 +252,9 @@ func (x *execution) joinCommand() {
 	set, red := x.set, x.red
 	gs := x.c.goalFor(x.k)
 	var dsec protected.Decrypted
-	if set != nil && set.Protected {
+	if set != nil && set.ProtectedKind != "" {
+		dsec = x.c.dec.NotCiphertext(set.ProtectedKind)
+	} else if set != nil && set.Protected {
 		dsec = x.c.dec.Decrypt(set.ProtectedSettings, set.Thumbprint)
 	}
 	x.decrypted, x.decryptErr = dsec.Columns()

@@ -110,6 +110,9 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			if perr != nil {
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
 			}
+			for _, d := range s.Dups {
+				vqlkit.Logf(scope, name, "%s: %s", m.OSPath, d.Message(red))
+			}
 			if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, s, perr, red)) {
 				return
 			}
@@ -169,6 +172,9 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 			if perr != nil {
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
 			}
+			for _, d := range s.Dups {
+				vqlkit.Logf(scope, name, "%s: %s", m.OSPath, d.Message(red))
+			}
 			if !vqlkit.Send(ctx, out, StatusRow(m, s, perr, red)) {
 				return
 			}
@@ -192,7 +198,9 @@ func reason(err error) error {
 func settingsRowDecrypt(dec *protected.Decryptor, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
 	row := SettingsRow(m, s, perr, red)
 	var d protected.Decrypted
-	if s != nil {
+	if s != nil && s.ProtectedKind != "" {
+		d = dec.NotCiphertext(s.ProtectedKind)
+	} else if s != nil {
 		d = dec.Decrypt(s.ProtectedSettings, s.Thumbprint)
 	}
 	row = d.InsertColumns(row, "ProtectedSettings")

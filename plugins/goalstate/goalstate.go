@@ -522,12 +522,20 @@ func (w *Walker) settingRow(src source, doc *Doc, inc *int64, s Setting) *Row {
 	if w.Opts.Redact {
 		r.PublicSettings = protected.RedactSettings(r.PublicSettings)
 		r.Command = redact.CommandLine(r.Command)
+		if s.ProtectedKind != "" { // JSON text kept as found: not ciphertext, may hold secrets
+			r.ProtectedSettings = redact.String(r.ProtectedSettings)
+		}
 		for i, u := range r.FileUris {
 			r.FileUris[i] = redact.String(u)
 		}
 	}
 	if s.ProtectedSettings != "" && w.Opts.Decryptor != nil {
-		dec := w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
+		var dec protected.Decrypted
+		if s.ProtectedKind != "" {
+			dec = w.Opts.Decryptor.NotCiphertext(s.ProtectedKind)
+		} else {
+			dec = w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
+		}
 		r.ProtectedSettingsDecrypted, _ = dec.Columns()
 		r.DecryptError = dec.Error
 		if r.Command == "" && dec.Command != "" {
