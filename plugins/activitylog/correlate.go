@@ -1,0 +1,452 @@
+package activitylog
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/types"
+)
+
+const correlatePlugin = "azure_activity_correlate"
+
+// The time window an execution must start (or, without a start, end) in
+// to belong to an operation:
+//
+//   - Before: the host cannot run a command before ARM received the
+//     request; the only slack is the difference between the VM's clock and
+//     ARM's (Azure VMs sync to the host; seconds of drift, more on a VM
+//     whose time service was stopped): 2 minutes.
+//   - AfterEnd: an operation with an EndRequest ends when the compute
+//     provider saw the extension's final status, after the host finished:
+//     5 minutes after it covers status upload and polling delays.
+//   - AfterBeginOnly: an operation whose export holds only its
+//     BeginRequest (the end outside the export, or still running) may run
+//     until the compute provider's 90-minute extension timeout.
+const (
+	Before         = 2 * time.Minute
+	AfterEnd       = 5 * time.Minute
+	AfterBeginOnly = 90 * time.Minute
+)
+
+// Match values.
+const (
+	MatchMatched        = "Matched"              // execution with its control-plane operation
+	MatchNoHostTrace    = "NoHostTrace"          // operation that left no execution on the VM
+	MatchNoControlPlane = "NoControlPlaneRecord" // execution with no operation in the exports
+	MatchDeletion       = "Deletion"             // a delete: no execution expected; explains missing folders
+)
+
+// CorrelateColumns are the columns of azure_activity_correlate, in order.
+var CorrelateColumns = []string{
+	"Match", "Confidence", "Reason", "VM", "ExecKind", "Handler", "ExtensionName", "SeqNo", "Started", "Finished",
+	"ExecStatus", "Command", "OperationStart", "OperationEnd", "Operation", "OperationKind", "OperationExtension",
+	"OperationStatus", "Caller", "CallerIp", "AppId", "Client", "PrincipalType", "CorrelationId", "ResourceId",
+}
+
+var correlateColumns = vqlkit.NewColumns(CorrelateColumns...)
+
+// CorrelateArgs are the arguments of azure_activity_correlate.
+type CorrelateArgs struct {
+	Operations types.StoredQuery `vfilter:"required,field=operations,doc=Control-plane operations: rows of azure_activity_operations()."`
+	Executions types.StoredQuery `vfilter:"required,field=executions,doc=Host executions: rows of azure_run_executions() (Kind ExtensionName Started Finished ...)."`
+	VM         []string          `vfilter:"optional,field=vm,doc=The VM's name(s) as Azure knows it (case-insensitive; a scale-set instance as <scaleset>_<instanceId>). Operations on other VMs are left out. Empty: every VM's operations are candidates and no match is better than medium."`
+}
+
+// CorrelatePlugin is azure_activity_correlate.
+type CorrelatePlugin struct{}
+
+// Info describes the plugin.
+func (CorrelatePlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.PluginInfo {
+	return &types.PluginInfo{
+		Name: correlatePlugin,
+		Doc: "Who ran it: joins control-plane operations (azure_activity_operations) to host executions (azure_run_executions) by VM, " +
+			"Run Command or extension name, and time (host start within [operation start - 2 min, end + 5 min], or + 90 min " +
+			"when only the BeginRequest is exported). One row per execution (Matched with a Confidence, or NoControlPlaneRecord) " +
+			"and per operation left over (NoHostTrace, Deletion). Columns: " + strings.Join(CorrelateColumns, ", ") + ".",
+		ArgType: typeMap.AddType(scope, &CorrelateArgs{}),
+		Version: 1,
+	}
+}
+
+// Call runs the plugin.
+func (CorrelatePlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
+	arg := &CorrelateArgs{}
+	return vqlkit.Run(ctx, scope, args, correlatePlugin, arg, func(out chan vfilter.Row) {
+		var ops []*OpRef
+		for row := range arg.Operations.Eval(ctx, scope) {
+			ops = append(ops, opFromRow(scope, row))
+		}
+		var execs []*ExecRef
+		for row := range arg.Executions.Eval(ctx, scope) {
+			execs = append(execs, execFromRow(scope, row))
+		}
+		for _, r := range Correlate(ops, execs, arg.VM) {
+			if !vqlkit.Send(ctx, out, r) {
+				return
+			}
+		}
+	})
+}
+
+// OpRef is what the join reads of an operation.
+type OpRef struct {
+	Start, End                                                    time.Time
+	Operation, Kind, VM, ExtensionName, Status, ResourceId        string
+	Caller, CallerIp, AppId, Client, PrincipalType, CorrelationId string
+	HandlerType                                                   string // properties.type of an extension request body
+	Phases                                                        []string
+}
+
+// ExecRef is what the join reads of a host execution.
+type ExecRef struct {
+	Kind, Handler, ExtensionName, Status, Command string
+	SeqNo                                         any
+	Started, Finished                             time.Time
+}
+
+func get(scope vfilter.Scope, row vfilter.Row, k string) any {
+	v, _ := scope.Associative(row, k)
+	if lazy, ok := v.(types.LazyExpr); ok {
+		v = lazy.Reduce(context.Background())
+	}
+	return v
+}
+
+func getStr(scope vfilter.Scope, row vfilter.Row, k string) string {
+	s, _ := get(scope, row, k).(string)
+	return s
+}
+
+func getTime(scope vfilter.Scope, row vfilter.Row, k string) time.Time {
+	switch t := get(scope, row, k).(type) {
+	case time.Time:
+		return t.UTC()
+	case *time.Time:
+		if t != nil {
+			return t.UTC()
+		}
+	case string:
+		return parseTime(t)
+	}
+	return time.Time{}
+}
+
+func opFromRow(scope vfilter.Scope, row vfilter.Row) *OpRef {
+	o := &OpRef{
+		Start: getTime(scope, row, "Start"), End: getTime(scope, row, "End"),
+		Operation: getStr(scope, row, "Operation"), Kind: getStr(scope, row, "Kind"), VM: getStr(scope, row, "VM"),
+		ExtensionName: getStr(scope, row, "ExtensionName"), Status: getStr(scope, row, "Status"),
+		ResourceId: getStr(scope, row, "ResourceId"), Caller: getStr(scope, row, "Caller"),
+		CallerIp: getStr(scope, row, "CallerIp"), AppId: getStr(scope, row, "AppId"), Client: getStr(scope, row, "Client"),
+		PrincipalType: getStr(scope, row, "PrincipalType"), CorrelationId: getStr(scope, row, "CorrelationId"),
+	}
+	if d := asDict(get(scope, row, "RequestBody")); d != nil {
+		if p := newRecord(d).sub("properties"); p != nil {
+			o.HandlerType = p.str("type")
+		}
+	}
+	if l, ok := get(scope, row, "Phases").([]string); ok {
+		o.Phases = l
+	} else if l, ok := get(scope, row, "Phases").([]any); ok {
+		for _, x := range l {
+			if s, ok := x.(string); ok {
+				o.Phases = append(o.Phases, s)
+			}
+		}
+	}
+	return o
+}
+
+func execFromRow(scope vfilter.Scope, row vfilter.Row) *ExecRef {
+	return &ExecRef{
+		Kind: getStr(scope, row, "Kind"), Handler: getStr(scope, row, "Handler"),
+		ExtensionName: getStr(scope, row, "ExtensionName"), Status: getStr(scope, row, "Status"),
+		Command: getStr(scope, row, "Command"), SeqNo: get(scope, row, "SeqNo"),
+		Started: getTime(scope, row, "Started"), Finished: getTime(scope, row, "Finished"),
+	}
+}
+
+// hostKinds: which operation kinds can produce an execution of a kind.
+var hostKinds = map[string][]string{
+	"RunCommand":        {KindRunCommand, KindVMSSRunCommand},
+	"ManagedRunCommand": {KindManagedRunCommand, KindVMSSManagedRunCommand},
+	"CustomScript":      {KindExtension, KindVMSSExtension},
+}
+
+var deleteKinds = map[string]bool{KindExtensionDelete: true, KindManagedRunCommandDel: true,
+	KindVMSSExtensionDelete: true, KindVMSSManagedRunCommandDel: true}
+
+func runsCode(kind string) bool {
+	for _, l := range hostKinds {
+		for _, k := range l {
+			if k == kind {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// vmMatches: the operation's VM is one of names (case-insensitive; a
+// scale-set instance <ss>_<id> also by that form).
+func vmMatches(opVM string, names []string) bool {
+	for _, n := range names {
+		if n != "" && strings.EqualFold(opVM, n) {
+			return true
+		}
+	}
+	return false
+}
+
+type candidate struct {
+	op    *OpRef
+	ex    *ExecRef
+	score int
+	dist  time.Duration
+	core  bool
+	named bool
+	notes []string
+}
+
+// execTime is when the host ran it: the start, else the end.
+func (e *ExecRef) execTime() time.Time {
+	if !e.Started.IsZero() {
+		return e.Started
+	}
+	return e.Finished
+}
+
+// pair decides whether ex can belong to op.
+func pair(op *OpRef, ex *ExecRef, vmKnown bool) *candidate {
+	ok := false
+	for _, k := range hostKinds[ex.Kind] {
+		if k == op.Kind {
+			ok = true
+		}
+	}
+	if !ok {
+		return nil
+	}
+	c := &candidate{op: op, ex: ex}
+	// Names: a managed Run Command's name is on both sides; a Custom
+	// Script extension's ARM name is not on the disk, its handler type
+	// (in the request body) is.
+	switch ex.Kind {
+	case "ManagedRunCommand":
+		if !strings.EqualFold(op.ExtensionName, ex.ExtensionName) {
+			return nil
+		}
+		c.named = true
+		c.notes = append(c.notes, "name "+ex.ExtensionName)
+	case "CustomScript":
+		if op.HandlerType != "" {
+			if !strings.HasSuffix(strings.ToLower(ex.Handler), "."+strings.ToLower(op.HandlerType)) {
+				return nil
+			}
+			c.named = true
+			c.notes = append(c.notes, "handler type "+op.HandlerType)
+		} else if op.ExtensionName != "" && !strings.Contains(strings.ToLower(op.ExtensionName), "customscript") {
+			c.notes = append(c.notes, "extension type not in the export")
+		} else {
+			c.named = op.ExtensionName != ""
+			c.notes = append(c.notes, "extension "+op.ExtensionName)
+		}
+	case "RunCommand":
+		c.named = true // one Run Command v1 per VM at a time: the kind is the name
+	}
+	t := ex.execTime()
+	if t.IsZero() || op.Start.IsZero() {
+		if !c.named || ex.Kind != "ManagedRunCommand" {
+			return nil
+		}
+		c.notes = append(c.notes, "no host time: matched by name only")
+		c.score = 1
+		c.dist = 1 << 62
+		return c
+	}
+	end := op.End
+	if end.IsZero() {
+		end = op.Start
+	}
+	lo := op.Start.Add(-Before)
+	hasEnd := end.After(op.Start) || hasPhase(op, "EndRequest")
+	hi := end.Add(AfterEnd)
+	if !hasEnd {
+		hi = op.Start.Add(AfterBeginOnly)
+	}
+	if t.Before(lo) || t.After(hi) {
+		return nil
+	}
+	c.core = hasEnd && !t.After(end.Add(AfterEnd))
+	d := t.Sub(op.Start)
+	c.dist = d
+	if c.dist < 0 {
+		c.dist = -c.dist
+	}
+	what := "start"
+	if ex.Started.IsZero() {
+		what = "end"
+	}
+	c.notes = append(c.notes, fmt.Sprintf("host %s %s operation start", what, signed(d)))
+	if !hasEnd {
+		c.notes = append(c.notes, "only the operation's begin is exported")
+	}
+	c.score = 1
+	if c.core {
+		c.score++
+	}
+	if c.named {
+		c.score++
+	}
+	if vmKnown {
+		c.score++
+	}
+	return c
+}
+
+func hasPhase(op *OpRef, p string) bool {
+	for _, x := range op.Phases {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+func signed(d time.Duration) string {
+	if d < 0 {
+		return (-d).Round(time.Second).String() + " before"
+	}
+	return d.Round(time.Second).String() + " after"
+}
+
+// Correlate joins operations and executions; vm names the VM the
+// executions came from (empty: unknown).
+func Correlate(ops []*OpRef, execs []*ExecRef, vm []string) []*ordereddict.Dict {
+	var names []string
+	for _, n := range vm {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	vmKnown := len(names) > 0
+	var mine []*OpRef
+	for _, o := range ops {
+		if !runsCode(o.Kind) && !deleteKinds[o.Kind] {
+			continue
+		}
+		if vmKnown && !vmMatches(o.VM, names) {
+			continue
+		}
+		mine = append(mine, o)
+	}
+	var cands []*candidate
+	perExec := map[*ExecRef]int{}
+	perOp := map[*OpRef]int{}
+	for _, o := range mine {
+		if deleteKinds[o.Kind] {
+			continue
+		}
+		for _, e := range execs {
+			if c := pair(o, e, vmKnown); c != nil {
+				cands = append(cands, c)
+				perExec[e]++
+				perOp[o]++
+			}
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].score != cands[j].score {
+			return cands[i].score > cands[j].score
+		}
+		return cands[i].dist < cands[j].dist
+	})
+	byExec := map[*ExecRef]*candidate{}
+	usedOp := map[*OpRef]bool{}
+	for _, c := range cands {
+		if byExec[c.ex] != nil || usedOp[c.op] {
+			continue
+		}
+		byExec[c.ex] = c
+		usedOp[c.op] = true
+	}
+	vmName := strings.Join(names, ",")
+	var rows []*ordereddict.Dict
+	sortedExecs := append([]*ExecRef(nil), execs...)
+	sort.SliceStable(sortedExecs, func(i, j int) bool {
+		a, b := sortedExecs[i].execTime(), sortedExecs[j].execTime()
+		if a.IsZero() != b.IsZero() {
+			return !a.IsZero()
+		}
+		return a.Before(b)
+	})
+	for _, e := range sortedExecs {
+		if _, known := hostKinds[e.Kind]; !known {
+			continue
+		}
+		c := byExec[e]
+		if c == nil {
+			reason := "no operation on this VM in the exports within the window"
+			if e.execTime().IsZero() {
+				reason = "no host time and no operation with its name"
+			}
+			rows = append(rows, row(MatchNoControlPlane, "", reason, vmName, e, nil))
+			continue
+		}
+		conf := "low"
+		switch {
+		case c.core && c.named && vmKnown && perExec[e] == 1 && perOp[c.op] == 1:
+			conf = "high"
+		case c.core || (c.named && vmKnown):
+			conf = "medium"
+		}
+		if perExec[e] > 1 || perOp[c.op] > 1 {
+			c.notes = append(c.notes, fmt.Sprintf("%d candidate operations, %d candidate executions: nearest in time kept", perExec[e], perOp[c.op]))
+		}
+		if !vmKnown {
+			c.notes = append(c.notes, "VM name unknown: operations of every VM were candidates")
+			if conf == "high" {
+				conf = "medium"
+			}
+		}
+		rows = append(rows, row(MatchMatched, conf, strings.Join(c.notes, "; "), vmName, e, c.op))
+	}
+	for _, o := range mine {
+		if usedOp[o] {
+			continue
+		}
+		m, reason := MatchNoHostTrace, "no execution on the VM matches it (evidence deleted, or the agent never ran it)"
+		switch {
+		case deleteKinds[o.Kind]:
+			m, reason = MatchDeletion, "the "+strings.ToLower(o.Kind)+" removes the handler's files and settings on the VM"
+		case o.Status == "Failed":
+			reason = "the operation failed at the control plane: the VM may never have received it"
+		}
+		rows = append(rows, row(m, "", reason, o.VM, nil, o))
+	}
+	return rows
+}
+
+func row(m, conf, reason, vm string, e *ExecRef, o *OpRef) *ordereddict.Dict {
+	s := vqlkit.Str
+	v := []any{s(m), s(conf), s(reason), s(vm)}
+	if e != nil {
+		v = append(v, s(e.Kind), s(e.Handler), s(e.ExtensionName), e.SeqNo, vqlkit.Time(e.Started), vqlkit.Time(e.Finished),
+			s(e.Status), s(e.Command))
+	} else {
+		v = append(v, nil, nil, nil, nil, nil, nil, nil, nil)
+	}
+	if o != nil {
+		v = append(v, vqlkit.Time(o.Start), vqlkit.Time(o.End), s(o.Operation), s(o.Kind), s(o.ExtensionName), s(o.Status),
+			s(o.Caller), s(o.CallerIp), s(o.AppId), s(o.Client), s(o.PrincipalType), s(o.CorrelationId), s(o.ResourceId))
+	} else {
+		v = append(v, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
+	}
+	return correlateColumns.Row(v...)
+}
