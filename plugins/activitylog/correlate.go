@@ -424,7 +424,7 @@ func Correlate(ops []*OpRef, execs []*ExecRef, vm []string) []*ordereddict.Dict 
 		m, reason := MatchNoHostTrace, "no execution on the VM matches it (evidence deleted, or the agent never ran it)"
 		switch {
 		case deleteKinds[o.Kind]:
-			m, reason = MatchDeletion, "the "+strings.ToLower(o.Kind)+" removes the handler's files and settings on the VM"
+			m, reason = MatchDeletion, "a delete: no execution expected; the agent then removes the handler's files and settings from the VM"
 		case o.Status == "Failed":
 			reason = "the operation failed at the control plane: the VM may never have received it"
 		}

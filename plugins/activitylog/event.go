@@ -265,6 +265,9 @@ func mapRecord(r *record, format, osPath string, red bool) *Event {
 		e.TenantId = r.str("tenantId")
 	}
 	e.ResourceId = r.str("resourceId", "ResourceId", "_ResourceId", "Resource id", "resourceUri")
+	if res := r.str("Resource"); e.ResourceId == "" && strings.HasPrefix(res, "/") {
+		e.ResourceId = res // the portal CSV's Resource column holds the id
+	}
 	if props != nil {
 		// entity keeps the case the caller used where the resource id was
 		// upper-cased (Log Analytics, SIEM copies).

@@ -8,6 +8,7 @@ package activitylog
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
@@ -79,6 +80,13 @@ func ReadFiles(ctx context.Context, scope vfilter.Scope, plugin string, arg *Arg
 
 // ReadFile reads one export; false means stop.
 func ReadFile(ctx context.Context, root *evidence.Root, name string, red bool, logf func(string), emit func(*Event) bool) bool {
+	if !filepath.IsAbs(name) && !strings.Contains(name, `\`) {
+		// Exports are files on the analyst's machine: a relative name is
+		// relative to the working folder, as with any tool.
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+	}
 	osPath := handlerlog.EvidencePath(root, name)
 	f, err := root.Open(osPath)
 	if err != nil {
