@@ -349,16 +349,52 @@ func Correlate(ops []*OpRef, execs []*ExecRef, vm []string) []*ordereddict.Dict 
 	var cands []*candidate
 	perExec := map[*ExecRef]int{}
 	perOp := map[*OpRef]int{}
+	// Operations by start time: an execution at t can only belong to one
+	// that started in [t - longest window, t + Before].
+	var timed, untimed []*OpRef
+	span := time.Duration(0)
 	for _, o := range mine {
 		if deleteKinds[o.Kind] {
 			continue
 		}
-		for _, e := range execs {
-			if c := pair(o, e, vmKnown); c != nil {
-				cands = append(cands, c)
-				perExec[e]++
-				perOp[o]++
+		if o.Start.IsZero() {
+			untimed = append(untimed, o)
+			continue
+		}
+		timed = append(timed, o)
+		w := AfterBeginOnly
+		if o.End.After(o.Start) {
+			w = o.End.Sub(o.Start) + AfterEnd
+			if w < AfterBeginOnly && !hasPhase(o, "EndRequest") {
+				w = AfterBeginOnly
 			}
+		}
+		if w > span {
+			span = w
+		}
+	}
+	sort.SliceStable(timed, func(i, j int) bool { return timed[i].Start.Before(timed[j].Start) })
+	add := func(o *OpRef, e *ExecRef) {
+		if c := pair(o, e, vmKnown); c != nil {
+			cands = append(cands, c)
+			perExec[e]++
+			perOp[o]++
+		}
+	}
+	for _, e := range execs {
+		t := e.execTime()
+		if t.IsZero() {
+			for _, o := range timed {
+				add(o, e)
+			}
+		} else {
+			i := sort.Search(len(timed), func(i int) bool { return !timed[i].Start.Before(t.Add(-span)) })
+			for ; i < len(timed) && !timed[i].Start.After(t.Add(Before)); i++ {
+				add(timed[i], e)
+			}
+		}
+		for _, o := range untimed {
+			add(o, e)
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
