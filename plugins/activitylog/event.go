@@ -2,6 +2,7 @@ package activitylog
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,6 +117,10 @@ func scalar(v any) string {
 		return strings.TrimSpace(t)
 	case json.Number:
 		return t.String()
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
 	case time.Time:
 		return t.UTC().Format(time.RFC3339Nano)
 	case nil:
@@ -138,8 +143,8 @@ func asDict(v any) *ordereddict.Dict {
 		if len(s) < 2 || s[0] != '{' {
 			return nil
 		}
-		d := ordereddict.NewDict()
-		if err := d.UnmarshalJSON([]byte(s)); err != nil {
+		d, err := parseDict([]byte(s))
+		if err != nil {
 			return nil
 		}
 		return d
@@ -320,9 +325,41 @@ func mapRecord(r *record, format, osPath string, red bool) *Event {
 	e.Properties = r.d
 	if red {
 		e.RequestBody = redactBody(e.RequestBody)
-		e.Properties = redactBody(e.Properties)
+		e.Properties = redactRecord(r.d)
 	}
 	return e
+}
+
+// bodyKeys are the members of properties that carry what the caller sent
+// or was answered: the only places of a record a secret can be in (the
+// rest is identity, authorization and resource metadata).
+var bodyKeys = map[string]bool{"requestbody": true, "responsebody": true, "statusmessage": true}
+
+// redactRecord copies the record with its bodies redacted; members
+// without a body are shared, not copied (a million events a run).
+func redactRecord(d *ordereddict.Dict) *ordereddict.Dict {
+	out := ordereddict.NewDict()
+	for _, k := range d.Keys() {
+		v, _ := d.Get(k)
+		switch lk := strings.ToLower(k); {
+		case lk == "properties" || lk == "properties_d":
+			if p := asDict(v); p != nil {
+				np := ordereddict.NewDict()
+				for _, pk := range p.Keys() {
+					pv, _ := p.Get(pk)
+					if bodyKeys[strings.ToLower(pk)] {
+						pv = redactBody(pv)
+					}
+					np.Set(pk, pv)
+				}
+				v = np
+			}
+		case bodyKeys[lk]:
+			v = redactBody(v)
+		}
+		out.Set(k, v)
+	}
+	return out
 }
 
 // redactBody removes secrets from a request body or a whole record:

