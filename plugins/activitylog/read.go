@@ -194,6 +194,12 @@ func (p *parser) array(dec *json.Decoder, format string) bool {
 			p.logf(fmt.Sprintf("%s: element before %s %d is not an object: skipped", p.opt.OSPath, p.where, dec.InputOffset()))
 			continue
 		}
+		if p.n == 0 && !looksLikeEvent(d) {
+			// Other JSON arrays (a handler's HandlerEnvironment.json, a
+			// status file) are not exports: say so once, emit nothing.
+			p.logf(fmt.Sprintf("%s: %v: the array's first object has no operation and time or resource", p.opt.OSPath, ErrNotActivityLog))
+			return false
+		}
 		if !p.send(d, format) {
 			return false
 		}
@@ -284,7 +290,7 @@ func (p *parser) object(dec *json.Decoder) bool {
 		return true
 	}
 	if !looksLikeEvent(d) {
-		p.logf(fmt.Sprintf("%s: %v: an object without operationName, time or resourceId (at %s %d)",
+		p.logf(fmt.Sprintf("%s: %v: an object without an operation and a time or resource (at %s %d)",
 			p.opt.OSPath, ErrNotActivityLog, p.where, dec.InputOffset()))
 		return true
 	}
@@ -307,14 +313,21 @@ func fixNested(v any) any {
 	return v
 }
 
+// looksLikeEvent: an operation and a time or a resource - what every
+// export shape has and other JSON documents (VmSettings.json has a
+// correlationId) do not.
 func looksLikeEvent(d *ordereddict.Dict) bool {
 	r := newRecord(d)
-	for _, k := range []string{"operationName", "OperationNameValue", "eventTimestamp", "time", "TimeGenerated", "resourceId", "correlationId"} {
-		if _, ok := r.get(k); ok {
-			return true
+	has := func(ks ...string) bool {
+		for _, k := range ks {
+			if _, ok := r.get(k); ok {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	return has("operationName", "OperationNameValue", "evt") &&
+		has("eventTimestamp", "time", "TimeGenerated", "resourceId", "_ResourceId", "correlationId")
 }
 
 // csvHeaders map a normalised CSV header (lower case, no spaces, no
