@@ -184,3 +184,22 @@ func jsonString(v any) (string, error) {
 }
 
 var jsonMarshal = json.Marshal
+
+// JSON lines: a damaged line costs only itself.
+func TestJSONLinesDamagedLine(t *testing.T) {
+	data := file(t, "exports/insights-activity-logs/resourceId=/SUBSCRIPTIONS/3c9e1f4a-6b2d-4c8e-a1f0-5d7b9e2c4a61/y=2025/m=05/d=06/h=13/m=00/PT1H.json")
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var in []byte
+	in = append(in, lines[0]...)
+	in = append(in, lines[1][:40]...)
+	in = append(in, '\n')
+	in = append(in, bytes.Join(lines[2:], nil)...)
+	in = append(in, lines[0][:len(lines[0])/2]...) // a last line cut mid-record
+	evs, logs := readAll(t, in, "PT1H.json")
+	if len(evs) != 3 || len(logs) != 2 || !strings.Contains(logs[0], "damaged JSON: line 2") || !strings.Contains(logs[1], "line 5") {
+		t.Fatalf("%d events, logs %q", len(evs), logs)
+	}
+	if evs[0].Format != FormatResourceLog || evs[0].Caller != "deploy@contoso.com" || evs[0].Kind != KindExtension {
+		t.Fatalf("%+v", evs[0])
+	}
+}

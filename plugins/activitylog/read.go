@@ -56,7 +56,12 @@ func Read(ctx context.Context, r io.Reader, opt Options, logf func(string), emit
 	first := peekNonSpace(br)
 	p := &parser{ctx: ctx, opt: opt, logf: logf, emit: emit, suffix: suffix, where: where}
 	switch first {
-	case '[', '{':
+	case '{':
+		if firstLineIsEvent(br) {
+			return p.jsonLines(br)
+		}
+		return p.json(br)
+	case '[':
 		return p.json(br)
 	case 0:
 		logf(fmt.Sprintf("%s: empty file", opt.OSPath))
@@ -85,6 +90,59 @@ func peekNonSpace(br *bufio.Reader) byte {
 		}
 		return b[0]
 	}
+}
+
+// MaxLine caps one JSON line of a JSON-lines export (events are a few
+// KiB; a longer line is reported and skipped).
+const MaxLine = 16 << 20
+
+// firstLineIsEvent: the document starts with a whole event on its first
+// line (the diagnostic-settings PT1H.json, JSON lines): read it line by
+// line, each line its own event, so a damaged line costs only itself.
+func firstLineIsEvent(br *bufio.Reader) bool {
+	for n := 4096; ; n *= 4 {
+		b, err := br.Peek(n)
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			d, perr := parseDict(b[:i])
+			return perr == nil && looksLikeEvent(d)
+		}
+		if err != nil || n > logscan.ReadBuf {
+			// One line up to the end, or longer than the read
+			// buffer: the token path reads any object.
+			return false
+		}
+	}
+}
+
+// jsonLines reads one event per line.
+func (p *parser) jsonLines(br *bufio.Reader) string {
+	p.format = FormatResourceLog
+	lr := logscan.NewLineReader(br, MaxLine)
+	for line := int64(1); ; line++ {
+		l, cut, err := lr.Next()
+		if err != nil {
+			if err != io.EOF {
+				p.logf(fmt.Sprintf("%s: line %d: %v: reading stopped after %d events", p.opt.OSPath, line, err, p.n))
+			}
+			break
+		}
+		if cut {
+			p.logf(fmt.Sprintf("%s: line %d longer than %d bytes: skipped", p.opt.OSPath, line, MaxLine))
+			continue
+		}
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		d, perr := parseDict(l)
+		if perr != nil {
+			p.logf(fmt.Sprintf("%s: %v: line %d: %v: skipped", p.opt.OSPath, ErrBadJSON, line, perr))
+			continue
+		}
+		if !p.send(d, "") {
+			break
+		}
+	}
+	return p.result()
 }
 
 type parser struct {
