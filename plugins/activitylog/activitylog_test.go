@@ -203,3 +203,22 @@ func TestJSONLinesDamagedLine(t *testing.T) {
 		t.Fatalf("%+v", evs[0])
 	}
 }
+
+func TestVMNames(t *testing.T) {
+	for _, c := range []struct {
+		op, host string
+		want     bool
+	}{
+		{"vm-web01", "VM-WEB01", true},
+		{"vmss-api_3", "vmss-api_3", true},
+		{"vmss-api_3", "vmss-api000003", true},
+		{"vmss-api_37", "VMSS-API000011", true}, // 37 = 0x11 in base 36
+		{"vmss-api_3", "vmss-api000004", false},
+		{"vmss-api_3", "other000003", false},
+		{"vm-web01", "vm-web02", false},
+	} {
+		if got := vmMatches(c.op, []string{c.host}); got != c.want {
+			t.Errorf("%s vs %s: %v", c.op, c.host, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -197,11 +198,29 @@ func runsCode(kind string) bool {
 // scale-set instance <ss>_<id> also by that form).
 func vmMatches(opVM string, names []string) bool {
 	for _, n := range names {
-		if n != "" && strings.EqualFold(opVM, n) {
+		if n != "" && (strings.EqualFold(opVM, n) || vmssComputerName(opVM, n)) {
 			return true
 		}
 	}
 	return false
+}
+
+// vmssComputerName: a uniform scale-set instance's computer name (what
+// its hostname and the evidence say) is the computer-name prefix - by
+// default the scale set's name - followed by the instance id in base 36
+// on six digits: vmss-api000003 is the instance the Activity Log names
+// vmss-api_3.
+func vmssComputerName(opVM, host string) bool {
+	i := strings.LastIndexByte(opVM, '_')
+	if i <= 0 || len(host) <= 6 {
+		return false
+	}
+	id, err := strconv.ParseUint(opVM[i+1:], 10, 64)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.ParseUint(strings.ToLower(host[len(host)-6:]), 36, 64)
+	return err == nil && n == id && strings.EqualFold(host[:len(host)-6], opVM[:i])
 }
 
 type candidate struct {
