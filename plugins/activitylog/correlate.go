@@ -55,7 +55,7 @@ var correlateColumns = vqlkit.NewColumns(CorrelateColumns...)
 // CorrelateArgs are the arguments of azure_activity_correlate.
 type CorrelateArgs struct {
 	Operations types.StoredQuery `vfilter:"required,field=operations,doc=Control-plane operations: rows of azure_activity_operations()."`
-	Executions types.StoredQuery `vfilter:"required,field=executions,doc=Host executions: rows of azure_run_executions() (Kind ExtensionName Started Finished ...)."`
+	Executions types.StoredQuery `vfilter:"required,field=executions,doc=Host executions: rows of azure_run_executions() (Kind ExtensionName Started Finished ...) or azure_log_executions() (Kind from Handler)."`
 	VM         []string          `vfilter:"optional,field=vm,doc=The VM's name(s) as Azure knows it (case-insensitive; a scale-set instance as <scaleset>_<instanceId>). Operations on other VMs are left out. Empty: every VM's operations are candidates and no match is better than medium."`
 }
 
@@ -165,6 +165,33 @@ func opFromRow(scope vfilter.Scope, row vfilter.Row) *OpRef {
 }
 
 func execFromRow(scope vfilter.Scope, row vfilter.Row) *ExecRef {
+	e := execRow(scope, row)
+	// azure_log_executions rows (executions rebuilt from the logs) have
+	// no Kind and an Outcome instead of a Status.
+	if e.Kind == "" {
+		e.Kind = kindOfHandler(e.Handler)
+	}
+	if e.Status == "" {
+		e.Status = getStr(scope, row, "Outcome")
+	}
+	return e
+}
+
+// kindOfHandler is azure_run_executions' Kind for a handler name.
+func kindOfHandler(h string) string {
+	l := strings.ToLower(h)
+	switch {
+	case strings.Contains(l, "runcommandhandler"):
+		return "ManagedRunCommand"
+	case strings.Contains(l, "runcommand"):
+		return "RunCommand"
+	case strings.Contains(l, "customscript"):
+		return "CustomScript"
+	}
+	return ""
+}
+
+func execRow(scope vfilter.Scope, row vfilter.Row) *ExecRef {
 	return &ExecRef{
 		Kind: getStr(scope, row, "Kind"), Handler: getStr(scope, row, "Handler"),
 		ExtensionName: getStr(scope, row, "ExtensionName"), Status: getStr(scope, row, "Status"),
