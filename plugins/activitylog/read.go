@@ -419,6 +419,18 @@ func normHeader(h string) string {
 // csv reads a CSV export by header name: extra columns are kept in
 // Properties, missing ones are NULL, cells holding JSON are parsed.
 func (p *parser) csv(br *bufio.Reader) string {
+	// A CSV export starts with a header line; a file without a line end
+	// in its first read buffer (a binary, a one-line blob) is not read
+	// into memory as one record.
+	head, _ := br.Peek(logscan.ReadBuf)
+	i := bytes.IndexByte(head, '\n')
+	if i < 0 && len(head) < logscan.ReadBuf {
+		i = len(head) // a one-line file
+	}
+	if i < 0 || !bytes.ContainsAny(head[:i], ",;\t") {
+		p.logf(fmt.Sprintf("%s: %v (no CSV header line)", p.opt.OSPath, ErrNotActivityLog))
+		return ""
+	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
