@@ -31,6 +31,20 @@ func parseDict(b []byte) (*ordereddict.Dict, error) {
 	return v.(*ordereddict.Dict), nil
 }
 
+// parseValue decodes any JSON value the same way.
+func parseValue(b []byte) (any, error) {
+	p := &jparser{b: b}
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	p.ws()
+	if p.i != len(p.b) {
+		return nil, errTrailing
+	}
+	return v, nil
+}
+
 var (
 	errNotObject = errors.New("not a JSON object")
 	errTrailing  = errors.New("data after the JSON object")

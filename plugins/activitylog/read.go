@@ -312,12 +312,12 @@ func (p *parser) object(dec *json.Decoder) bool {
 				}
 				continue
 			}
-			// a scalar "value": rebuild it as a member of the event.
-			d.Set(key, t)
-			if t == json.Delim('{') || t == json.Delim('[') {
+			if t == json.Delim('{') {
 				p.logf(fmt.Sprintf("%s: %v: %q holds no array of events", p.opt.OSPath, ErrNotActivityLog, key))
 				return false
 			}
+			// a scalar "value": a member of the event.
+			d.Set(key, t)
 			continue
 		}
 		var raw json.RawMessage
@@ -326,16 +326,9 @@ func (p *parser) object(dec *json.Decoder) bool {
 			return false
 		}
 		if !wrapped {
-			var v any
-			if sub := decodeDict(raw); sub != nil {
-				v = sub
-			} else {
-				dd := json.NewDecoder(bytes.NewReader(raw))
-				dd.UseNumber()
-				if err := dd.Decode(&v); err != nil {
-					v = string(raw)
-				}
-				v = fixNested(v)
+			v, err := parseValue(raw)
+			if err != nil {
+				v = string(raw)
 			}
 			d.Set(key, v)
 		}
@@ -353,22 +346,6 @@ func (p *parser) object(dec *json.Decoder) bool {
 		return true
 	}
 	return p.send(d, "")
-}
-
-// fixNested turns maps decoded by encoding/json into ordered dicts.
-func fixNested(v any) any {
-	switch t := v.(type) {
-	case []any:
-		for i := range t {
-			if m, ok := t[i].(map[string]any); ok {
-				b, _ := json.Marshal(m)
-				if d := decodeDict(b); d != nil {
-					t[i] = d
-				}
-			}
-		}
-	}
-	return v
 }
 
 // looksLikeEvent: an operation and a time or a resource - what every
