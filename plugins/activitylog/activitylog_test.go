@@ -165,7 +165,7 @@ func TestCorrelateAmbiguityAndWindow(t *testing.T) {
 	}
 	ex := &ExecRef{Kind: "RunCommand", Started: t0.Add(10 * time.Minute)}
 	late := &ExecRef{Kind: "RunCommand", Started: t0.Add(40 * time.Minute)} // outside every window
-	rows := Correlate([]*OpRef{op(0, 1), op(9, 10)}, []*ExecRef{ex, late}, []string{"vm1"})
+	rows := Correlate([]*OpRef{op(0, 1), op(9, 10)}, []*ExecRef{ex, late}, []string{"vm1"}, true)
 	if len(rows) != 3 {
 		t.Fatalf("%d rows", len(rows))
 	}

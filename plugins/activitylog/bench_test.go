@@ -56,7 +56,7 @@ func BenchmarkCorrelate(b *testing.B) {
 			b.ReportAllocs()
 			var ms runtime.MemStats
 			for i := 0; i < b.N; i++ {
-				rows := Correlate(ops, execs, []string{"vm-1"})
+				rows := Correlate(ops, execs, []string{"vm-1"}, true)
 				if len(rows) != n {
 					b.Fatalf("%d rows", len(rows))
 				}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/types"
@@ -54,9 +55,13 @@ var correlateColumns = vqlkit.NewColumns(CorrelateColumns...)
 
 // CorrelateArgs are the arguments of azure_activity_correlate.
 type CorrelateArgs struct {
-	Operations types.StoredQuery `vfilter:"required,field=operations,doc=Control-plane operations: rows of azure_activity_operations()."`
-	Executions types.StoredQuery `vfilter:"required,field=executions,doc=Host executions: rows of azure_run_executions() (Kind ExtensionName Started Finished ...) or azure_log_executions() (Kind from Handler)."`
+	Operations types.StoredQuery `vfilter:"optional,field=operations,doc=Control-plane operations: rows of azure_activity_operations(). Default: the operations of the filename exports."`
+	Filename   []string          `vfilter:"optional,field=filename,doc=Activity Log export files to take the operations from when operations is not given (any shape azure_activity_log reads)."`
+	Executions types.StoredQuery `vfilter:"optional,field=executions,doc=Host executions: rows of azure_run_executions() (Kind ExtensionName Started Finished ...) or azure_log_executions() (Kind from Handler). Default: azure_run_executions over root."`
+	Root       string            `vfilter:"optional,field=root,doc=The root of the VM's evidence when executions is not given (default: the running system)."`
+	Accessor   string            `vfilter:"optional,field=accessor,doc=The accessor that reads the exports and the evidence (default auto: the host's files)."`
 	VM         []string          `vfilter:"optional,field=vm,doc=The VM's name(s) as Azure knows it (case-insensitive; a scale-set instance as <scaleset>_<instanceId>). Operations on other VMs are left out. Empty: every VM's operations are candidates and no match is better than medium."`
+	Redact     bool              `vfilter:"optional,field=redact,doc=Redact secrets in what is read here (request bodies and the executions' commands); default true."`
 }
 
 // CorrelatePlugin is azure_activity_correlate.
@@ -66,28 +71,50 @@ type CorrelatePlugin struct{}
 func (CorrelatePlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.PluginInfo {
 	return &types.PluginInfo{
 		Name: correlatePlugin,
-		Doc: "Who ran it: joins control-plane operations (azure_activity_operations) to host executions (azure_run_executions) by VM, " +
-			"Run Command or extension name, and time (host start within [operation start - 2 min, end + 5 min], or + 90 min " +
-			"when only the BeginRequest is exported). One row per execution (Matched with a Confidence, or NoControlPlaneRecord) " +
-			"and per operation left over (NoHostTrace, Deletion). Columns: " + strings.Join(CorrelateColumns, ", ") + ".",
+		Doc: "Who ran it: joins control-plane operations (azure_activity_operations, or the filename exports) to host executions " +
+			"(azure_run_executions, by default over root) by VM, Run Command or extension name, and time (host start within " +
+			"[operation start - 2 min, end + 5 min], or + 90 min when only the BeginRequest is exported). One row per execution " +
+			"(Matched with a Confidence, or NoControlPlaneRecord) and per operation left over (NoHostTrace, Deletion). Columns: " +
+			strings.Join(CorrelateColumns, ", ") + ".",
 		ArgType: typeMap.AddType(scope, &CorrelateArgs{}),
 		Version: 1,
 	}
 }
 
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (CorrelatePlugin) Columns() []string { return CorrelateColumns }
+
 // Call runs the plugin.
 func (CorrelatePlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
 	arg := &CorrelateArgs{}
 	return vqlkit.Run(ctx, scope, args, correlatePlugin, arg, func(out chan vfilter.Row) {
+		arg.Redact = vqlkit.Redact(args, arg.Redact)
 		var ops []*OpRef
-		for row := range arg.Operations.Eval(ctx, scope) {
-			ops = append(ops, opFromRow(scope, row))
+		given := arg.Operations != nil || len(arg.Filename) > 0
+		if arg.Operations != nil {
+			for row := range arg.Operations.Eval(ctx, scope) {
+				ops = append(ops, opFromRow(scope, row))
+			}
+		} else if len(arg.Filename) > 0 {
+			fo := NewFolder()
+			ReadFiles(ctx, scope, correlatePlugin, &Args{Filename: arg.Filename, Accessor: arg.Accessor, Redact: arg.Redact},
+				func(e *Event) bool { fo.Add(e); return true })
+			for _, o := range fo.Operations() {
+				ops = append(ops, opFromRow(scope, o.Row()))
+			}
 		}
 		var execs []*ExecRef
-		for row := range arg.Executions.Eval(ctx, scope) {
+		rows := func() <-chan vfilter.Row {
+			if arg.Executions != nil {
+				return arg.Executions.Eval(ctx, scope)
+			}
+			return extensions.ExecutionsPlugin{}.Call(ctx, scope, ordereddict.NewDict().
+				Set("root", arg.Root).Set("accessor", arg.Accessor).Set("redact", arg.Redact))
+		}
+		for row := range rows() {
 			execs = append(execs, execFromRow(scope, row))
 		}
-		for _, r := range Correlate(ops, execs, arg.VM) {
+		for _, r := range Correlate(ops, execs, arg.VM, given) {
 			if !vqlkit.Send(ctx, out, r) {
 				return
 			}
@@ -268,7 +295,9 @@ func (e *ExecRef) execTime() time.Time {
 	return e.Finished
 }
 
-// pair decides whether ex can belong to op.
+// pair decides whether ex can belong to op, and how well.
+// It is long because each execution kind has its own name rule and the time window
+// has its own cases (no host time, begin-only operations).
 func pair(op *OpRef, ex *ExecRef, vmKnown bool) *candidate {
 	ok := false
 	for _, k := range hostKinds[ex.Kind] {
@@ -373,8 +402,11 @@ func signed(d time.Duration) string {
 }
 
 // Correlate joins operations and executions; vm names the VM the
-// executions came from (empty: unknown).
-func Correlate(ops []*OpRef, execs []*ExecRef, vm []string) []*ordereddict.Dict {
+// executions came from (empty: unknown); logsGiven is false when no
+// export was given at all (the reason then says so). It is long because
+// the join's steps (filter by VM, candidates by time, one-to-one
+// assignment, the two lists) read best in order.
+func Correlate(ops []*OpRef, execs []*ExecRef, vm []string, logsGiven bool) []*ordereddict.Dict {
 	var names []string
 	for _, n := range vm {
 		if n = strings.TrimSpace(n); n != "" {
@@ -475,7 +507,10 @@ func Correlate(ops []*OpRef, execs []*ExecRef, vm []string) []*ordereddict.Dict 
 		c := byExec[e]
 		if c == nil {
 			reason := "no operation on this VM in the exports within the window"
-			if e.execTime().IsZero() {
+			switch {
+			case !logsGiven:
+				reason = "no Activity Log export given"
+			case e.execTime().IsZero():
 				reason = "no host time and no operation with its name"
 			}
 			rows = append(rows, row(MatchNoControlPlane, "", reason, vmName, e, nil))

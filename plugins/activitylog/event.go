@@ -190,6 +190,8 @@ func normaliseStatus(s string) string {
 }
 
 // mapRecord maps one record of any shape onto an Event.
+// It is long because it is the one place that knows where each column lives in each
+// export shape: a table of first-present paths, column by column.
 func mapRecord(r *record, format, osPath string, red bool) *Event {
 	e := &Event{Format: format, OSPath: osPath}
 	e.Time = parseTime(r.str("eventTimestamp", "time", "TimeGenerated", "TimeGenerated [UTC]", "Event timestamp", "timestamp"))

@@ -178,6 +178,9 @@ func (OperationsPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.P
 	}
 }
 
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (OperationsPlugin) Columns() []string { return OpColumns }
+
 // Call runs the plugin.
 func (OperationsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
 	arg := &Args{}

@@ -70,6 +70,8 @@ func (p *jparser) ws() {
 	}
 }
 
+// value decodes the value at p.i. It is long because it is the JSON
+// grammar in one switch (object, array, string, literals, number).
 func (p *jparser) value(depth int) (any, error) {
 	if depth > maxJSONDepth {
 		return nil, errDepth

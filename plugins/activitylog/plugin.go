@@ -33,6 +33,7 @@ func Plugins() []vfilter.PluginGeneratorInterface {
 type Args struct {
 	Filename []string `vfilter:"required,field=filename,doc=One or more Activity Log export files (portal JSON or CSV, az monitor activity-log list, REST pages, diagnostic-settings PT1H.json, Event Hub records, Log Analytics AzureActivity CSV or JSON; gzip of any). The shape is detected per file from its content."`
 	Accessor string   `vfilter:"optional,field=accessor,doc=The accessor that reads the files (default auto: the host's files)."`
+	Root     string   `vfilter:"optional,field=root,doc=A folder the files are below (a case folder or an uploads folder): filename may then be a path below it and OSPath is reported below it. Default: none (filename is a path of the host; a relative one is relative to the working folder)."`
 	Redact   bool     `vfilter:"optional,field=redact,doc=Redact secrets in request bodies and properties (protectedSettings and SAS sig= values and storage keys and passwords); default true."`
 }
 
@@ -50,6 +51,9 @@ func (LogPlugin) Info(scope types.Scope, typeMap *types.TypeMap) *types.PluginIn
 	}
 }
 
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (LogPlugin) Columns() []string { return Columns }
+
 // Call runs the plugin.
 func (LogPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
 	arg := &Args{}
@@ -62,7 +66,7 @@ func (LogPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.
 // ReadFiles reads every file of arg through the evidence layer; false
 // from emit stops.
 func ReadFiles(ctx context.Context, scope vfilter.Scope, plugin string, arg *Args, emit func(*Event) bool) {
-	root, err := evidence.OpenRoot(scope, arg.Accessor, "")
+	root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
 	if err != nil {
 		vqlkit.Logf(scope, plugin, "%v", err)
 		return
@@ -80,7 +84,7 @@ func ReadFiles(ctx context.Context, scope vfilter.Scope, plugin string, arg *Arg
 
 // ReadFile reads one export; false means stop.
 func ReadFile(ctx context.Context, root *evidence.Root, name string, red bool, logf func(string), emit func(*Event) bool) bool {
-	if !filepath.IsAbs(name) && !strings.Contains(name, `\`) {
+	if root.Base == "" && !filepath.IsAbs(name) && !strings.Contains(name, `\`) {
 		// Exports are files on the analyst's machine: a relative name is
 		// relative to the working folder, as with any tool.
 		if abs, err := filepath.Abs(name); err == nil {

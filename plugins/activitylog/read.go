@@ -394,7 +394,9 @@ func normHeader(h string) string {
 }
 
 // csv reads a CSV export by header name: extra columns are kept in
-// Properties, missing ones are NULL, cells holding JSON are parsed.
+// Properties, missing ones are NULL, cells holding JSON are parsed. It is
+// long because header detection, the shape decision and the record loop
+// share the column names.
 func (p *parser) csv(br *bufio.Reader) string {
 	// A CSV export starts with a header line; a file without a line end
 	// in its first read buffer (a binary, a one-line blob) is not read

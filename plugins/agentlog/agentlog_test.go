@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/logscan"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -385,7 +386,7 @@ func TestHugeLine(t *testing.T) {
 	if len(recs) != 2 || !truncated[0] || truncated[1] || recs[1] != "after" {
 		t.Fatalf("recs=%d truncated=%v", len(recs), truncated)
 	}
-	if len(recs[0]) > defaultMaxLine {
+	if len(recs[0]) > logscan.DefaultMaxLine {
 		t.Errorf("kept %d bytes", len(recs[0]))
 	}
 	if d := after.TotalAlloc - before.TotalAlloc; d > 16<<20 {

@@ -121,7 +121,7 @@ func (r *Root) base(ev EvPath) (string, error) {
 		if ev.Windows {
 			return ev.Drive + `\`, nil
 		}
-		return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: errors.New("a Linux path on a Windows host needs root=")}
+		return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: ErrWrongOS}
 	}
 	return "/", nil
 }

@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,7 +88,8 @@ func ListHandlers(r *evidence.Root, logf func(string, ...any)) []HandlerDir {
 	return out
 }
 
-func isWrongOS(err error) bool { return strings.Contains(err.Error(), "needs root=") }
+// isWrongOS: a path of the other OS on the running system (no root=).
+func isWrongOS(err error) bool { return errors.Is(err, evidence.ErrWrongOS) }
 
 // CompareVersions compares dotted versions numerically ("1.0.10" > "1.0.9").
 func CompareVersions(a, b string) int {

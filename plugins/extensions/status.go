@@ -10,6 +10,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
 // Who wrote a status file (FORMATS §1.5).
@@ -148,7 +149,7 @@ func (s *Status) fromItem(item *ordereddict.Dict) {
 			if c, ok := get(d, "code"); ok {
 				code = normCode(c)
 			}
-			out.Set("Name", strOrNil(name)).Set("Status", strOrNil(state)).
+			out.Set("Name", vqlkit.Str(name)).Set("Status", vqlkit.Str(state)).
 				Set("Code", code).Set("Message", msg)
 			s.Substatus = append(s.Substatus, out)
 			if m, ok := msg.(string); ok {
@@ -162,13 +163,6 @@ func (s *Status) fromItem(item *ordereddict.Dict) {
 		}
 	}
 	s.splitMessage()
-}
-
-func strOrNil(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func normCode(c any) any {

@@ -273,6 +273,8 @@ func parseTime(s string) time.Time {
 }
 
 // eventRow maps one event object (either shape) onto the columns.
+// It is long because it maps both event shapes (agent and extension) onto
+// one column list, each column's fallback next to its siblings'.
 func eventRow(ev *ordereddict.Dict, osPath, handler, version string, idx int64, red bool) *ordereddict.Dict {
 	format := FormatExtension
 	fields := ev
@@ -411,3 +413,6 @@ func handlerFromPath(osPath string) (string, string) {
 	}
 	return "", ""
 }
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (EventsPlugin) Columns() []string { return Columns }
