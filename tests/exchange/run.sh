@@ -91,7 +91,7 @@ for tree in $TREES; do
 		out=$W/$tree.$native
 		# Artifacts that join Activity Log exports get the tenant's exports fixture with every tree.
 		extra=()
-		if "$VQL" artifacts show "$native" | grep -q '^  - name: ActivityLogs$'; then
+		if "$VQL" artifacts show "$native" | grep -c '^  - name: ActivityLogs$' >/dev/null; then
 			extra=(--args "ActivityLogs=$SRC/tests/fixtures/activitylog/exports/**")
 		fi
 		"$VQL" artifacts collect "$native" --args "Root=$root" "${extra[@]}" --format jsonl >"$out.native" 2>"$out.native.err" ||
