@@ -474,7 +474,7 @@ func (p *parser) csv(br *bufio.Reader) string {
 			if i >= len(names) {
 				break
 			}
-			var v any = cell
+			var v any = timeOrString(cell)
 			if c := strings.TrimSpace(cell); len(c) > 1 && c[0] == '{' {
 				if sub := decodeDict([]byte(c)); sub != nil {
 					v = sub
