@@ -52,7 +52,7 @@ cross:
 	GOOS=darwin  GOARCH=arm64 $(GO) build -o $(BIN)/vql-darwin-arm64 ./vql
 	GOOS=linux   GOARCH=amd64 $(GO) build -o $(BIN)/vql-linux-amd64 ./vql
 
-# Go benchmarks of every parser and of the output path, then DESIGN.md's
+# Go benchmarks of every parser and of the output path, then docs/design.md's
 # waagent.log budget end to end through `vql query` on one core, next to the
 # query engine's own floor (tests/integration/bench-e2e.sh; the generated
 # log is kept in BENCH_LOG between runs).

@@ -9,17 +9,23 @@ require (
 	github.com/alecthomas/kingpin/v2 v2.4.0
 	github.com/araddon/dateparse v0.0.0-20210429162001-6b43995a97de
 	golang.org/x/sys v0.33.0
-	golang.org/x/text v0.14.0
+	golang.org/x/text v0.21.0
 	gopkg.in/yaml.v3 v3.0.1
 	software.sslmate.com/src/go-pkcs12 v0.2.0
+	www.velocidex.com/golang/evtx v0.2.1-0.20250630041705-f4fa97e6f7fb
 	www.velocidex.com/golang/vfilter v0.0.0-20250915140904-eb07b966bcef
 )
 
 require (
+	github.com/Velocidex/pkcs7 v0.0.0-20230220112103-d4ed02e1862a // indirect
 	github.com/alecthomas/participle v0.7.1 // indirect
 	github.com/alecthomas/repr v0.3.0 // indirect
 	github.com/alecthomas/units v0.0.0-20211218093645-b94a6e3cc137 // indirect
+	github.com/davecgh/go-spew v1.1.1 // indirect
+	github.com/hashicorp/golang-lru v1.0.2 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/xhit/go-str2duration/v2 v2.1.0 // indirect
 	golang.org/x/crypto v0.0.0-20220331220935-ae2d96664a29 // indirect
+	www.velocidex.com/golang/binparsergen v0.1.1-0.20240404114946-8f66c7cf586e // indirect
+	www.velocidex.com/golang/go-pe v0.1.1-0.20250101153735-7a925ba8334b // indirect
 )

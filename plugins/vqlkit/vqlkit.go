@@ -1,5 +1,5 @@
 // Package vqlkit holds the small pieces every azvql plugin shares to keep
-// the plugin contract (DESIGN.md): NULL for absent values, UTC times,
+// the plugin contract (docs/design.md): NULL for absent values, UTC times,
 // cancellable sends, log lines that name the plugin and file.
 package vqlkit
 
