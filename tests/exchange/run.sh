@@ -89,10 +89,15 @@ for tree in $TREES; do
 			esac
 		fi
 		out=$W/$tree.$native
-		"$VQL" artifacts collect "$native" --args "Root=$root" --format jsonl >"$out.native" 2>"$out.native.err" ||
+		# Artifacts that join Activity Log exports get the tenant's exports fixture with every tree.
+		extra=()
+		if "$VQL" artifacts show "$native" | grep -c '^  - name: ActivityLogs$' >/dev/null; then
+			extra=(--args "ActivityLogs=$SRC/tests/fixtures/activitylog/exports/**")
+		fi
+		"$VQL" artifacts collect "$native" --args "Root=$root" "${extra[@]}" --format jsonl >"$out.native" 2>"$out.native.err" ||
 			{ cat "$out.native.err"; fail "vql collect $native on $tree"; }
 		"$VR" artifacts collect "$ed" --definitions "$W/pack" --format jsonl \
-			--args "Root=$root" --args "VqlBinary=$VQL" >"$out.vr" 2>"$out.vr.err" ||
+			--args "Root=$root" "${extra[@]}" --args "VqlBinary=$VQL" >"$out.vr" 2>"$out.vr.err" ||
 			{ tail -20 "$out.vr.err"; fail "velociraptor collect $ed on $tree"; }
 		# Velociraptor's CLI exits 0 when the edition logged an error (vql missing or failed):
 		# an ERROR line fails the test, even when the rows happen to match (none on both sides).
