@@ -4,17 +4,62 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"runtime"
 
 	"www.velocidex.com/golang/vfilter"
 )
 
-// Open returns the Root for a plugin's root and accessor arguments.
+// OpenRoot returns the Root for a plugin's root and accessor arguments,
+// once Root.CheckRoot has found the root usable (a *RootError wrapping
+// ErrBadRoot otherwise). Plugins that walk the agent's folders also call
+// CheckLayout; vqlkit.OpenRoot does both and reports on the query log.
 func OpenRoot(scope vfilter.Scope, accessor, root string) (*Root, error) {
 	acc, err := Get(scope, accessor)
 	if err != nil {
 		return nil, err
 	}
-	return NewRoot(acc, root), nil
+	r := NewRoot(acc, root)
+	if err := r.CheckRoot(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Layout folders: a root that holds none of them is not the root of a
+// VM with the Azure agent (a typo, or a folder one level too high or low).
+var (
+	linuxLayout   = []string{"/var/lib/waagent", "/var/log"}
+	windowsLayout = []string{`C:\Packages`, `C:\WindowsAzure`}
+)
+
+// CheckRoot verifies the root itself: it must exist and be a folder that
+// can be listed, else ErrBadRoot. Base may be a link (the analyst's own
+// mount point): only what is below it is confined.
+func (r *Root) CheckRoot() error {
+	ev := ParseEvPath("/")
+	if r.Base == "" && runtime.GOOS == "windows" {
+		ev = ParseEvPath(`C:\`)
+	}
+	base, err := r.base(ev)
+	if err != nil {
+		return &RootError{Root: r.Base, Reason: ErrBadRoot, Err: err}
+	}
+	if _, err := r.Acc.ReadDir(base); err != nil {
+		return &RootError{Root: r.Base, Reason: ErrBadRoot, Err: err}
+	}
+	return nil
+}
+
+// CheckLayout is nil when the root holds a Linux (/var/lib/waagent or
+// /var/log) or Windows (\Packages or \WindowsAzure) agent layout, else
+// a *RootError wrapping ErrNoLayout.
+func (r *Root) CheckLayout() error {
+	for _, p := range append(append([]string(nil), linuxLayout...), windowsLayout...) {
+		if _, err := r.Lstat(p); err == nil {
+			return nil
+		}
+	}
+	return &RootError{Root: r.Base, Reason: ErrNoLayout}
 }
 
 // ReadCapped reads at most max bytes of an evidence file. truncated is

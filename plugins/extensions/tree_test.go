@@ -148,6 +148,17 @@ func (f failOpen) Open(p string) (evidence.File, error) {
 	return f.OSAccessor.Open(p)
 }
 
+// OpenBeneath is what Root.Open uses on the OS accessor: fail it too.
+func (f failOpen) OpenBeneath(base string, rel []string) (evidence.File, error) {
+	p := filepath.Join(append([]string{base}, rel...)...)
+	for _, s := range f.suffixes {
+		if strings.HasSuffix(filepath.ToSlash(p), s) {
+			return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
+		}
+	}
+	return f.OSAccessor.OpenBeneath(base, rel)
+}
+
 var registerOnce sync.Once
 
 func init() {

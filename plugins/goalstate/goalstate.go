@@ -507,9 +507,8 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 		if _, set := args.Get("redact"); set {
 			opts.Redact = a.Redact
 		}
-		root, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
-		if err != nil {
-			vqlkit.Logf(scope, PluginName, "%v", err)
+		root := vqlkit.OpenRoot(scope, PluginName, a.Accessor, a.Root)
+		if root == nil {
 			return
 		}
 		popts, err := protected.NewOptions(a.Decrypt, a.Keys, a.Password, a.Accessor, opts.Redact)
