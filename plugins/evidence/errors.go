@@ -7,7 +7,13 @@ import (
 	"os"
 )
 
-var errIsDir = errors.New("is a directory")
+// Paths a Root cannot hold: a drive other than C: below a Windows root,
+// and a Linux path on a Windows host without root=. Plugins that try
+// both layouts test for these (errors.Is) and stay quiet.
+var (
+	ErrWrongDrive         = errors.New("evidence root holds the C: drive only")
+	ErrLinuxPathOnWindows = errors.New("a Linux path on a Windows host needs root=")
+)
 
 // The reasons the evidence layer refuses a path. Test for them with
 // errors.Is; the error itself is a *RefusedError naming the path.

@@ -119,7 +119,7 @@ func JoinOSPath(p string, names ...string) string { return ParseEvPath(p).Join(n
 func (r *Root) base(ev EvPath) (string, error) {
 	if r.Base != "" {
 		if ev.Windows && ev.Drive != "C:" {
-			return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: errors.New("evidence root holds the C: drive only")}
+			return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: ErrWrongDrive}
 		}
 		return r.Base, nil
 	}
@@ -127,7 +127,7 @@ func (r *Root) base(ev EvPath) (string, error) {
 		if ev.Windows {
 			return ev.Drive + `\`, nil
 		}
-		return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: errors.New("a Linux path on a Windows host needs root=")}
+		return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: ErrLinuxPathOnWindows}
 	}
 	return "/", nil
 }
@@ -406,8 +406,8 @@ func (r *Root) Glob(pattern string) ([]Entry, error) {
 			}
 			list, err := r.ReadDir(d.OSPath)
 			if err != nil {
-				if IsRefused(err) {
-					r.Report(err)
+				if !IsNotExist(err) && !errors.Is(err, ErrWrongDrive) && !errors.Is(err, ErrLinuxPathOnWindows) {
+					r.Report(err) // a link, or a folder that cannot be listed
 				}
 				continue
 			}

@@ -181,6 +181,7 @@ func WalkAggregateStatus(ctx context.Context, r *evidence.Root, red bool, logf f
 		}
 		for _, e := range list {
 			if e.IsDir {
+				r.Report(evidence.CheckFile(e))
 				continue
 			}
 			files = append(files, file{g.OS, e})

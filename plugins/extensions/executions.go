@@ -102,6 +102,9 @@ func (c *execCollector) listSeqFiles(dir, ext string, fn func(extName string, se
 	}
 	for _, e := range list {
 		if e.IsDir {
+			if _, _, ok := ParseSeqFileName(e.Name, ext); ok {
+				c.r.Report(evidence.CheckFile(e)) // a folder named like a settings file
+			}
 			continue
 		}
 		if n, seq, ok := ParseSeqFileName(e.Name, ext); ok {
@@ -153,16 +156,23 @@ func (c *execCollector) collectWorkDirs(kind *ExecKind, dir, version string) {
 		for _, e := range c.readDirQuiet(dir) {
 			if seq, ok := parseSeqDir(e); ok {
 				set(c.get(execKey{kind.Handler, "", seq}, kind), e.OSPath)
+			} else if e.IsLink {
+				c.r.Report(evidence.CheckFile(e)) // a working folder that is a link: not followed
 			}
 		}
 	case LayoutNameSeq:
 		for _, n := range c.readDirQuiet(dir) {
+			if n.IsLink {
+				c.r.Report(evidence.CheckFile(n))
+			}
 			if !n.IsDir || n.IsLink {
 				continue
 			}
 			for _, e := range c.readDirQuiet(n.OSPath) {
 				if seq, ok := parseSeqDir(e); ok {
 					set(c.get(execKey{kind.Handler, n.Name, seq}, kind), e.OSPath)
+				} else if e.IsLink {
+					c.r.Report(evidence.CheckFile(e))
 				}
 			}
 		}
@@ -603,12 +613,16 @@ func (c *execCollector) row(k execKey, p *execParts, st *handlerState, red bool)
 		list, err := r.ReadDir(p.workDir)
 		if err != nil {
 			c.logf("%s: %v", p.workDir, err)
+			list = byName(r, p.workDir, p.kind) // an unlistable (711) folder: its files by name
 		}
 		budget := MaxWorkDirFiles
 		var uriEntry *evidence.Entry
 		for i := range list {
 			e := list[i]
 			plain := !e.IsDir && !e.IsLink
+			if !plain && nameIn(e.Name, p.kind.ScriptNames, fold) || !plain && nameIn(e.Name, p.kind.StdoutNames, fold) || !plain && nameIn(e.Name, p.kind.StderrNames, fold) {
+				c.r.Report(evidence.CheckFile(e)) // the handler's own file is a link or a folder: not read
+			}
 			switch {
 			// A symlink or folder under one of these names is not the
 			// handler's file: it is listed in Files instead.

@@ -111,14 +111,21 @@ func listWindowsHandlers(r *evidence.Root) ([]HandlerDir, error) {
 	}
 	var out []HandlerDir
 	for _, h := range top {
+		if h.IsLink && windowsHandlerName.MatchString(h.Name) {
+			r.Report(evidence.CheckFile(h)) // a handler folder that is a link: reported, not followed
+		}
 		if !h.IsDir || h.IsLink || !windowsHandlerName.MatchString(h.Name) {
 			continue
 		}
 		vers, err := r.ReadDir(h.OSPath)
 		if err != nil {
+			r.Report(err)
 			continue
 		}
 		for _, v := range vers {
+			if v.IsLink && windowsVersionDir.MatchString(v.Name) {
+				r.Report(evidence.CheckFile(v))
+			}
 			if !v.IsDir || v.IsLink || !windowsVersionDir.MatchString(v.Name) {
 				continue
 			}

@@ -39,6 +39,10 @@ func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, boo
 	if fi.IsLink {
 		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: ErrSymlink}
 	}
+	if t := evidence.TypeName(fi.Mode); t != "file" {
+		// A FIFO would block the open forever; a device is not a document.
+		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("a %s, %w", t, evidence.ErrNotRegular)}
+	}
 	f, err := acc.Open(path)
 	if err != nil {
 		return nil, fi, false, err

@@ -201,7 +201,7 @@ func (w *Walker) files(pattern string) []evidence.Entry {
 	list, _ := w.Root.Glob(pattern)
 	out := list[:0]
 	for _, e := range list {
-		if !e.IsDir && w.regular(e) {
+		if w.regular(e) {
 			out = append(out, e)
 		}
 	}
@@ -213,7 +213,11 @@ func (w *Walker) files(pattern string) []evidence.Entry {
 // devices, pipes and sockets are not opened.
 func (w *Walker) regular(e evidence.Entry) bool {
 	if e.IsLink {
-		w.Logf("%s: symlink, not followed", e.OSPath)
+		w.Logf("%s: symlink, not followed (target %q)", e.OSPath, e.Target)
+		return false
+	}
+	if e.IsDir {
+		w.Logf("%s: a folder, not a file: not read", e.OSPath)
 		return false
 	}
 	if e.Mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0 {
