@@ -136,6 +136,9 @@ func (e *RootError) Error() string {
 	} else {
 		root = fmt.Sprintf("root %q", root)
 	}
+	if e.Reason == ErrNoLayout && e.Err != nil {
+		return fmt.Sprintf("%s: no agent layout can be read: %v", root, e.Err)
+	}
 	if e.Reason == ErrNoLayout {
 		return fmt.Sprintf("%s holds neither a Linux agent layout (/var/lib/waagent, /var/log) nor a Windows one "+
 			`(\Packages, \WindowsAzure): is this the root of the VM's file system? No rows.`, root)

@@ -54,12 +54,17 @@ func (r *Root) CheckRoot() error {
 // /var/log) or Windows (\Packages or \WindowsAzure) agent layout, else
 // a *RootError wrapping ErrNoLayout.
 func (r *Root) CheckLayout() error {
+	var refused error
 	for _, p := range append(append([]string(nil), linuxLayout...), windowsLayout...) {
-		if _, err := r.Lstat(p); err == nil {
+		_, err := r.Lstat(p)
+		if err == nil {
 			return nil
 		}
+		if refused == nil && IsRefused(err) {
+			refused = err // e.g. /var is a link: say so, not only "no layout"
+		}
 	}
-	return &RootError{Root: r.Base, Reason: ErrNoLayout}
+	return &RootError{Root: r.Base, Reason: ErrNoLayout, Err: refused}
 }
 
 // ReadCapped reads at most max bytes of an evidence file. truncated is
@@ -95,4 +100,23 @@ func (r *Root) SHA256(p string) (string, int64, error) {
 		return "", n, withEvPath(err, p)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// OpenFile opens a file named by an accessor path the plugin was given
+// (keys=, filename=), not found below a Root: a link or anything that is
+// not a regular file is refused (*RefusedError) before it is opened, so
+// a FIFO cannot block the query whatever the accessor.
+func OpenFile(acc Accessor, path string) (File, error) {
+	fi, err := acc.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if t := entryType(fi); t != "file" {
+		re := &RefusedError{Op: "open", Path: path, Type: t}
+		if lr, ok := acc.(LinkReader); ok && fi.IsLink {
+			re.Target, _ = lr.Readlink(path)
+		}
+		return nil, re
+	}
+	return acc.Open(path)
 }
