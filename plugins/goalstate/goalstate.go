@@ -246,6 +246,9 @@ func (w *Walker) walkLinuxTop(ctx context.Context) bool {
 
 func (w *Walker) walkLinuxHistory(ctx context.Context) bool {
 	if _, err := w.Root.Lstat(linuxHistoryDir); err != nil {
+		if evidence.IsRefused(err) {
+			w.Logf("%v", err) // a link on the way: reported, not followed
+		}
 		return true // absent, or a Linux path on a Windows host without root=
 	}
 	items, err := w.Root.ReadDir(linuxHistoryDir)

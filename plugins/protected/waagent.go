@@ -66,6 +66,7 @@ func (k *KeyRing) LoadWaagent(root *evidence.Root, dir string) (int, error) {
 		list, _ := root.Glob(evidence.JoinOSPath(dir, pat))
 		for _, e := range list {
 			if e.IsDir {
+				k.warnf("%s: a folder, not a key file: not read", e.OSPath)
 				continue
 			}
 			data, ok := read(e.OSPath)
