@@ -278,6 +278,18 @@ func (r *Root) ReadDir(p string) ([]Entry, error) {
 //     (a FIFO swapped in after the check cannot hang the query) and with
 //     O_NOATIME where the kernel permits it (docs/evidence.md).
 func (r *Root) Open(p string) (File, error) {
+	// Fast path: a confining opener needs no checks first (one openat2
+	// instead of a Lstat per folder); any failure takes the checked path
+	// below, which names the link or the type that was refused.
+	if bo, ok := r.Acc.(BeneathOpener); ok {
+		if ev := ParseEvPath(p); !ev.Windows {
+			if base, err := r.base(ev); err == nil {
+				if f, err := bo.OpenBeneath(base, ev.Parts); err == nil {
+					return f, nil
+				}
+			}
+		}
+	}
 	host, base, rel, err := r.resolve("open", p)
 	if err != nil {
 		return nil, err
