@@ -156,7 +156,10 @@ func (f failOpen) OpenBeneath(base string, rel []string) (evidence.File, error) 
 			return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
 		}
 	}
-	return f.OSAccessor.OpenBeneath(base, rel)
+	if bo, ok := any(f.OSAccessor).(evidence.BeneathOpener); ok {
+		return bo.OpenBeneath(base, rel)
+	}
+	return f.OSAccessor.Open(p) // no confining opener on this OS
 }
 
 var registerOnce sync.Once
