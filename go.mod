@@ -3,23 +3,23 @@ module github.com/azvql/azvql
 go 1.24
 
 require (
+	github.com/Velocidex/json v0.0.0-20220224052537-92f3c0326e5a
 	github.com/Velocidex/ordereddict v0.0.0-20250821063524-02dc06e46238
+	github.com/Velocidex/yaml/v2 v2.2.8
 	github.com/alecthomas/kingpin/v2 v2.4.0
+	github.com/araddon/dateparse v0.0.0-20210429162001-6b43995a97de
 	golang.org/x/sys v0.33.0
+	golang.org/x/text v0.14.0
+	gopkg.in/yaml.v3 v3.0.1
+	software.sslmate.com/src/go-pkcs12 v0.2.0
 	www.velocidex.com/golang/vfilter v0.0.0-20250915140904-eb07b966bcef
 )
 
 require (
-	github.com/Velocidex/json v0.0.0-20220224052537-92f3c0326e5a // indirect
-	github.com/Velocidex/yaml/v2 v2.2.8 // indirect
 	github.com/alecthomas/participle v0.7.1 // indirect
 	github.com/alecthomas/repr v0.3.0 // indirect
 	github.com/alecthomas/units v0.0.0-20211218093645-b94a6e3cc137 // indirect
-	github.com/araddon/dateparse v0.0.0-20210429162001-6b43995a97de // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/xhit/go-str2duration/v2 v2.1.0 // indirect
 	golang.org/x/crypto v0.0.0-20220331220935-ae2d96664a29 // indirect
-	golang.org/x/text v0.14.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
-	software.sslmate.com/src/go-pkcs12 v0.2.0
 )

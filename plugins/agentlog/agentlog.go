@@ -11,15 +11,12 @@ package agentlog
 
 import (
 	"context"
-	"errors"
-	"io"
-	"strings"
 	"time"
 	_ "time/tzdata" // tz= must work on hosts without a zoneinfo database
-	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/logscan"
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
@@ -107,7 +104,7 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 		a = NewAssembler(opt, func(r *Record) bool {
 			if r.Truncated {
 				vqlkit.Logf(scope, pluginName, "%s: line %d: record truncated (line longer than %d bytes or record larger than %d bytes)",
-					osPath, r.Line, defaultMaxLine, defaultMaxRecord)
+					osPath, r.Line, logscan.DefaultMaxLine, logscan.DefaultMaxRecord)
 			}
 			return vqlkit.Send(ctx, out, rb.Row(r))
 		})
@@ -119,16 +116,7 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 }
 
 func reportScanError(scope types.Scope, osPath, kind string, lines int64, err error) {
-	switch {
-	case errors.Is(err, errUnsupported):
-		vqlkit.Logf(scope, pluginName, "%s: %v: not read", osPath, err)
-	case kind != "" && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
-		vqlkit.Logf(scope, pluginName, "%s: %s stream ends early after %d lines: the lines read were emitted", osPath, kind, lines)
-	case kind != "":
-		vqlkit.Logf(scope, pluginName, "%s: %s stream damaged after %d lines (%v): the lines read were emitted", osPath, kind, lines, err)
-	default:
-		vqlkit.Logf(scope, pluginName, "%s: read error after %d lines: %v", osPath, lines, err)
-	}
+	vqlkit.Logf(scope, pluginName, "%s", logscan.ReadError(osPath, kind, lines, err))
 }
 
 // RowBuilder turns records into rows. Not safe for concurrent use.
@@ -158,7 +146,7 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 			seq = n
 		}
 	}
-	m := bytesToString(msg)
+	m := logscan.String(msg)
 	if rb.Redact && rb.gate.mayHoldSecret(msg) {
 		m = redact.CommandLine(m)
 		if env != nil {
@@ -183,11 +171,5 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 // order (the golden tests pin every column's value).
 var rowColumns = vqlkit.NewColumns(Columns...)
 
-// bytesToString copies the message, replacing invalid UTF-8 (binary
-// garbage) so every output writer can carry it.
-func bytesToString(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
-}
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (WaagentLogPlugin) Columns() []string { return Columns }

@@ -3,9 +3,11 @@ package agentlog
 import (
 	"bytes"
 	"time"
+
+	"github.com/azvql/azvql/plugins/logscan"
 )
 
-// Era names a line format (FORMATS.md §1.11). They are the values of the
+// Era names a line format (docs/formats.md §1.11). They are the values of the
 // Era column.
 const (
 	Era20     = "2.0"          // YYYY/MM/DD HH:MM:SS local, no fraction, WARNING:/ERROR: prefix
@@ -63,24 +65,6 @@ func num(b []byte, i, n int) (int, bool) {
 	return v, true
 }
 
-// fraction parses ".ffffff" at b[i:] (b[i] == '.'), returning nanoseconds
-// and the index after it. At most 9 digits count; more are skipped.
-func fraction(b []byte, i int) (int, int) {
-	i++ // '.'
-	ns, digits := 0, 0
-	for i < len(b) && isDigit(b[i]) {
-		if digits < 9 {
-			ns = ns*10 + int(b[i]-'0')
-			digits++
-		}
-		i++
-	}
-	for ; digits < 9; digits++ {
-		ns *= 10
-	}
-	return ns, i
-}
-
 func validCivil(c *civil) bool {
 	return c.month >= 1 && c.month <= 12 && c.day >= 1 && c.day <= 31 &&
 		c.hour <= 23 && c.min <= 59 && c.sec <= 60
@@ -114,7 +98,7 @@ func parseSlashTime(b []byte, c *civil) (int, bool) {
 	}
 	c.nsec = 0
 	if i < len(b) && b[i] == '.' {
-		c.nsec, i = fraction(b, i)
+		c.nsec, i = logscan.Fraction(b, i)
 	}
 	c.hasOffset = false
 	return i, validCivil(c)
@@ -139,7 +123,7 @@ func parseISOTime(b []byte, c *civil) (int, bool) {
 	i := 19
 	c.nsec = 0
 	if i < len(b) && b[i] == '.' {
-		c.nsec, i = fraction(b, i)
+		c.nsec, i = logscan.Fraction(b, i)
 	}
 	c.hasOffset, c.offset = false, 0
 	if i < len(b) {
@@ -384,6 +368,10 @@ type syslogHdr struct {
 
 var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
+// parseSyslog parses a syslog header (RFC 3339 or BSD time stamp, host,
+// ident[pid], colon) into s. It is long because it is one left-to-right
+// pass run on every line of a log: one function keeps the index
+// arithmetic of the fields in view and costs no calls.
 func parseSyslog(b []byte, s *syslogHdr) bool {
 	if len(b) < 16 {
 		return false
@@ -431,7 +419,7 @@ func parseSyslog(b []byte, s *syslogHdr) bool {
 		}
 		i = 15
 		if i < len(b) && b[i] == '.' {
-			c.nsec, i = fraction(b, i)
+			c.nsec, i = logscan.Fraction(b, i)
 		}
 	}
 	if i >= len(b) || b[i] != ' ' {

@@ -3,6 +3,9 @@ package agentlog
 import (
 	"bytes"
 	"time"
+
+	"github.com/azvql/azvql/plugins/catalog"
+	"github.com/azvql/azvql/plugins/logscan"
 )
 
 // istr is an interned string with its value already boxed, so emitting
@@ -113,11 +116,6 @@ type Options struct {
 	YearHint, MonthHint int
 }
 
-const (
-	defaultMaxLine   = 1 << 20
-	defaultMaxRecord = 1 << 20
-)
-
 // Assembler turns lines into records. Feed lines with Line, finish with
 // Flush. emit returns false to stop (query cancelled).
 type Assembler struct {
@@ -150,12 +148,7 @@ func NewAssembler(opt Options, emit func(*Record) bool) *Assembler {
 	if opt.Loc == nil {
 		opt.Loc = time.UTC
 	}
-	if opt.MaxLine <= 0 {
-		opt.MaxLine = defaultMaxLine
-	}
-	if opt.MaxRecord <= 0 {
-		opt.MaxRecord = defaultMaxRecord
-	}
+	opt.MaxLine, opt.MaxRecord = logscan.Caps(opt.MaxLine, opt.MaxRecord)
 	a := &Assembler{opt: opt, in: newInterner(), emit: emit,
 		yearH: opt.YearHint, monthH: opt.MonthHint, hintEnd: true}
 	a.z.loc = opt.Loc
@@ -268,8 +261,7 @@ func (a *Assembler) outputLine(h *header) bool {
 }
 
 func (a *Assembler) continuation(b []byte, cut bool) bool {
-	binary := bytes.IndexByte(b, 0) >= 0
-	if a.have && !binary {
+	if a.have && !logscan.IsBinary(b) {
 		return a.appendLine(b, cut)
 	}
 	ok := a.Flush()
@@ -285,7 +277,7 @@ func (a *Assembler) startUnparsed(b []byte, cut bool) {
 }
 
 func (a *Assembler) appendLine(b []byte, cut bool) bool {
-	if len(a.buf)+1+len(b) > a.opt.MaxRecord {
+	if !logscan.Fits(len(a.buf), b, a.opt.MaxRecord) {
 		// Bound memory: the record is emitted as it is and this line
 		// starts an unparsed row of its own; nothing is dropped.
 		a.cur.Truncated = true
@@ -342,11 +334,7 @@ func (a *Assembler) start(h *header) {
 
 // multiConfigHandlers are the handlers that support several extensions
 // (multi-config): their log prefix is [<Handler>.<extName>-<version>].
-var multiConfigHandlers = []string{
-	"Microsoft.CPlat.Core.RunCommandHandlerLinux",
-	"Microsoft.CPlat.Core.RunCommandHandlerWindows",
-	"Microsoft.Compute.RunCommandHandlerLinux",
-}
+var multiConfigHandlers = catalog.MultiConfigNames()
 
 // handler splits "Publisher.Type[.extName]-version".
 func (a *Assembler) handler(p []byte) {

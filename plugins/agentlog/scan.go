@@ -6,10 +6,8 @@ import (
 	"github.com/azvql/azvql/plugins/logscan"
 )
 
-// errUnsupported: a compression the standard library cannot read. The
-// line reader and the decompression are shared with the other log
-// parsers in plugins/logscan.
-var errUnsupported = logscan.ErrUnsupported
+// The line reader, the decompression and the caps are shared with the
+// other log parsers in plugins/logscan.
 
 // Scan reads a (possibly compressed) log from r and feeds every line to
 // a. It returns the read error that ended the scan early (a gzip that

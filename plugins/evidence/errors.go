@@ -7,13 +7,14 @@ import (
 	"os"
 )
 
-// Paths a Root cannot hold: a drive other than C: below a Windows root,
-// and a Linux path on a Windows host without root=. Plugins that try
-// both layouts test for these (errors.Is) and stay quiet.
-var (
-	ErrWrongDrive         = errors.New("evidence root holds the C: drive only")
-	ErrLinuxPathOnWindows = errors.New("a Linux path on a Windows host needs root=")
-)
+// ErrWrongOS: an evidence path of the other OS's layout cannot be read
+// from the running system without a root= (a Linux path on a Windows
+// host). Callers that probe both layouts skip it silently (errors.Is).
+var ErrWrongOS = errors.New("a Linux path on a Windows host needs root=")
+
+// ErrWrongDrive: a Windows root holds the C: drive only; a path on
+// another drive is not on it.
+var ErrWrongDrive = errors.New("evidence root holds the C: drive only")
 
 // The reasons the evidence layer refuses a path. Test for them with
 // errors.Is; the error itself is a *RefusedError naming the path.

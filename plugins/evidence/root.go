@@ -127,7 +127,7 @@ func (r *Root) base(ev EvPath) (string, error) {
 		if ev.Windows {
 			return ev.Drive + `\`, nil
 		}
-		return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: ErrLinuxPathOnWindows}
+		return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: ErrWrongOS}
 	}
 	return "/", nil
 }
@@ -418,7 +418,7 @@ func (r *Root) Glob(pattern string) ([]Entry, error) {
 			}
 			list, err := r.ReadDir(d.OSPath)
 			if err != nil {
-				if !IsNotExist(err) && !errors.Is(err, ErrWrongDrive) && !errors.Is(err, ErrLinuxPathOnWindows) {
+				if !IsNotExist(err) && !errors.Is(err, ErrWrongDrive) && !errors.Is(err, ErrWrongOS) {
 					r.Report(err) // a link, or a folder that cannot be listed
 				}
 				continue

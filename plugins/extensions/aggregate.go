@@ -12,7 +12,7 @@ import (
 	"www.velocidex.com/golang/vfilter"
 )
 
-// Where the agents keep copies of the status blob they upload (FORMATS §3).
+// Where the agents keep copies of the status blob they upload (docs/formats.md §3).
 var aggregateGlobs = []struct{ OS, Glob string }{
 	{"Windows", `C:\WindowsAzure\Logs\AggregateStatus\aggregatestatus*.json`},
 	{"Linux", "/var/lib/waagent/waagent_status.json"},
@@ -46,6 +46,8 @@ type AggregateEntry struct {
 // BOM and UTF-16 accepted, runtimeSettingsStatus as an object or a list,
 // key case ignored (as everywhere in this package). It returns what it could read with an error for
 // malformed input.
+// It is long because it reads the blob's parts in document order, each
+// block one part; split, the parts would pass a half-read Aggregate around.
 func ParseAggregateStatus(data []byte) (*Aggregate, error) {
 	text, enc := evidence.DecodeText(data)
 	a := &Aggregate{Encoding: enc}

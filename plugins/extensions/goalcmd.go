@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/goalstate"
 	"github.com/azvql/azvql/plugins/protected"
 )
@@ -12,7 +13,7 @@ import (
 // goalRef is what the goal states say about one extension setting
 // (handler, extension name, sequence): the public command and URIs,
 // which survive there after the extension truncated or deleted its own
-// copies (FORMATS §1.10).
+// copies (docs/formats.md §1.10).
 type goalRef struct {
 	Command   string
 	Note      string
@@ -26,7 +27,7 @@ func goalKey(handler, ext string, seq int64) string {
 }
 
 // loadGoalStates reads every goal state of the root once (through
-// plugins/goalstate) and keeps, for each setting of an ExecKinds
+// plugins/goalstate) and keeps, for each setting of a catalogue
 // handler (its public command, else the command of its decrypted
 // protected settings when c.dec decrypts), the last document (in the walk's order: legacy files, history
 // by name, Windows) that states a command, else the last that names it.
@@ -45,7 +46,7 @@ func (c *execCollector) loadGoalStates(ctx context.Context) {
 			if row.SeqNo == nil || row.Handler == "" || ctx.Err() != nil {
 				return ctx.Err() == nil
 			}
-			if kindByHandler(row.Handler) == nil {
+			if catalog.ByName(row.Handler) == nil {
 				return true
 			}
 			k := goalKey(row.Handler, row.ExtensionName, *row.SeqNo)
@@ -68,15 +69,6 @@ func (c *execCollector) loadGoalStates(ctx context.Context) {
 		},
 	}
 	w.Walk(ctx)
-}
-
-func kindByHandler(h string) *ExecKind {
-	for i := range ExecKinds {
-		if strings.EqualFold(ExecKinds[i].Handler, h) {
-			return &ExecKinds[i]
-		}
-	}
-	return nil
 }
 
 // goalFor returns the goal-state setting of a run, nil when none.

@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,7 +88,8 @@ func ListHandlers(r *evidence.Root, logf func(string, ...any)) []HandlerDir {
 	return out
 }
 
-func isWrongOS(err error) bool { return strings.Contains(err.Error(), "needs root=") }
+// isWrongOS: a path of the other OS on the running system (no root=).
+func isWrongOS(err error) bool { return errors.Is(err, evidence.ErrWrongOS) }
 
 // CompareVersions compares dotted versions numerically ("1.0.10" > "1.0.9").
 func CompareVersions(a, b string) int {
@@ -124,7 +126,7 @@ func ParseMrseq(b []byte) (int64, bool) {
 	return n, err == nil
 }
 
-// ParsePidstart reads "<pid>\t<ps -o lstart= output>" (FORMATS §1.6).
+// ParsePidstart reads "<pid>\t<ps -o lstart= output>" (docs/formats.md §1.6).
 // started is the lstart text as found: the VM's local time, zone unknown.
 func ParsePidstart(b []byte) (pid int64, started string, ok bool) {
 	t, _ := evidence.DecodeText(b)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
 // maxJSONDepth bounds nesting so hostile input cannot exhaust the stack.
@@ -106,22 +107,8 @@ func decodeToken(dec *json.Decoder, t json.Token, depth int) (any, error) {
 	return t, nil // string, bool, nil
 }
 
-// get looks a key up in a dict, exactly first, then case-insensitively
-// (Windows tools are not consistent about key case).
-func get(d *ordereddict.Dict, key string) (any, bool) {
-	if d == nil {
-		return nil, false
-	}
-	if v, ok := d.Get(key); ok {
-		return v, true
-	}
-	for _, k := range d.Keys() {
-		if strings.EqualFold(k, key) {
-			return d.Get(k)
-		}
-	}
-	return nil, false
-}
+// get looks a key up in a dict, exactly first, then case-insensitively.
+func get(d *ordereddict.Dict, key string) (any, bool) { return vqlkit.GetFold(d, key) }
 
 // getDict returns d[key] when it is an object.
 func getDict(d *ordereddict.Dict, key string) *ordereddict.Dict {

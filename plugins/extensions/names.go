@@ -6,20 +6,25 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/evidence"
 )
 
-// Linux evidence locations (FORMATS §1.1).
+// Linux evidence locations (docs/handlers.md).
 const (
-	LinuxLibDir = "/var/lib/waagent"
+	LinuxLibDir = catalog.LinuxLibDir
 )
 
 // nonHandlerDirs are folders under /var/lib/waagent that look like, or
-// sit beside, handler folders but are not.
-var nonHandlerDirs = map[string]bool{
-	"history": true, "events": true, "run-command": true, "custom-script": true,
-	"run-command-handler": true, "logcollector": true,
-}
+// sit beside, handler folders but are not: the agent's own and the
+// handlers' data folders.
+var nonHandlerDirs = func() map[string]bool {
+	m := map[string]bool{"history": true, "events": true, "logcollector": true}
+	for _, d := range catalog.DataDirNames() {
+		m[strings.ToLower(d)] = true
+	}
+	return m
+}()
 
 // linuxHandlerDir matches "<Publisher.Type>-<version>" (at least one dot
 // in the name, so the agent's own WALinuxAgent-2.x folders are skipped).

@@ -10,9 +10,10 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
-// Who wrote a status file (FORMATS §1.5).
+// Who wrote a status file (docs/formats.md §1.5).
 const (
 	WriterShim      = "shim"      // the handler's shell shim, before forking the binary: a placeholder
 	WriterAgent     = "agent"     // the guest agent, when the extension wrote nothing: a placeholder
@@ -148,7 +149,7 @@ func (s *Status) fromItem(item *ordereddict.Dict) {
 			if c, ok := get(d, "code"); ok {
 				code = normCode(c)
 			}
-			out.Set("Name", strOrNil(name)).Set("Status", strOrNil(state)).
+			out.Set("Name", vqlkit.Str(name)).Set("Status", vqlkit.Str(state)).
 				Set("Code", code).Set("Message", msg)
 			s.Substatus = append(s.Substatus, out)
 			if m, ok := msg.(string); ok {
@@ -162,13 +163,6 @@ func (s *Status) fromItem(item *ordereddict.Dict) {
 		}
 	}
 	s.splitMessage()
-}
-
-func strOrNil(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func normCode(c any) any {
@@ -267,7 +261,7 @@ func (s *Status) instanceView(iv *ordereddict.Dict) {
 	}
 }
 
-// classify decides who wrote the file (FORMATS §1.5):
+// classify decides who wrote the file (docs/formats.md §1.5):
 //   - shim placeholder: "transitioning", and the timestamp has the
 //     "+00:00" suffix of `date --iso-8601`, or the message is RC v2's "{}",
 //     or the document spans lines none of which is indented (the shim's

@@ -6,24 +6,12 @@ import (
 	"github.com/Velocidex/ordereddict"
 
 	"github.com/azvql/azvql/plugins/scripttext"
+	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
 // getFold looks a key up case-insensitively (the Go handlers unmarshal
 // settings with encoding/json, which matches keys that way).
-func getFold(d *ordereddict.Dict, key string) (interface{}, bool) {
-	if d == nil {
-		return nil, false
-	}
-	if v, ok := d.Get(key); ok {
-		return v, true
-	}
-	for _, k := range d.Keys() {
-		if strings.EqualFold(k, key) {
-			return d.Get(k)
-		}
-	}
-	return nil, false
-}
+func getFold(d *ordereddict.Dict, key string) (interface{}, bool) { return vqlkit.GetFold(d, key) }
 
 func strOf(v interface{}) string {
 	s, _ := v.(string)

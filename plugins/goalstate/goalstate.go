@@ -424,54 +424,7 @@ func (w *Walker) document(ctx context.Context, src source, data []byte) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		cmd, note := CommandOf(s.PublicSettings)
-		if note != "" && !strings.Contains(note, "shown as found") {
-			w.Logf("%s: %s: %s", w.where(src), describe(s), note)
-		}
-		var cmdSource string
-		if cmd != "" {
-			cmdSource = "publicSettings"
-		}
-		r := &Row{
-			OS:                src.os,
-			Source:            src.path,
-			Member:            src.member,
-			Format:            doc.Format,
-			Incarnation:       inc,
-			ETag:              src.etag,
-			Created:           doc.Created,
-			Handler:           s.Handler,
-			Version:           s.Version,
-			State:             s.State,
-			ExtensionName:     s.ExtensionName,
-			SeqNo:             s.SeqNo,
-			PublicSettings:    s.PublicSettings,
-			Thumbprint:        s.Thumbprint,
-			ProtectedSettings: s.ProtectedSettings,
-			Command:           cmd,
-			CommandSource:     cmdSource,
-			FileUris:          FileUrisOf(s.PublicSettings),
-			Mtime:             src.mtime,
-		}
-		if w.Opts.Redact {
-			r.PublicSettings = protected.RedactSettings(r.PublicSettings)
-			r.Command = redact.CommandLine(r.Command)
-			for i, u := range r.FileUris {
-				r.FileUris[i] = redact.String(u)
-			}
-		}
-		if s.ProtectedSettings != "" && w.Opts.Decryptor != nil {
-			dec := w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
-			r.ProtectedSettingsDecrypted, _ = dec.Columns()
-			r.DecryptError = dec.Error
-			if r.Command == "" && dec.Command != "" {
-				r.Command, r.CommandSource = dec.Command, "protectedSettings"
-				if dec.CommandNote != "" && !strings.Contains(dec.CommandNote, "shown as found") {
-					w.Logf("%s: %s: protectedSettings: %s", w.where(src), describe(s), dec.CommandNote)
-				}
-			}
-		}
-		if !w.Emit(r) {
+		if !w.Emit(w.settingRow(src, doc, inc, s)) {
 			return false
 		}
 	}
@@ -539,3 +492,59 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 func Plugins() []vfilter.PluginGeneratorInterface {
 	return []vfilter.PluginGeneratorInterface{Plugin{}}
 }
+
+// settingRow is the row of one setting of a goal-state document: the
+// command from the public settings, else (decrypted) the protected ones.
+func (w *Walker) settingRow(src source, doc *Doc, inc *int64, s Setting) *Row {
+	cmd, note := CommandOf(s.PublicSettings)
+	if note != "" && !strings.Contains(note, "shown as found") {
+		w.Logf("%s: %s: %s", w.where(src), describe(s), note)
+	}
+	var cmdSource string
+	if cmd != "" {
+		cmdSource = "publicSettings"
+	}
+	r := &Row{
+		OS:                src.os,
+		Source:            src.path,
+		Member:            src.member,
+		Format:            doc.Format,
+		Incarnation:       inc,
+		ETag:              src.etag,
+		Created:           doc.Created,
+		Handler:           s.Handler,
+		Version:           s.Version,
+		State:             s.State,
+		ExtensionName:     s.ExtensionName,
+		SeqNo:             s.SeqNo,
+		PublicSettings:    s.PublicSettings,
+		Thumbprint:        s.Thumbprint,
+		ProtectedSettings: s.ProtectedSettings,
+		Command:           cmd,
+		CommandSource:     cmdSource,
+		FileUris:          FileUrisOf(s.PublicSettings),
+		Mtime:             src.mtime,
+	}
+	if w.Opts.Redact {
+		r.PublicSettings = protected.RedactSettings(r.PublicSettings)
+		r.Command = redact.CommandLine(r.Command)
+		for i, u := range r.FileUris {
+			r.FileUris[i] = redact.String(u)
+		}
+	}
+	if s.ProtectedSettings != "" && w.Opts.Decryptor != nil {
+		dec := w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
+		r.ProtectedSettingsDecrypted, _ = dec.Columns()
+		r.DecryptError = dec.Error
+		if r.Command == "" && dec.Command != "" {
+			r.Command, r.CommandSource = dec.Command, "protectedSettings"
+			if dec.CommandNote != "" && !strings.Contains(dec.CommandNote, "shown as found") {
+				w.Logf("%s: %s: protectedSettings: %s", w.where(src), describe(s), dec.CommandNote)
+			}
+		}
+	}
+	return r
+}
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (Plugin) Columns() []string { return Columns }

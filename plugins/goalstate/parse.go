@@ -131,6 +131,9 @@ type xmlPluginSettings struct {
 // short it returns the settings read before the damage together with the
 // error. A well-formed document of another kind gives
 // ErrNotExtensionsConfig and no Doc.
+// It is long because it is one streaming XML loop whose token cases share
+// the element stack and the partial results: that is what lets it keep
+// what it read before the damage.
 func ParseExtensionsConfig(data []byte) (*Doc, error) {
 	data, _ = evidence.DecodeText(data)
 	dec := xml.NewDecoder(bytes.NewReader(data))

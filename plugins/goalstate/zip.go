@@ -122,6 +122,9 @@ var (
 // scanLocalHeaders walks a zip's local file headers in order, without the
 // central directory. A member cut by the end of the data is returned with
 // the bytes that could be decompressed and errCut.
+// It is long because it is one pass over the zip's bytes that checks every
+// header field against the data left before using it (crafted or cut
+// zips); the bounds checks read best in sequence.
 func scanLocalHeaders(data []byte, accepts func(string) bool, fn func(zipMember) bool, logf func(string, ...interface{})) {
 	le16 := func(b []byte) int { return int(binary.LittleEndian.Uint16(b)) }
 	le32 := func(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }

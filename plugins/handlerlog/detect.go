@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/evidence"
 )
 
@@ -16,7 +17,7 @@ const detectLines = 64
 // evidence system.
 func Detect(head []byte, name string) string {
 	base := strings.ToLower(evidence.ParseEvPath(name).Base())
-	var p Parser
+	var p Assembler
 	p.opt.Loc = time.UTC
 	var r Record
 	slashNoLevel := false
@@ -82,7 +83,7 @@ func waagentLine(b []byte) bool {
 	if len(b) > 20 && b[4] == '-' {
 		_, i, ok = isoTime(b, 0)
 	} else if len(b) > 20 && b[4] == '/' {
-		var p Parser
+		var p Assembler
 		p.opt.Loc = time.UTC
 		_, i, ok = p.slashTime(b, 0)
 		if ok && bytes.IndexByte(b[:i], '.') < 0 {
@@ -105,13 +106,6 @@ type pathHint struct {
 	handler, version string
 }
 
-// linuxLogDirs maps the Go handlers' log folders to their handler names.
-var linuxLogDirs = map[string]string{
-	"run-command":         "Microsoft.CPlat.Core.RunCommandLinux",
-	"run-command-handler": "Microsoft.CPlat.Core.RunCommandHandlerLinux",
-	"custom-script":       "Microsoft.Azure.Extensions.CustomScript",
-}
-
 // hintFromPath reads Handler and Version from a log's evidence path:
 // C:\WindowsAzure\Logs\Plugins\<Handler>\<version>\X.log,
 // /var/log/azure/<Handler>[/<version>]/X.log, /var/log/azure/run-command/handler.log.
@@ -129,8 +123,8 @@ func hintFromPath(name string) pathHint {
 		}
 		if !ev.Windows && c == "azure" && i > 0 && parts[i-1] == "log" && i+2 < len(parts) {
 			d := parts[i+1]
-			if n, ok := linuxLogDirs[d]; ok {
-				h.handler = n
+			if n := catalog.ByLinuxLogDir(d); n != nil {
+				h.handler = n.Name
 			} else if strings.Contains(d, ".") {
 				h.handler = d
 			}

@@ -183,6 +183,9 @@ func (b *ExecBuilder) StartFile(osPath string) {
 const maxExecutions = 100000
 
 // Add takes one record.
+// It is long because it is one ordered decision per record (which run it
+// belongs to, then what it says about that run): the order of the rules
+// is the behaviour, and it reads best in one place.
 func (b *ExecBuilder) Add(r *Record) {
 	if r.Unparsed || r.Handler == "" {
 		return

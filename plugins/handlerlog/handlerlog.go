@@ -15,7 +15,6 @@ package handlerlog
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -188,7 +187,7 @@ func Read(ctx context.Context, f io.Reader, opt Options, logf func(string), emit
 		readWaagent(ctx, br, opt, kind, logf, emit)
 		return format
 	}
-	p := NewParser(opt, format, func(r *Record) bool {
+	p := NewAssembler(opt, format, func(r *Record) bool {
 		if r.Truncated {
 			logf(osPath + ": line " + itoa(r.Line) + ": record truncated (line or record longer than the cap)")
 		}
@@ -214,14 +213,7 @@ func Read(ctx context.Context, f io.Reader, opt Options, logf func(string), emit
 }
 
 func reportReadError(logf func(string), osPath, kind string, lines int64, err error) {
-	switch {
-	case kind != "" && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
-		logf(osPath + ": " + kind + " stream ends early after " + itoa(lines) + " lines: the lines read were emitted")
-	case kind != "":
-		logf(osPath + ": " + kind + " stream damaged after " + itoa(lines) + " lines (" + err.Error() + "): the lines read were emitted")
-	default:
-		logf(osPath + ": read error after " + itoa(lines) + " lines: " + err.Error())
-	}
+	logf(logscan.ReadError(osPath, kind, lines, err))
 }
 
 // Row builds the row of a record.
@@ -276,3 +268,9 @@ func itoa(n int64) string {
 
 // ensure agentlog stays linked for the waagent dialect.
 var _ = agentlog.Columns
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (HandlerLogPlugin) Columns() []string { return Columns }
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (ExecutionsPlugin) Columns() []string { return ExecColumns }

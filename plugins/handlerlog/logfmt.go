@@ -85,7 +85,7 @@ func parseLogfmt(line string) (keys, vals []string, ok bool) {
 }
 
 // logfmtRecord fills a record from a logfmt line.
-func (p *Parser) logfmtRecord(r *Record, keys, vals []string) {
+func (p *Assembler) logfmtRecord(r *Record, keys, vals []string) {
 	f := ordereddict.NewDict()
 	for i, k := range keys {
 		v := vals[i]

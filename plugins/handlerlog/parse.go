@@ -4,26 +4,22 @@ import (
 	"bytes"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/azvql/azvql/plugins/logscan"
 	"github.com/azvql/azvql/plugins/redact"
 )
 
-// Options tune a Parser.
+// Options tune an Assembler.
 type Options struct {
 	Format    string         // dialect; "" = detect from the first lines and the file name
 	Name      string         // the file's path on the evidence system: a hint for the dialect, Handler and Version
 	Loc       *time.Location // zone of timestamps written without one (default UTC)
 	Redact    bool           // redact secrets in Message, Error and Fields
-	MaxLine   int            // longest line kept (default 1 MiB)
-	MaxRecord int            // largest record (default 1 MiB); past it lines start a new row
+	MaxLine   int            // longest line kept (default logscan.DefaultMaxLine)
+	MaxRecord int            // largest record (default logscan.DefaultMaxRecord); past it lines start a new row
 }
 
-const (
-	defaultMaxLine   = 1 << 20
-	defaultMaxRecord = 1 << 20
-	maxProcs         = 4096 // per-process state kept for Windows plugin logs
-)
+const maxProcs = 4096 // per-process state kept for Windows plugin logs
 
 // procState is what a Windows handler process announced about itself;
 // its later lines carry it.
@@ -32,9 +28,9 @@ type procState struct {
 	seq     int64
 }
 
-// Parser turns lines of one log file into records. Feed it with Line,
+// Assembler turns lines of one log file into records. Feed it with Line,
 // finish with Flush. emit returns false to stop.
-type Parser struct {
+type Assembler struct {
 	opt    Options
 	format string
 	emit   func(*Record) bool
@@ -48,26 +44,21 @@ type Parser struct {
 	ostc  procState
 }
 
-// NewParser returns a parser for the given (detected or forced) format.
-func NewParser(opt Options, format string, emit func(*Record) bool) *Parser {
+// NewAssembler returns a parser for the given (detected or forced) format.
+func NewAssembler(opt Options, format string, emit func(*Record) bool) *Assembler {
 	if opt.Loc == nil {
 		opt.Loc = time.UTC
 	}
-	if opt.MaxLine <= 0 {
-		opt.MaxLine = defaultMaxLine
-	}
-	if opt.MaxRecord <= 0 {
-		opt.MaxRecord = defaultMaxRecord
-	}
-	return &Parser{opt: opt, format: format, emit: emit, hint: hintFromPath(opt.Name),
+	opt.MaxLine, opt.MaxRecord = logscan.Caps(opt.MaxLine, opt.MaxRecord)
+	return &Assembler{opt: opt, format: format, emit: emit, hint: hintFromPath(opt.Name),
 		procs: map[int64]*procState{}, ostc: procState{seq: -1}}
 }
 
 // Lines is the number of lines fed so far.
-func (p *Parser) Lines() int64 { return p.line }
+func (p *Assembler) Lines() int64 { return p.line }
 
 // Flush emits the record being assembled.
-func (p *Parser) Flush() bool {
+func (p *Assembler) Flush() bool {
 	if !p.have {
 		return true
 	}
@@ -75,9 +66,9 @@ func (p *Parser) Flush() bool {
 	r := &p.cur
 	if len(p.msg) > 0 {
 		if r.Message != "" {
-			r.Message += "\n" + toString(p.msg)
+			r.Message += "\n" + logscan.String(p.msg)
 		} else {
-			r.Message = toString(p.msg)
+			r.Message = logscan.String(p.msg)
 		}
 	}
 	p.msg = p.msg[:0]
@@ -89,7 +80,7 @@ func (p *Parser) Flush() bool {
 	return p.emit(r)
 }
 
-func (p *Parser) redactStr(s string) string {
+func (p *Assembler) redactStr(s string) string {
 	if !p.opt.Redact || s == "" {
 		return s
 	}
@@ -98,7 +89,7 @@ func (p *Parser) redactStr(s string) string {
 
 // Line feeds one line (without its line ending); cut says the reader
 // truncated it.
-func (p *Parser) Line(b []byte, cut bool) bool {
+func (p *Assembler) Line(b []byte, cut bool) bool {
 	p.line++
 	if p.line == 1 {
 		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
@@ -125,10 +116,9 @@ func (p *Parser) Line(b []byte, cut bool) bool {
 	return p.continuation(b, cut)
 }
 
-func (p *Parser) continuation(b []byte, cut bool) bool {
-	binary := bytes.IndexByte(b, 0) >= 0
-	if p.have && !binary && p.format != FormatText {
-		if len(p.msg)+1+len(b)+len(p.cur.Message) > p.opt.MaxRecord {
+func (p *Assembler) continuation(b []byte, cut bool) bool {
+	if p.have && !logscan.IsBinary(b) && p.format != FormatText {
+		if !logscan.Fits(len(p.msg)+len(p.cur.Message), b, p.opt.MaxRecord) {
 			p.cur.Truncated = true
 			cont := p.Flush()
 			p.startUnparsed(b, cut)
@@ -149,7 +139,7 @@ func (p *Parser) continuation(b []byte, cut bool) bool {
 	return cont
 }
 
-func (p *Parser) startUnparsed(b []byte, cut bool) {
+func (p *Assembler) startUnparsed(b []byte, cut bool) {
 	p.cur = newRecord(p.line, p.format)
 	p.cur.Unparsed = true
 	p.cur.Truncated = cut
@@ -158,7 +148,7 @@ func (p *Parser) startUnparsed(b []byte, cut bool) {
 }
 
 // finish fills what comes from the path and the message text.
-func (p *Parser) finish(r *Record) {
+func (p *Assembler) finish(r *Record) {
 	if r.Handler == "" {
 		r.Handler = p.hint.handler
 	}
@@ -182,7 +172,7 @@ func (p *Parser) finish(r *Record) {
 
 // carry applies and updates what the process announced (operation,
 // sequence number, extension name).
-func (p *Parser) carry(r *Record) {
+func (p *Assembler) carry(r *Record) {
 	st := p.procs[r.Pid]
 	if st == nil {
 		if len(p.procs) >= maxProcs {
@@ -209,7 +199,7 @@ func (p *Parser) carry(r *Record) {
 }
 
 // carryOSTC: an OSTC handler logs its operation at the start of a run.
-func (p *Parser) carryOSTC(r *Record) {
+func (p *Assembler) carryOSTC(r *Record) {
 	if r.Event == EvStart {
 		p.ostc = procState{seq: -1}
 	}
@@ -225,11 +215,11 @@ func (p *Parser) carryOSTC(r *Record) {
 	}
 }
 
-func (p *Parser) logfmtLine(b []byte, r *Record) bool {
+func (p *Assembler) logfmtLine(b []byte, r *Record) bool {
 	if !bytes.HasPrefix(b, []byte("time=")) {
 		return false
 	}
-	keys, vals, ok := parseLogfmt(toString(b))
+	keys, vals, ok := parseLogfmt(logscan.String(b))
 	if !ok {
 		return false
 	}
@@ -239,7 +229,7 @@ func (p *Parser) logfmtLine(b []byte, r *Record) bool {
 }
 
 // winPluginLine: [4892+00000001] [03/04/2021 20:49:58.30] [INFO] msg
-func (p *Parser) winPluginLine(b []byte, r *Record) bool {
+func (p *Assembler) winPluginLine(b []byte, r *Record) bool {
 	if len(b) < 30 || b[0] != '[' {
 		return false
 	}
@@ -262,13 +252,13 @@ func (p *Parser) winPluginLine(b []byte, r *Record) bool {
 	}
 	*r = newRecord(p.line, FormatWinPlugin)
 	r.Pid, r.Tid, r.Time, r.Level = pid, tid, t, lvl
-	r.Message = toString(trimMsg(b[i:]))
+	r.Message = logscan.String(trimMsg(b[i:]))
 	return true
 }
 
 // waAppAgentLine: [00000011] [12/11/2018 06:27:55.66] [WARN]  msg
 // or [00000018] 2021-01-12T16:35:45Z [INFO]  msg
-func (p *Parser) waAppAgentLine(b []byte, r *Record) bool {
+func (p *Assembler) waAppAgentLine(b []byte, r *Record) bool {
 	if len(b) < 20 || b[0] != '[' {
 		return false
 	}
@@ -297,13 +287,13 @@ func (p *Parser) waAppAgentLine(b []byte, r *Record) bool {
 	}
 	*r = newRecord(p.line, FormatWaAppAgent)
 	r.Tid, r.Time, r.Level = tid, t, lvl
-	r.Message = toString(trimMsg(b[i:]))
+	r.Message = logscan.String(trimMsg(b[i:]))
 	return true
 }
 
 // ostcLine: 2016/12/23 04:25:14 [Handler-1.4.6.0] msg, with optional
 // WARNING:/ERROR: before the prefix.
-func (p *Parser) ostcLine(b []byte, r *Record) bool {
+func (p *Assembler) ostcLine(b []byte, r *Record) bool {
 	t, i, ok := p.slashTime(b, 0)
 	if !ok || !at(b, i, " ") {
 		return false
@@ -322,9 +312,9 @@ func (p *Parser) ostcLine(b []byte, r *Record) bool {
 		if e := bytes.IndexByte(b[i:], ']'); e > 1 {
 			h := b[i+1 : i+e]
 			if d := bytes.LastIndexByte(h, '-'); d > 0 && d+1 < len(h) && isDigit(h[d+1]) {
-				r.Handler, r.Version = toString(h[:d]), toString(h[d+1:])
+				r.Handler, r.Version = logscan.String(h[:d]), logscan.String(h[d+1:])
 			} else {
-				r.Handler = toString(h)
+				r.Handler = logscan.String(h)
 			}
 			i += e + 1
 			if i < len(b) && b[i] == ' ' {
@@ -332,12 +322,12 @@ func (p *Parser) ostcLine(b []byte, r *Record) bool {
 			}
 		}
 	}
-	r.Message = toString(b[i:])
+	r.Message = logscan.String(b[i:])
 	return true
 }
 
 // mdyTime parses MM/DD/YYYY HH:MM:SS[.ff] at b[i:] in the parser's zone.
-func (p *Parser) mdyTime(b []byte, i int) (time.Time, int, bool) {
+func (p *Assembler) mdyTime(b []byte, i int) (time.Time, int, bool) {
 	mo, i, ok := numUpTo(b, i, 2)
 	if !ok || !at(b, i, "/") {
 		return time.Time{}, i, false
@@ -354,7 +344,7 @@ func (p *Parser) mdyTime(b []byte, i int) (time.Time, int, bool) {
 }
 
 // slashTime parses YYYY/MM/DD HH:MM:SS at b[i:] (local time, no fraction).
-func (p *Parser) slashTime(b []byte, i int) (time.Time, int, bool) {
+func (p *Assembler) slashTime(b []byte, i int) (time.Time, int, bool) {
 	y, i, ok := numUpTo(b, i, 4)
 	if !ok || y < 1000 || !at(b, i, "/") {
 		return time.Time{}, i, false
@@ -371,7 +361,7 @@ func (p *Parser) slashTime(b []byte, i int) (time.Time, int, bool) {
 }
 
 // clock parses HH:MM:SS[.fff] and builds the time.
-func (p *Parser) clock(b []byte, i, y, mo, d int, loc *time.Location) (time.Time, int, bool) {
+func (p *Assembler) clock(b []byte, i, y, mo, d int, loc *time.Location) (time.Time, int, bool) {
 	h, i, ok := numUpTo(b, i, 2)
 	if !ok || !at(b, i, ":") {
 		return time.Time{}, i, false
@@ -386,7 +376,7 @@ func (p *Parser) clock(b []byte, i, y, mo, d int, loc *time.Location) (time.Time
 	}
 	ns := 0
 	if i < len(b) && b[i] == '.' {
-		ns, i = fraction(b, i)
+		ns, i = logscan.Fraction(b, i)
 	}
 	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
 		return time.Time{}, i, false
@@ -408,7 +398,7 @@ func isoTime(b []byte, i int) (time.Time, int, bool) {
 	if !ok || !at(b, i, "T") {
 		return time.Time{}, i, false
 	}
-	var p Parser
+	var p Assembler
 	t, i, ok := p.clock(b, i+1, y, mo, d, time.UTC)
 	if !ok || !at(b, i, "Z") {
 		return time.Time{}, i, false
@@ -466,29 +456,4 @@ func numUpTo(b []byte, i, n int) (int, int, bool) {
 		i++
 	}
 	return v, i, i > s
-}
-
-// fraction parses ".fff" at b[i:] (b[i] == '.') into nanoseconds.
-func fraction(b []byte, i int) (int, int) {
-	i++
-	ns, n := 0, 0
-	for i < len(b) && isDigit(b[i]) {
-		if n < 9 {
-			ns = ns*10 + int(b[i]-'0')
-			n++
-		}
-		i++
-	}
-	for ; n < 9; n++ {
-		ns *= 10
-	}
-	return ns, i
-}
-
-// toString copies b, replacing invalid UTF-8 with U+FFFD.
-func toString(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
 }

@@ -99,6 +99,8 @@ var (
 
 // classifyText sets Event, Operation, SeqNo, ExtensionName, ExitCode
 // (and for WaAppAgent lines Handler/Version) from the message text.
+// It is long because it is the ordered list of message patterns of every
+// dialect: the first match wins, so the order is the behaviour.
 func classifyText(r *Record) {
 	m := r.Message
 	if nl := strings.IndexByte(m, '\n'); nl >= 0 {

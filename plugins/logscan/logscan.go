@@ -1,7 +1,9 @@
 // Package logscan holds what every log parser of azvql needs to read a
 // log as a stream: compression detected from the magic bytes (gzip and
 // bzip2 rotations are read transparently), and a line reader with a
-// length cap (a 100 MB line is cut and flagged, never buffered whole).
+// length cap (a 100 MB line is cut and flagged, never buffered whole),
+// the caps' defaults and the continuation rules of the record assemblers
+// (record.go), and the small byte helpers they share (Fraction, String).
 //
 // The code started as plugins/agentlog's private scanner; it is shared
 // here so the handler-log and telemetry parsers read files the same way.

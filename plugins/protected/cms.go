@@ -179,6 +179,8 @@ func algorithmIdentifier(b []byte, what string) (asn1.ObjectIdentifier, []byte, 
 }
 
 // ParseEnvelope parses DER ContentInfo { envelopedData, EnvelopedData }.
+// It is long because it walks the EnvelopedData structure top-down, one
+// field after the other, each with an error that names what is damaged.
 func ParseEnvelope(der []byte) (*Envelope, error) {
 	if len(der) == 0 {
 		return nil, corrupt("empty")

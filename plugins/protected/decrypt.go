@@ -83,6 +83,9 @@ func (k *KeyRing) DecryptDER(der []byte, thumbprint string) (*Result, error) {
 }
 
 // open finds the key and recipient that decrypt env.
+// It is long because the key search order (the thumbprint's key, keys the
+// recipients name, the other keys) and the error reported are one
+// decision: which failure is the telling one depends on every attempt.
 func (k *KeyRing) open(env *Envelope, thumb string) ([]byte, *Key, *Recipient, error) {
 	c, err := env.checkCipher()
 	if err != nil {

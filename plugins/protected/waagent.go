@@ -36,6 +36,9 @@ const maxKeyFile = 4 << 20
 // It returns how many new keys and certificates were added; what could
 // not be read is in Warnings (and in the returned error when nothing was
 // found at all).
+//
+// It is long because the sources are tried in order, each later one only
+// filling what the earlier ones left, with closures over one count.
 func (k *KeyRing) LoadWaagent(root *evidence.Root, dir string) (int, error) {
 	if dir == "" {
 		dir = WaagentDir

@@ -10,7 +10,7 @@
 //     {eventId, providerId, parameters: [{name, value}]} per file.
 //
 // The agent uploads and deletes both, so what remains is what had not
-// been sent yet (FORMATS.md §1.12, §4.2). docs/plugins-telemetry.md.
+// been sent yet (docs/formats.md §1.12, §4.2). docs/plugins-telemetry.md.
 package telemetry
 
 import (
@@ -276,6 +276,8 @@ func parseTime(s string) time.Time {
 }
 
 // eventRow maps one event object (either shape) onto the columns.
+// It is long because it maps both event shapes (agent and extension) onto
+// one column list, each column's fallback next to its siblings'.
 func eventRow(ev *ordereddict.Dict, osPath, handler, version string, idx int64, red bool) *ordereddict.Dict {
 	format := FormatExtension
 	fields := ev
@@ -414,3 +416,6 @@ func handlerFromPath(osPath string) (string, string) {
 	}
 	return "", ""
 }
+
+// Columns are the plugin's row columns (vqlkit.Declared).
+func (EventsPlugin) Columns() []string { return Columns }

@@ -7,13 +7,6 @@ import (
 	"www.velocidex.com/golang/vfilter"
 )
 
-// Errorf writes one ERROR line to the query log, prefixed with the plugin
-// name. An ERROR line fails the query: the vql command exits non-zero
-// (vql/cmd_query.go) and Velociraptor marks the collection as failed.
-func Errorf(scope vfilter.Scope, plugin, format string, args ...interface{}) {
-	scope.Log("ERROR:%s: %s", plugin, fmt.Sprintf(format, args...))
-}
-
 // Warnf writes one WARN line (Velociraptor's WARN level) to the query log.
 func Warnf(scope vfilter.Scope, plugin, format string, args ...interface{}) {
 	scope.Log("WARN:%s: %s", plugin, fmt.Sprintf(format, args...))

@@ -22,6 +22,8 @@ import (
 // layout this file was written against, and falls back to Set otherwise;
 // the layout is checked once with reflect, so a different ordereddict
 // version (a Velociraptor build pins its own) is slower, never wrong.
+// Kept because the gain is measured against the public API (NewDict and
+// Set, or Copy and Update): docs/performance.md, BenchmarkColumnsRow.
 type Columns struct {
 	names []string
 	index map[string]int
@@ -102,4 +104,11 @@ func sameLayout(a, b reflect.Type) bool {
 		}
 	}
 	return true
+}
+
+// Declared is a plugin that declares its row columns, in order. Every
+// azvql plugin is one: plugins/contract_test.go runs each over every
+// fixture tree and checks every row's columns against the list.
+type Declared interface {
+	Columns() []string
 }

@@ -101,28 +101,3 @@ func TestColumnsMisuse(t *testing.T) {
 	mustPanic("duplicate column", func() { NewColumns("A", "A") })
 	mustPanic("short row", func() { NewColumns("A", "B").Row(1) })
 }
-
-func BenchmarkColumnsRow(b *testing.B) {
-	names := []string{"Line", "Time", "Level", "Thread", "Tag", "Handler", "HandlerVersion", "ExtensionName",
-		"Message", "Event", "SeqNo", "Env", "Host", "Pid", "Era", "Unparsed"}
-	c := NewColumns(names...)
-	v := make([]interface{}, len(names))
-	for i := range v {
-		v[i] = names[i]
-	}
-	b.Run("Columns.Row", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			_ = c.Row(v...)
-		}
-	})
-	b.Run("Set", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			d := ordereddict.NewDict()
-			for j, n := range names {
-				d.Set(n, v[j])
-			}
-		}
-	})
-}
