@@ -83,9 +83,8 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			}
 			loc = l
 		}
-		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
-		if err != nil {
-			vqlkit.Logf(scope, pluginName, "%v", err)
+		root := vqlkit.OpenRootForFile(scope, pluginName, arg.Accessor, arg.Root)
+		if root == nil {
 			return
 		}
 		osPath := evidence.ParseEvPath(arg.Filename).String()

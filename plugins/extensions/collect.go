@@ -87,6 +87,9 @@ func (c *execCollector) listSeqFiles(dir, ext string, fn func(extName string, se
 	}
 	for _, e := range list {
 		if e.IsDir {
+			if _, _, ok := ParseSeqFileName(e.Name, ext); ok {
+				c.r.Report(evidence.CheckFile(e)) // a folder named like a settings file
+			}
 			continue
 		}
 		if n, seq, ok := ParseSeqFileName(e.Name, ext); ok {
@@ -138,16 +141,23 @@ func (c *execCollector) collectWorkDirs(kind *catalog.Handler, dir, version stri
 		for _, e := range c.readDirQuiet(dir) {
 			if seq, ok := parseSeqDir(e); ok {
 				set(c.get(execKey{kind.Name, "", seq}, kind), e.OSPath)
+			} else if e.IsLink {
+				c.r.Report(evidence.CheckFile(e)) // a working folder that is a link: not followed
 			}
 		}
 	case catalog.LayoutNameSeq:
 		for _, n := range c.readDirQuiet(dir) {
+			if n.IsLink {
+				c.r.Report(evidence.CheckFile(n))
+			}
 			if !n.IsDir || n.IsLink {
 				continue
 			}
 			for _, e := range c.readDirQuiet(n.OSPath) {
 				if seq, ok := parseSeqDir(e); ok {
 					set(c.get(execKey{kind.Name, n.Name, seq}, kind), e.OSPath)
+				} else if e.IsLink {
+					c.r.Report(evidence.CheckFile(e))
 				}
 			}
 		}

@@ -164,6 +164,7 @@ func (x *execution) scanWorkDir() {
 	list, err := c.r.ReadDir(p.workDir)
 	if err != nil {
 		c.logf("%s: %v", p.workDir, err)
+		list = byName(c.r, p.workDir, p.kind) // an unlistable (711) folder: its files by name
 	}
 	fold := p.kind.OS == catalog.Windows
 	uriScript := scriptURIName(x.set)
@@ -171,6 +172,9 @@ func (x *execution) scanWorkDir() {
 	for i := range list {
 		e := list[i]
 		plain := !e.IsDir && !e.IsLink
+		if !plain && (nameIn(e.Name, p.kind.ScriptNames, fold) || nameIn(e.Name, p.kind.StdoutNames, fold) || nameIn(e.Name, p.kind.StderrNames, fold)) {
+			c.r.Report(evidence.CheckFile(e)) // the handler's own file is a link or a folder: not read
+		}
 		switch {
 		// A symlink or folder under one of these names is not the
 		// handler's file: it is listed in Files instead.

@@ -43,17 +43,25 @@ func listWindowsHandlers(r *evidence.Root) ([]HandlerDir, error) {
 			if n == 0 && len(tops) == 1 {
 				return nil, err // the not-exist error callers expect
 			}
+			r.Report(err)
 			continue
 		}
 		for _, h := range top {
+			if h.IsLink && windowsHandlerName.MatchString(h.Name) {
+				r.Report(evidence.CheckFile(h)) // a handler folder that is a link: reported, not followed
+			}
 			if !h.IsDir || h.IsLink || !windowsHandlerName.MatchString(h.Name) {
 				continue
 			}
 			vers, err := r.ReadDir(h.OSPath)
 			if err != nil {
+				r.Report(err)
 				continue
 			}
 			for _, v := range vers {
+				if v.IsLink && windowsVersionDir.MatchString(v.Name) {
+					r.Report(evidence.CheckFile(v))
+				}
 				if !v.IsDir || v.IsLink || !windowsVersionDir.MatchString(v.Name) {
 					continue
 				}

@@ -28,7 +28,30 @@ const (
 )
 
 // readDoc reads a settings/status document through the accessor, capped.
-func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, bool, error) {
+// A file below root (what glob(root=...) returns) is read through the
+// evidence Root, so a linked folder on its way is refused as everywhere
+// else; a path outside root is the caller's own and only its last
+// component is checked.
+func readDoc(acc evidence.Accessor, root, path string) ([]byte, evidence.FileInfo, bool, error) {
+	if root != "" {
+		if ev := OSPathFor(root, path); ev != path {
+			r := evidence.NewRoot(acc, root)
+			e, err := r.Lstat(ev)
+			if err != nil {
+				return nil, e.FileInfo, false, err
+			}
+			if err := evidence.CheckFile(e); err != nil {
+				return nil, e.FileInfo, false, refusedReason(path, e.FileInfo, err)
+			}
+			f, err := r.Open(ev)
+			if err != nil {
+				return nil, e.FileInfo, false, err
+			}
+			defer f.Close()
+			data, trunc, err := evidence.ReadAllCapped(f, MaxDocBytes)
+			return data, e.FileInfo, trunc, err
+		}
+	}
 	fi, err := acc.Lstat(path)
 	if err != nil {
 		return nil, fi, false, err
@@ -39,6 +62,10 @@ func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, boo
 	if fi.IsLink {
 		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: ErrSymlink}
 	}
+	if t := evidence.TypeName(fi.Mode); t != "file" {
+		// A FIFO would block the open forever; a device is not a document.
+		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("a %s, %w", t, evidence.ErrNotRegular)}
+	}
 	f, err := acc.Open(path)
 	if err != nil {
 		return nil, fi, false, err
@@ -46,6 +73,18 @@ func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, boo
 	defer f.Close()
 	data, trunc, err := evidence.ReadAllCapped(f, MaxDocBytes)
 	return data, fi, trunc, err
+}
+
+// refusedReason keeps readDoc's documented reasons ("open: symlink not
+// followed", "open: is a directory") for a refused last component.
+func refusedReason(path string, fi evidence.FileInfo, err error) error {
+	switch {
+	case fi.IsDir && !fi.IsLink:
+		return &fs.PathError{Op: "open", Path: path, Err: errIsDir}
+	case fi.IsLink:
+		return &fs.PathError{Op: "open", Path: path, Err: ErrSymlink}
+	}
+	return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("a %s, %w", evidence.TypeName(fi.Mode), evidence.ErrNotRegular)}
 }
 
 // ---------------------------------------------------------------------
@@ -91,7 +130,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 		popts.Plugin = name
 		dec := protected.NewDecryptor(scope, evidence.NewRoot(acc, a.Root), popts)
 		for _, fn := range a.Filenames {
-			data, fi, trunc, rerr := readDoc(acc, fn)
+			data, fi, trunc, rerr := readDoc(acc, a.Root, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {
@@ -153,7 +192,7 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 			return
 		}
 		for _, fn := range a.Filenames {
-			data, fi, trunc, rerr := readDoc(acc, fn)
+			data, fi, trunc, rerr := readDoc(acc, a.Root, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {

@@ -201,7 +201,7 @@ func (w *Walker) files(pattern string) []evidence.Entry {
 	list, _ := w.Root.Glob(pattern)
 	out := list[:0]
 	for _, e := range list {
-		if !e.IsDir && w.regular(e) {
+		if w.regular(e) {
 			out = append(out, e)
 		}
 	}
@@ -213,7 +213,11 @@ func (w *Walker) files(pattern string) []evidence.Entry {
 // devices, pipes and sockets are not opened.
 func (w *Walker) regular(e evidence.Entry) bool {
 	if e.IsLink {
-		w.Logf("%s: symlink, not followed", e.OSPath)
+		w.Logf("%s: symlink, not followed (target %q)", e.OSPath, e.Target)
+		return false
+	}
+	if e.IsDir {
+		w.Logf("%s: a folder, not a file: not read", e.OSPath)
 		return false
 	}
 	if e.Mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0 {
@@ -242,6 +246,9 @@ func (w *Walker) walkLinuxTop(ctx context.Context) bool {
 
 func (w *Walker) walkLinuxHistory(ctx context.Context) bool {
 	if _, err := w.Root.Lstat(linuxHistoryDir); err != nil {
+		if evidence.IsRefused(err) {
+			w.Logf("%v", err) // a link on the way: reported, not followed
+		}
 		return true // absent, or a Linux path on a Windows host without root=
 	}
 	items, err := w.Root.ReadDir(linuxHistoryDir)
@@ -460,9 +467,8 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 		if _, set := args.Get("redact"); set {
 			opts.Redact = a.Redact
 		}
-		root, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
-		if err != nil {
-			vqlkit.Logf(scope, PluginName, "%v", err)
+		root := vqlkit.OpenRoot(scope, PluginName, a.Accessor, a.Root)
+		if root == nil {
 			return
 		}
 		popts, err := protected.NewOptions(a.Decrypt, a.Keys, a.Password, a.Accessor, opts.Redact)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
-	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter/types"
 )
@@ -69,9 +68,12 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			vqlkit.Logf(scope, execPluginName, "tz %q: %v", arg.Tz, err)
 			return
 		}
-		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
-		if err != nil {
-			vqlkit.Logf(scope, execPluginName, "%v", err)
+		open := vqlkit.OpenRoot
+		if len(arg.Filenames) > 0 {
+			open = vqlkit.OpenRootForFile
+		}
+		root := open(scope, execPluginName, arg.Accessor, arg.Root)
+		if root == nil {
 			return
 		}
 		files := arg.Filenames
@@ -79,7 +81,7 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			for _, g := range DefaultLogGlobs {
 				list, _ := root.Glob(g)
 				for _, e := range list {
-					if !e.IsDir && !e.IsLink {
+					if root.Readable(e) {
 						files = append(files, e.OSPath)
 					}
 				}

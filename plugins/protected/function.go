@@ -206,7 +206,7 @@ func loadRing(scope vfilter.Scope, spec ringSpec) *KeyRing {
 		}
 	}
 	for _, p := range spec.keys {
-		f, err := acc.Open(p)
+		f, err := evidence.OpenFile(acc, p)
 		if err != nil {
 			logf("keys: %v", err)
 			continue
@@ -222,9 +222,12 @@ func loadRing(scope vfilter.Scope, spec ringSpec) *KeyRing {
 		}
 	}
 	root := evidence.NewRoot(acc, spec.root)
+	root.Logf = logf // links met on the way are reported, never followed
 	_, err := ring.LoadWaagent(root, "")
 	switch {
 	case err == nil:
+	case evidence.IsRefused(err):
+		logf("%v", err) // /var/lib/waagent is a link: said even when decrypt=auto
 	case evidence.IsNotExist(err) && (len(spec.keys) > 0 || spec.quiet):
 	case spec.quiet && len(ring.Keys()) == 0 && len(ring.Warnings()) == 0:
 	default:
