@@ -63,6 +63,14 @@ var queries = []query{
 		query={SELECT * FROM azure_handler_log(filename=OSPath, root=Tree, accessor=Acc)})`},
 	{plugins: []string{"azure_handler_log"}, vql: `SELECT * FROM azure_handler_log(filename='C:\\WindowsAzure\\Logs\\WaAppAgent.log', root=Tree, accessor=Acc)`, windows: true},
 	{plugins: []string{"azure_decrypt"}, vql: `SELECT azure_decrypt(data=Blob, root=Tree, accessor=Acc) AS D FROM scope()`, linux: true},
+	// Activity Log exports are handed over as files: every file of the
+	// hostile tree is offered as one (links and FIFOs among them).
+	{plugins: []string{"azure_activity_log"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
+		query={SELECT * FROM azure_activity_log(filename=OSPath, root=Tree, accessor=Acc)})`},
+	{plugins: []string{"azure_activity_operations"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
+		query={SELECT * FROM azure_activity_operations(filename=OSPath, root=Tree, accessor=Acc)})`},
+	{plugins: []string{"azure_activity_correlate"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
+		query={SELECT * FROM azure_activity_correlate(filename=OSPath, root=Tree, accessor=Acc)})`},
 	{vql: `SELECT * FROM Artifact.Generic.Azure.Executions(Root=Tree)`},
 	{vql: `SELECT * FROM Artifact.Linux.Azure.RunCommand(Root=Tree)`, linux: true},
 	{vql: `SELECT * FROM Artifact.Linux.Azure.CustomScript(Root=Tree)`, linux: true},
