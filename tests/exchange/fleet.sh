@@ -8,7 +8,8 @@
 #   2. fleet: a server from `velociraptor config generate` (every listener on 127.0.0.1, free ports),
 #      the pack loaded with --definitions, ONLY the Linux tools uploaded with `tools upload`, a client
 #      enrolled to it; collect_client() of each Linux edition on tests/fixtures/linux (the client
-#      fetches vql from the server), rows read back with source() equal the native artifact's rows.
+#      fetches vql from the server), rows read back with source() equal the native artifact's rows;
+#      and Exchange.Generic.Azure.Executions with VqlBinary (its Windows tool is not uploaded).
 #
 # VELOCIRAPTOR=<stock binary> (default bin/velociraptor-stock); skipped (SKIP line, exit 0) without
 # one, or when it lacks the server VQL (collect_client, import_collection: server_vql build tags).
@@ -155,10 +156,14 @@ done
 [ -n "$CLIENT" ] || { tail -5 "$S/frontend.log" "$S/client.log" "$S/api.err"; fail "no client enrolled within 180 s"; }
 echo "ok   client $CLIENT enrolled"
 
-for ed in "${LINUX[@]}"; do
+# Each Linux edition fetching vql from the server; then Exchange.Generic.Azure.Executions, which
+# declares the Windows tool too (never uploaded here), with VqlBinary: it runs with no tool resolvable.
+for ed in "${LINUX[@]}" Exchange.Generic.Azure.Executions; do
 	n=${ed#Exchange.}
 	[ -f "$W/native.$n.jsonl" ] || native "$n"
-	FLOW=$(api "SELECT collect_client(client_id='$CLIENT', artifacts='$ed', env=dict(Root='$FIX')).flow_id AS F FROM scope()" |
+	env="Root='$FIX'"
+	case "$ed" in Exchange.Generic.*) env="$env, VqlBinary='$VQL'" ;; esac
+	FLOW=$(api "SELECT collect_client(client_id='$CLIENT', artifacts='$ed', env=dict($env)).flow_id AS F FROM scope()" |
 		python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["F"] or "")' 2>/dev/null || true)
 	[ -n "$FLOW" ] || { tail -5 "$S/api.err"; fail "collect_client $ed"; }
 	state=""
@@ -176,6 +181,6 @@ for ed in "${LINUX[@]}"; do
 		api "SELECT * FROM source(client_id='$CLIENT', flow_id='$FLOW', artifact='$ed', source='$src')" >"$S/got/$ed/$src.json"
 	done
 	res=$(compare "$n" "$S/got/$ed") || { echo "$res"; fail "fleet $ed differs from $n"; }
-	echo "ok   fleet, collect_client + source(): $ed = $n ($res)"
+	echo "ok   fleet, collect_client($env) + source(): $ed = $n ($res)"
 done
 echo "PASS"
