@@ -19,8 +19,8 @@ var (
 			"(Exchange.<Name>, runs vql as a tool), a README and the tool definitions (docs/exchange.md).")
 	artifactsExportOutput = artifactsExport.Flag("output", "The pack to write (a .zip).").Required().String()
 	artifactsExportTools  = artifactsExport.Flag("tools-url",
-		"A URL serving the vql binaries (make cross names): the tools then download from URL/<binary>; "+
-			"else they are uploaded to the server (serve_locally).").String()
+		"A URL serving the vql binaries (make cross names): the tools then download from URL/<binary> "+
+			"(by the server, or by the endpoints when pinned with --tools-dir); else they are uploaded to the server (serve_locally).").String()
 	artifactsExportToolsDir = artifactsExport.Flag("tools-dir",
 		"The folder holding the vql binaries (make cross: bin): each tool is declared with its file's "+
 			"SHA-256, so an edition given VqlBinary runs with no tool uploaded or served.").String()
