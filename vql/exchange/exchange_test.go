@@ -55,6 +55,23 @@ func TestPinTools(t *testing.T) {
 	if tools[0].Name != "Azvql_linux_amd64" || tools[0].Hash != "115a0a10b26c0d4f76f1495edd87414530291096d546961fb59b70c6546ef7f4" {
 		t.Errorf("pinned %+v", tools[0])
 	}
+	// Pinned with a url: the endpoints download it themselves (a pinned
+	// tool is never downloaded by the server, so not serve_locally).
+	withURL := standInTools(t)
+	for i := range withURL {
+		withURL[i].URL = "https://example.com/azvql/" + withURL[i].Binary
+	}
+	_, _, eds := editions(t, Options{Tools: withURL})
+	for _, e := range eds {
+		if e.Native != "Windows.Azure.RunCommand" {
+			continue
+		}
+		want := "tools:\n  - name: Azvql_windows_amd64\n    url: \"https://example.com/azvql/vql-windows-amd64.exe\"\n" +
+			"    filename: \"vql-windows-amd64.exe\"\n    hash: " + withURL[2].Hash + "\n\nparameters:"
+		if !strings.Contains(e.YAML, want) {
+			t.Errorf("pinned tool with a url:\n%s", e.YAML[strings.Index(e.YAML, "tools:"):strings.Index(e.YAML, "parameters:")])
+		}
+	}
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, "vql-linux-amd64"), []byte("x"), 0o644)
 	_, err := PinTools(Tools(""), dir)
