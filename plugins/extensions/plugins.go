@@ -128,8 +128,9 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			return
 		}
 		popts.Plugin = name
-		dec := protected.NewDecryptor(scope, evidence.NewRoot(acc, a.Root), popts)
+		keys := newSettingsKeys(scope, evidence.NewRoot(acc, a.Root), popts, a.Root)
 		for _, fn := range a.Filenames {
+			dec, looked := keys.For(fn)
 			data, fi, trunc, rerr := readDoc(acc, a.Root, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
@@ -140,7 +141,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 					continue
 				}
 				m.ReadErr = rerr
-				if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, nil, nil, red)) {
+				if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, looked, m, nil, nil, red)) {
 					return
 				}
 				continue
@@ -152,7 +153,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			for _, d := range s.Dups {
 				vqlkit.Logf(scope, name, "%s: %s", m.OSPath, d.Message(red))
 			}
-			if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, s, perr, red)) {
+			if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, looked, m, s, perr, red)) {
 				return
 			}
 		}
@@ -234,13 +235,13 @@ func reason(err error) error {
 // settingsRowDecrypt is SettingsRow with the ProtectedSettingsDecrypted
 // and DecryptError columns after ProtectedSettings, and the command of
 // the decrypted settings when the public ones have none.
-func settingsRowDecrypt(dec *protected.Decryptor, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
+func settingsRowDecrypt(dec *protected.Decryptor, looked string, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
 	row := SettingsRow(m, s, perr, red)
 	var d protected.Decrypted
 	if s != nil && s.ProtectedKind != "" {
 		d = dec.NotCiphertext(s.ProtectedKind)
 	} else if s != nil {
-		d = dec.Decrypt(s.ProtectedSettings, s.Thumbprint)
+		d = withLooked(dec.Decrypt(s.ProtectedSettings, s.Thumbprint), looked)
 	}
 	row = d.InsertColumns(row, "ProtectedSettings")
 	if s != nil && s.Command == "" && d.Command != "" {

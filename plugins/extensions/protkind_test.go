@@ -26,7 +26,7 @@ func TestProtectedSettingsNotCiphertext(t *testing.T) {
 		for _, mode := range []any{"Y", nil} {
 			opts, _ := protected.NewOptions(mode, nil, "", "file", true)
 			dec := protected.NewDecryptor(vfilter.NewScope(), evidence.NewRoot(evidence.OSAccessor{}, t.TempDir()), opts)
-			row := settingsRowDecrypt(dec, fileMeta{OSPath: "/var/lib/waagent/X-1.0/config/0.settings"}, s, nil, true)
+			row := settingsRowDecrypt(dec, "", fileMeta{OSPath: "/var/lib/waagent/X-1.0/config/0.settings"}, s, nil, true)
 			if got, _ := row.Get("DecryptError"); got != c.want {
 				t.Errorf("%s decrypt=%v: DecryptError %v", c.prot, mode, got)
 			}
@@ -36,7 +36,7 @@ func TestProtectedSettingsNotCiphertext(t *testing.T) {
 		}
 		opts, _ := protected.NewOptions("N", nil, "", "file", true)
 		dec := protected.NewDecryptor(vfilter.NewScope(), evidence.NewRoot(evidence.OSAccessor{}, t.TempDir()), opts)
-		row := settingsRowDecrypt(dec, fileMeta{OSPath: "/x/config/0.settings"}, s, nil, true)
+		row := settingsRowDecrypt(dec, "", fileMeta{OSPath: "/x/config/0.settings"}, s, nil, true)
 		if got, _ := row.Get("DecryptError"); got != nil {
 			t.Errorf("decrypt=N: DecryptError %v", got)
 		}

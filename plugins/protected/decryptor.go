@@ -100,6 +100,10 @@ type Options struct {
 	Accessor string
 	// Plugin prefixes log lines (default azure_decrypt).
 	Plugin string
+	// WaagentDir is the folder (a path under the root) the agent's key
+	// material is read from instead of /var/lib/waagent: the folder
+	// holding a handler folder, for a lone .settings file.
+	WaagentDir string
 }
 
 // NewOptions builds Options from a plugin's decrypt=, keys=, password=,
@@ -147,6 +151,7 @@ func (d *Decryptor) load() {
 			password: d.opts.Password,
 			plugin:   d.opts.Plugin,
 			quiet:    d.opts.Decrypt == Auto,
+			dir:      d.opts.WaagentDir,
 		})
 		d.entry, d.ring, d.store = e, e.ring, e.store
 		d.on = d.opts.Decrypt == On || len(d.ring.Keys()) > 0 || d.store != nil

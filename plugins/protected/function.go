@@ -148,6 +148,7 @@ type ringSpec struct {
 	password string
 	plugin   string // log prefix
 	quiet    bool   // no log line when no key is found at all (decrypt=auto)
+	dir      string // the waagent folder under root ("": WaagentDir)
 }
 
 func (s ringSpec) id() string {
@@ -156,7 +157,7 @@ func (s ringSpec) id() string {
 		acc = evidence.DefaultAccessor
 	}
 	pw := sha256.Sum256([]byte(s.password))
-	return strings.Join([]string{acc, s.root, strings.Join(s.keys, "\x00"), hex.EncodeToString(pw[:])}, "\x01")
+	return strings.Join([]string{acc, s.root, strings.Join(s.keys, "\x00"), hex.EncodeToString(pw[:]), s.dir}, "\x01")
 }
 
 func argsSpec(a *DecryptArgs) ringSpec {
@@ -223,7 +224,7 @@ func loadRing(scope vfilter.Scope, spec ringSpec) *KeyRing {
 	}
 	root := evidence.NewRoot(acc, spec.root)
 	root.Logf = logf // links met on the way are reported, never followed
-	_, err := ring.LoadWaagent(root, "")
+	_, err := ring.LoadWaagent(root, spec.dir)
 	switch {
 	case err == nil:
 	case evidence.IsRefused(err):
