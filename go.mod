@@ -3,10 +3,19 @@ module github.com/azvql/azvql
 go 1.24
 
 require (
+	github.com/Velocidex/go-ewf v0.0.0-20240210123447-97dc81b7d8c3
+	github.com/Velocidex/go-vhdx v0.0.0-20250511013458-5cba970cdeda
+	github.com/Velocidex/go-vmdk v0.0.0-20250505140221-bd4633ce2fbf
 	github.com/Velocidex/ordereddict v0.0.0-20250821063524-02dc06e46238
 	github.com/alecthomas/kingpin/v2 v2.4.0
 	golang.org/x/sys v0.33.0
 	www.velocidex.com/golang/vfilter v0.0.0-20250915140904-eb07b966bcef
+)
+
+require (
+	github.com/Velocidex/go-ext4 v0.0.0-20250510085914-b0b955af0359 // indirect
+	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
+	www.velocidex.com/golang/go-ntfs v0.2.1-0.20250322152626-3c09d909d740 // indirect
 )
 
 require (
