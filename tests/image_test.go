@@ -252,3 +252,77 @@ func TestImageWindowsArtifactsSameRows(t *testing.T) {
 		})
 	}
 }
+
+// linuxDisk builds the "linux" fixture tree as an ext4 partition of a
+// GPT disk (with blankMB > 0, after an empty ext4 partition).
+func linuxDisk(t *testing.T, tmp string, blankMB int64) (dir, disk string) {
+	t.Helper()
+	dir, err := fixtures.CopyAndApply("fixtures", "linux", tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsImg := filepath.Join(tmp, "linux.ext4")
+	ext4Image(t, dir, fsImg)
+	disk = filepath.Join(tmp, "linux.img")
+	partitioned(t, "gpt", fsImg, disk, blankMB)
+	return dir, disk
+}
+
+// Every container, converted from the same raw disk by an independent
+// tool: qemu-img (fixed VHD, VHDX, sparse and flat VMDK) and ewfacquire
+// (E01, in several segments).
+func TestImageContainers(t *testing.T) {
+	needTools(t, "mkfs.ext4", "debugfs", "sfdisk", "qemu-img")
+	tmp := t.TempDir()
+	dir, disk := linuxDisk(t, tmp, 0)
+	names := []string{"Linux.Azure.RunCommand", "Generic.Azure.Executions"}
+	want := collect(t, names, "--args", "Root="+dir)
+	images := map[string][]string{
+		"linux.vhd":       {"qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed"},
+		"linux.vhdx":      {"qemu-img", "convert", "-f", "raw", "-O", "vhdx"},
+		"linux.vmdk":      {"qemu-img", "convert", "-f", "raw", "-O", "vmdk"},
+		"linux-flat.vmdk": {"qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicFlat"},
+	}
+	for name, cmd := range images {
+		out := filepath.Join(tmp, name)
+		sh(t, cmd[0], append(cmd[1:], disk, out)...)
+		sameRows(t, name, want, collect(t, names, "--image", out))
+	}
+	if _, err := exec.LookPath("ewfacquire"); err != nil {
+		t.Log("E01 not tested: ewfacquire not installed (Debian: apt-get install ewf-tools)")
+		return
+	}
+	// Uncompressed, 8 MiB segments: the 20 MB disk spans linux.E01 to .E03.
+	sh(t, "ewfacquire", "-u", "-q", "-t", filepath.Join(tmp, "linux"), "-f", "encase6", "-c", "none", "-S", "8MiB", disk)
+	if _, err := os.Stat(filepath.Join(tmp, "linux.E02")); err != nil {
+		t.Fatalf("ewfacquire wrote one segment only: %v", err)
+	}
+	sameRows(t, "linux.E01", want, collect(t, names, "--image", filepath.Join(tmp, "linux.E01")))
+	// Compressed chunks (zlib), one segment.
+	sh(t, "ewfacquire", "-u", "-q", "-t", filepath.Join(tmp, "packed"), "-f", "encase6", "-c", "deflate:best", disk)
+	sameRows(t, "packed.E01", want, collect(t, names, "--image", filepath.Join(tmp, "packed.E01")))
+}
+
+// The OS volume is chosen over an empty data partition before it;
+// --partition picks another; a bare file system is partition 0.
+func TestImagePartitionChoice(t *testing.T) {
+	needTools(t, "mkfs.ext4", "debugfs", "sfdisk")
+	tmp := t.TempDir()
+	dir, disk := linuxDisk(t, tmp, 4)
+	names := []string{"Linux.Azure.RunCommand"}
+	want := collect(t, names, "--args", "Root="+dir)
+	sameRows(t, "auto", want, collect(t, names, "--image", disk))
+	_, stderr, err := run(t, "-v", "--image", disk, "query", "SELECT 1 FROM scope()")
+	if err != nil || !strings.Contains(stderr, "ext4 partition 2 (gpt") || !strings.Contains(stderr, "it has /var/lib/waagent") {
+		t.Errorf("chosen volume not reported: %v\n%s", err, stderr)
+	}
+	if got := collect(t, names, "--image", disk, "--partition", "1"); got != "" {
+		t.Errorf("--partition 1 (the empty volume) gave rows:\n%s", got)
+	}
+	_, stderr, err = run(t, "--image", disk, "--partition", "3", "query", "SELECT 1 FROM scope()")
+	if err == nil || !strings.Contains(stderr, "no readable NTFS or ext4 file system in partition 3") || !strings.Contains(stderr, "partition 2 (gpt") {
+		t.Errorf("--partition 3: %v\n%s", err, stderr)
+	}
+	sameRows(t, "bare ext4", want, collect(t, names, "--image", filepath.Join(tmp, "linux.ext4")))
+	sameRows(t, "bare ext4, --partition 0", want, collect(t, names, "--image", filepath.Join(tmp, "linux.ext4"), "--partition", "0"))
+}
