@@ -19,6 +19,8 @@ type ext4FS struct {
 	ctx   *ext4.EXT4Context
 	name  string // for messages: image and partition
 	limit int64  // bytes in the volume
+	base  int64  // the volume's offset in the disk, for messages
+	avail int64  // bytes of the volume the image holds (less when truncated)
 
 	mu   sync.Mutex
 	dirs map[int64][]ext4Entry
@@ -36,7 +38,7 @@ const (
 	maxDirBytes    = 64 << 20
 )
 
-func openExt4(r io.ReaderAt, size int64, name string) (*ext4FS, error) {
+func openExt4(r io.ReaderAt, size, base, avail int64, name string) (*ext4FS, error) {
 	ctx, err := ext4.GetEXT4Context(r)
 	if err != nil {
 		return nil, err
@@ -44,7 +46,7 @@ func openExt4(r io.ReaderAt, size int64, name string) (*ext4FS, error) {
 	if ctx.InodesPerGroup <= 0 || ctx.BlockSize <= 0 || ctx.InodeSize <= 0 {
 		return nil, fmt.Errorf("ext4 superblock with %d inodes per group, %d-byte blocks, %d-byte inodes: damaged", ctx.InodesPerGroup, ctx.BlockSize, ctx.InodeSize)
 	}
-	return &ext4FS{ctx: ctx, name: name, limit: size, dirs: map[int64][]ext4Entry{}}, nil
+	return &ext4FS{ctx: ctx, name: name, limit: size, base: base, avail: avail, dirs: map[int64][]ext4Entry{}}, nil
 }
 
 func (e *ext4FS) openInode(n int64) (*ext4.Inode, error) {
@@ -52,7 +54,20 @@ func (e *ext4FS) openInode(n int64) (*ext4.Inode, error) {
 	if n < 1 || n > max {
 		return nil, fmt.Errorf("%s: inode %d outside the volume's %d inodes", e.name, n, max)
 	}
-	return e.ctx.BlockGroup.OpenInode(n)
+	in, err := e.ctx.BlockGroup.OpenInode(n)
+	if err != nil {
+		return nil, err
+	}
+	if in.Offset+e.ctx.InodeSize > e.avail {
+		return nil, e.pastEnd(in.Offset, fmt.Sprintf("inode %d", n))
+	}
+	return in, nil
+}
+
+// pastEnd is the error for structures a truncated image lost: without
+// it they would read as zeros and files would silently not exist.
+func (e *ext4FS) pastEnd(off int64, what string) error {
+	return fmt.Errorf("%s: offset %d: %s lies past the end of the image (it holds %d bytes of this volume): truncated image", e.name, e.base+off, what, e.avail)
 }
 
 // runs walks the inode's extent tree, depth-limited.
@@ -96,6 +111,11 @@ func (e *ext4FS) reader(in *ext4.Inode, p string) (*io.SectionReader, error) {
 	runs, ok := e.runs(in)
 	if !ok && size > 0 {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%s: inode %d: data not in a valid extent tree (inline data, an ext3 block map or damage): not read", e.name, in.Inode())}
+	}
+	for _, r := range runs {
+		if r.FileOffset < size && r.DiskOffset+min(r.Length, size-r.FileOffset) > e.avail {
+			return nil, &fs.PathError{Op: "open", Path: p, Err: e.pastEnd(r.DiskOffset, fmt.Sprintf("data of inode %d", in.Inode()))}
+		}
 	}
 	return io.NewSectionReader(&ext4.ExtentReader{Reader: in.Reader, Size: size, Runs: runs}, 0, size), nil
 }

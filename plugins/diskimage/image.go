@@ -2,8 +2,10 @@ package diskimage
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/azvql/azvql/plugins/evidence"
@@ -46,7 +48,8 @@ func Open(path string, partition int) (*Image, error) {
 	img.Partitions = parts
 	img.Problems = append(img.Problems, probs...)
 	for _, p := range parts {
-		v, err := openVolume(disk, p, path)
+		v, vprobs, err := openVolume(disk, disk.Size, p, path)
+		img.Problems = append(img.Problems, vprobs...)
 		if err != nil {
 			img.Problems = append(img.Problems, Problem{path, p.Offset, fmt.Sprintf("%s: %v", p, err)})
 			continue
@@ -58,6 +61,12 @@ func Open(path string, partition int) (*Image, error) {
 	if err := img.choose(partition); err != nil {
 		disk.Close()
 		return nil, err
+	}
+	// A volume whose root cannot be listed would answer every query
+	// with nothing: that is an error, not an empty result.
+	if _, err := img.Chosen.access.ReadDir("/"); err != nil {
+		disk.Close()
+		return nil, fmt.Errorf("image %s: %s: the root folder cannot be read: %w", path, img.Chosen.Partition, err)
 	}
 	return img, nil
 }
@@ -125,38 +134,49 @@ func (img *Image) Describe() string {
 
 // openVolume recognises the file system in a partition (nil, nil when
 // it is none azvql reads).
-func openVolume(disk io.ReaderAt, p Partition, image string) (*Volume, error) {
+func openVolume(disk io.ReaderAt, diskSize int64, p Partition, image string) (*Volume, []Problem, error) {
+	var probs []Problem
 	sec := io.NewSectionReader(disk, p.Offset, p.Size)
 	head := make([]byte, 1088)
 	n, _ := sec.ReadAt(head, 0)
 	head = head[:n]
-	label := fmt.Sprintf("%s partition %d", image, p.Index)
+	label := fmt.Sprintf("image %s partition %d", image, p.Index)
+	avail := min(p.Size, max(diskSize-p.Offset, 0))
+	// probe looks for an OS folder; damage on the way is reported, as
+	// the choice of volume depends on it.
+	probe := func(fsys evidence.Accessor, d string) bool {
+		fi, err := fsys.Lstat(d)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			probs = append(probs, Problem{image, p.Offset, fmt.Sprintf("%s: looking for %s: %v", p, d, err)})
+		}
+		return err == nil && fi.IsDir
+	}
 	switch {
 	case len(head) >= 11 && bytes.Equal(head[3:11], []byte("NTFS    ")):
 		fsys, err := safeOpen(func() (evidence.Accessor, error) { return openNTFS(sec, label) })
 		if err != nil {
-			return nil, fmt.Errorf("NTFS: %w", err)
+			return nil, probs, fmt.Errorf("NTFS: %w", err)
 		}
 		v := &Volume{Partition: p, FS: "ntfs", access: fsys}
-		if fi, err := fsys.Lstat(`C:\Windows`); err == nil && fi.IsDir {
+		if probe(fsys, `C:\Windows`) {
 			v.OS = `\Windows`
 		}
-		return v, nil
+		return v, probs, nil
 	case len(head) >= 1082 && head[1080] == 0x53 && head[1081] == 0xEF:
-		fsys, err := safeOpen(func() (evidence.Accessor, error) { return openExt4(sec, p.Size, label) })
+		fsys, err := safeOpen(func() (evidence.Accessor, error) { return openExt4(sec, p.Size, p.Offset, avail, label) })
 		if err != nil {
-			return nil, fmt.Errorf("ext4: %w", err)
+			return nil, probs, fmt.Errorf("ext4: %w", err)
 		}
 		v := &Volume{Partition: p, FS: "ext4", access: fsys}
 		for _, d := range []string{"/var/lib/waagent", "/etc"} {
-			if fi, err := fsys.Lstat(d); err == nil && fi.IsDir {
+			if probe(fsys, d) {
 				v.OS = d
 				break
 			}
 		}
-		return v, nil
+		return v, probs, nil
 	}
-	return nil, nil
+	return nil, probs, nil
 }
 
 func safeOpen(f func() (evidence.Accessor, error)) (a evidence.Accessor, err error) {
