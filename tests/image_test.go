@@ -326,3 +326,54 @@ func TestImagePartitionChoice(t *testing.T) {
 	sameRows(t, "bare ext4", want, collect(t, names, "--image", filepath.Join(tmp, "linux.ext4")))
 	sameRows(t, "bare ext4, --partition 0", want, collect(t, names, "--image", filepath.Join(tmp, "linux.ext4"), "--partition", "0"))
 }
+
+// Damaged images: each problem is named (image, offset, reason) on
+// stderr and everything else is still read; an image whose chosen
+// volume has no readable root is an error, not an empty result.
+func TestImageDamaged(t *testing.T) {
+	needTools(t, "mkfs.ext4", "debugfs", "sfdisk", "qemu-img")
+	tmp := t.TempDir()
+	dir, disk := linuxDisk(t, tmp, 0)
+	names := []string{"Linux.Azure.RunCommand"}
+	want := collect(t, names, "--args", "Root="+dir)
+
+	// Cut after the file data but inside the partition: the table now
+	// points past the end; the rows are all still there.
+	data, err := os.ReadFile(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(tmp, "cut.img")
+	os.WriteFile(cut, data[:4<<20], 0o444)
+	stdout, stderr, err := run(t, "--image", cut, "artifacts", "collect", "Linux.Azure.RunCommand", "--format", "jsonl")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	sameRows(t, "truncated", want, stdout)
+	if !strings.Contains(stderr, "vql: warning: image "+cut+": offset 1024: partition 1 (gpt") ||
+		!strings.Contains(stderr, "past the end of the image (4194304 bytes): the image is truncated or the table is wrong") {
+		t.Errorf("truncation not reported:\n%s", stderr)
+	}
+
+	// Cut inside the volume's metadata: its root is gone.
+	os.WriteFile(cut, data[:(1<<20)+64<<10], 0o444)
+	_, stderr, err = run(t, "--image", cut, "artifacts", "collect", "Linux.Azure.RunCommand", "--format", "jsonl")
+	if err == nil || !strings.Contains(stderr, "the root folder cannot be read") || !strings.Contains(stderr, "lies past the end of the image") {
+		t.Errorf("unreadable root: %v\n%s", err, stderr)
+	}
+
+	// A fixed VHD whose footer checksum is wrong: reported, then read.
+	vhd := filepath.Join(tmp, "bad.vhd")
+	sh(t, "qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", disk, vhd)
+	b, _ := os.ReadFile(vhd)
+	b[len(b)-512+64] ^= 0x5A
+	os.WriteFile(vhd, b, 0o444)
+	stdout, stderr, err = run(t, "--image", vhd, "artifacts", "collect", "Linux.Azure.RunCommand", "--format", "jsonl")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	sameRows(t, "bad VHD checksum", want, stdout)
+	if !strings.Contains(stderr, fmt.Sprintf("vql: warning: image %s: offset %d: VHD footer checksum", vhd, len(b)-512)) {
+		t.Errorf("bad checksum not reported:\n%s", stderr)
+	}
+}
