@@ -175,3 +175,7 @@ func (n *ntfsFS) Open(p string) (f evidence.File, err error) {
 }
 
 func (n *ntfsFS) Join(dir, name string) string { return joinPath(dir, name) }
+
+// NTFSContext hands the volume to readers of NTFS's own structures (the
+// MFT scan of deleted files, plugins/mftscan).
+func (n *ntfsFS) NTFSContext() *ntfs.NTFSContext { return n.ctx }

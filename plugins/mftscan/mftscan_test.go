@@ -1,0 +1,137 @@
+package mftscan
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/azvql/azvql/plugins/diskimage"
+	ntfs "www.velocidex.com/golang/go-ntfs/parser"
+)
+
+const handler = `Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows`
+
+// deletedImage builds an NTFS image of the Windows fixture with
+// mkntfs and ntfs-3g, then deletes one handler folder through the file
+// system, as the agent does when an extension is removed.
+func deletedImage(t *testing.T) string {
+	for _, tool := range []string{"mkntfs", "ntfs-3g"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("MFT recovery test skipped: %s not installed (Debian: apt-get install ntfs-3g)", tool)
+		}
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil || os.Getuid() != 0 {
+		t.Skip("MFT recovery test skipped: an ntfs-3g mount needs /dev/fuse and root")
+	}
+	tmp := t.TempDir()
+	img := filepath.Join(tmp, "c.ntfs")
+	run := func(name string, args ...string) {
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	run("truncate", "-s", "24M", img)
+	run("mkntfs", "-q", "-F", "-Q", "-L", "azvql", img)
+	mnt := filepath.Join(tmp, "mnt")
+	os.Mkdir(mnt, 0o755)
+	if out, err := exec.Command("timeout", "30", "ntfs-3g", img, mnt).CombinedOutput(); err != nil {
+		t.Skipf("MFT recovery test skipped: ntfs-3g cannot mount here (%v: %s)", err, out)
+	}
+	unmounted := false
+	defer func() {
+		if !unmounted {
+			exec.Command("umount", mnt).Run()
+		}
+	}()
+	run("cp", "-r", "../../tests/fixtures/windows/.", mnt+"/")
+	run("rm", "-rf", filepath.Join(mnt, filepath.FromSlash(strings.ReplaceAll(handler, `\`, "/"))))
+	if exec.Command("fusermount", "-u", mnt).Run() != nil {
+		run("umount", mnt)
+	}
+	unmounted = true
+	return img
+}
+
+func TestRecoverDeletedHandlerFolder(t *testing.T) {
+	img := deletedImage(t)
+	image, err := diskimage.Open(img, diskimage.AutoPartition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer image.Close()
+	vol := image.Accessor().(interface{ NTFSContext() *ntfs.NTFSContext }).NTFSContext()
+	got := map[string]Entry{}
+	var probs []Problem
+	err = Scan(context.Background(), vol, []string{`C:\Packages\Plugins`},
+		func(e Entry) error { got[strings.ToLower(e.Path)] = e; return nil },
+		func(p Problem) { probs = append(probs, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) > 0 {
+		t.Errorf("problems on a clean volume: %v", probs)
+	}
+	// Every file of the deleted folder is found by its full path, not in
+	// use; small ones (resident) with their exact content.
+	root := filepath.Join("../../tests/fixtures/windows", filepath.FromSlash(strings.ReplaceAll(handler, `\`, "/")))
+	resident := 0
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel("../../tests/fixtures/windows", p)
+		want := `c:\` + strings.ToLower(strings.ReplaceAll(rel, "/", `\`))
+		e, ok := got[want]
+		if !ok {
+			t.Errorf("deleted %s not found in the MFT", want)
+			return nil
+		}
+		if e.InUse || !e.PathComplete {
+			t.Errorf("%s: InUse %v PathComplete %v (%s)", want, e.InUse, e.PathComplete, e.PathNote)
+		}
+		data, _ := os.ReadFile(p)
+		if e.Size != int64(len(data)) {
+			t.Errorf("%s: size %d, want %d", want, e.Size, len(data))
+		}
+		if e.Resident {
+			resident++
+			if !bytes.Equal(e.Content, data) {
+				t.Errorf("%s: resident content differs from the file", want)
+			}
+		}
+		return nil
+	})
+	t.Logf("%d entries under Packages\\Plugins, %d resident files of the deleted folder recovered", len(got), resident)
+	if resident == 0 {
+		t.Error("no resident content recovered")
+	}
+	st := got[strings.ToLower(`C:\`+handler+`\1.1.22\Status\1.status`)]
+	if !st.Resident || !bytes.Contains(st.Content, []byte(`"status"`)) {
+		t.Errorf("1.status not recovered with its content: %+v", st)
+	}
+	// A folder still in use is reported as in use.
+	if e, ok := got[strings.ToLower(`C:\Packages\Plugins\Microsoft.Compute.CustomScriptExtension`)]; !ok || !e.InUse || !e.IsDir {
+		t.Errorf("live folder: %+v", e)
+	}
+}
+
+func TestRebuildTerminates(t *testing.T) {
+	nodes := []node{
+		5: {name: ".", parent: 5, ok: true},
+		6: {name: "a", parent: 7, ok: true, seq: 1, parentSeq: 1},
+		7: {name: "b", parent: 6, ok: true, seq: 1, parentSeq: 1},
+		8: {name: "c", parent: 9, ok: true},
+		9: {},
+	}
+	if p, ok, note := rebuild(nodes, 6); ok || !strings.Contains(note, "loop") || !strings.HasPrefix(p, `?\`) {
+		t.Errorf("loop: %q %v %q", p, ok, note)
+	}
+	if p, ok, note := rebuild(nodes, 8); ok || p != `?\c` || !strings.Contains(note, "parent record 9") {
+		t.Errorf("missing parent: %q %v %q", p, ok, note)
+	}
+}
