@@ -34,9 +34,12 @@ type Entry struct {
 	SICreated, SIModified, SIChanged, SIAccessed time.Time // $STANDARD_INFORMATION
 	FNCreated, FNModified, FNChanged, FNAccessed time.Time // $FILE_NAME
 
-	Size     int64
-	Resident bool   // the unnamed $DATA lives inside the record
-	Content  []byte // that content, when Resident
+	Size          int64
+	Resident      bool   // the unnamed $DATA lives inside the record
+	Content       []byte // resident content, or what the clusters hold now (first 64 KiB)
+	ContentSource string // "resident", "clusters" (of a deleted file: possibly reused) or ""
+	ContentZeros  bool   // the clusters read as zeros only (TRIM, or never written)
+	ContentError  string // why non-resident content could not be read
 }
 
 // Problem is a record that could not be read.
@@ -270,12 +273,48 @@ func describe(v *ntfs.NTFSContext, e *ntfs.MFT_ENTRY, id int64, nd node) Entry {
 			}
 			out.Size = a.DataSize()
 			if a.IsResident() {
-				out.Resident = true
+				out.Resident, out.ContentSource = true, "resident"
 				buf := make([]byte, min(out.Size, maxContent))
 				n, _ := a.Data(v).ReadAt(buf, 0)
 				out.Content = buf[:n]
 			}
 		}
 	}
+	if !out.Resident && !out.IsDir && out.Size > 0 {
+		readClusters(v, e, &out)
+	}
 	return out
+}
+
+// readClusters reads a non-resident file's first bytes through its run
+// list. For a deleted file the clusters are free and may hold another
+// file's data since; zeros are said apart (TRIM leaves them).
+func readClusters(v *ntfs.NTFSContext, e *ntfs.MFT_ENTRY, out *Entry) {
+	defer func() {
+		if r := recover(); r != nil {
+			out.Content, out.ContentSource, out.ContentError = nil, "", fmt.Sprintf("damaged run list (%v)", r)
+		}
+	}()
+	data, err := ntfs.OpenStream(v, e, ntfs.ATTR_TYPE_DATA, ntfs.WILDCARD_STREAM_ID, "")
+	if err != nil {
+		out.ContentError = err.Error()
+		return
+	}
+	buf := make([]byte, min(out.Size, maxContent))
+	n, err := data.ReadAt(buf, 0)
+	if n == 0 && err != nil {
+		out.ContentError = "clusters not readable: " + err.Error()
+		return
+	}
+	out.Content, out.ContentSource = buf[:n], "clusters"
+	out.ContentZeros = isZeros(out.Content)
+}
+
+func isZeros(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/diskimage"
+	"github.com/azvql/azvql/plugins/evidence"
 	ntfs "www.velocidex.com/golang/go-ntfs/parser"
+	"www.velocidex.com/golang/vfilter"
 )
 
 const handler = `Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows`
@@ -100,15 +104,21 @@ func TestRecoverDeletedHandlerFolder(t *testing.T) {
 		}
 		if e.Resident {
 			resident++
-			if !bytes.Equal(e.Content, data) {
-				t.Errorf("%s: resident content differs from the file", want)
-			}
+		}
+		// Fresh volume: nothing reused the clusters, so every file's
+		// content comes back exactly, from the record or the clusters.
+		if len(data) > 0 && (!bytes.Equal(e.Content, data) || e.ContentSource == "" || e.ContentZeros) {
+			t.Errorf("%s: content (%s, zeros %v, error %q) differs from the file", want, e.ContentSource, e.ContentZeros, e.ContentError)
 		}
 		return nil
 	})
 	t.Logf("%d entries under Packages\\Plugins, %d resident files of the deleted folder recovered", len(got), resident)
 	if resident == 0 {
 		t.Error("no resident content recovered")
+	}
+	set := got[strings.ToLower(`C:\`+handler+`\1.1.22\RuntimeSettings\1.settings`)]
+	if set.ContentSource != "clusters" || !bytes.Contains(set.Content, []byte("runtimeSettings")) {
+		t.Errorf("1.settings (non-resident) not recovered from its clusters: %+v", set)
 	}
 	st := got[strings.ToLower(`C:\`+handler+`\1.1.22\Status\1.status`)]
 	if !st.Resident || !bytes.Contains(st.Content, []byte(`"status"`)) {
@@ -133,5 +143,47 @@ func TestRebuildTerminates(t *testing.T) {
 	}
 	if p, ok, note := rebuild(nodes, 8); ok || p != `?\c` || !strings.Contains(note, "parent record 9") {
 		t.Errorf("missing parent: %q %v %q", p, ok, note)
+	}
+}
+
+func TestPluginRows(t *testing.T) {
+	img := deletedImage(t)
+	image, err := diskimage.Open(img, diskimage.AutoPartition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer image.Close()
+	evidence.Register("mftscan-test", func(vfilter.Scope) (evidence.Accessor, error) { return image.Accessor(), nil })
+	scope := vfilter.NewScope()
+	var rows []*ordereddict.Dict
+	for r := range (EntriesPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("accessor", "mftscan-test")) {
+		rows = append(rows, r.(*ordereddict.Dict))
+	}
+	var settings *ordereddict.Dict
+	for _, r := range rows {
+		if got := strings.Join(r.Keys(), ","); got != strings.Join(EntriesPlugin{}.Columns(), ",") {
+			t.Fatalf("columns %s", got)
+		}
+		if p, _ := r.GetString("OSPath"); p == `C:\`+handler+`\1.1.22\RuntimeSettings\1.settings` {
+			settings = r
+		}
+	}
+	if settings == nil {
+		t.Fatalf("deleted 1.settings not among %d rows", len(rows))
+	}
+	inUse, _ := settings.Get("InUse")
+	src, _ := settings.GetString("ContentSource")
+	content, _ := settings.GetString("Content")
+	if inUse != false || src != "clusters" || !strings.Contains(content, `"runtimeSettings"`) {
+		t.Errorf("1.settings row: %v", settings)
+	}
+	// Not an NTFS volume: said so, no rows.
+	var logs bytes.Buffer
+	scope.SetLogger(log.New(&logs, "", 0))
+	for range (EntriesPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("accessor", "file")) {
+		t.Error("rows from the file accessor")
+	}
+	if !strings.Contains(logs.String(), `accessor "file" is not an NTFS volume`) {
+		t.Errorf("log: %q", logs.String())
 	}
 }
