@@ -94,6 +94,11 @@ func Scan(ctx context.Context, v *ntfs.NTFSContext, prefixes []string,
 	if err != nil {
 		return err
 	}
+	return scanRecords(ctx, v, n, prefixes, emit, problem)
+}
+
+func scanRecords(ctx context.Context, v *ntfs.NTFSContext, n int64, prefixes []string,
+	emit func(Entry) error, problem func(Problem)) error {
 	rs := v.GetRecordSize()
 	nodes := make([]node, n)
 	for id := int64(0); id < n; id++ {

@@ -187,3 +187,40 @@ func TestPluginRows(t *testing.T) {
 		t.Errorf("log: %q", logs.String())
 	}
 }
+
+// FuzzScanRawMFT feeds damaged $MFT streams (broken fixups, parent
+// loops, garbage attributes) to the scan: it must end, without panics.
+func FuzzScanRawMFT(f *testing.F) {
+	seed, err := os.ReadFile("testdata/mft-mkntfs-empty.bin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add(seed[:4096])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 64<<10 {
+			return
+		}
+		v := ntfs.GetNTFSContextFromRawMFT(bytes.NewReader(data), 4096, 1024)
+		_ = scanRecords(context.Background(), v, int64(len(data)/1024), nil,
+			func(e Entry) error {
+				if e.PathComplete && !strings.HasPrefix(e.Path, `C:\`) {
+					t.Fatalf("complete path %q not under C:", e.Path)
+				}
+				return nil
+			}, func(Problem) {})
+	})
+}
+
+func TestScanSeedMFT(t *testing.T) {
+	seed, _ := os.ReadFile("testdata/mft-mkntfs-empty.bin")
+	v := ntfs.GetNTFSContextFromRawMFT(bytes.NewReader(seed), 4096, 1024)
+	var names []string
+	scanRecords(context.Background(), v, int64(len(seed)/1024), nil, func(e Entry) error {
+		names = append(names, e.Path)
+		return nil
+	}, func(p Problem) { t.Errorf("%v", p) })
+	if got := strings.Join(names, " "); !strings.Contains(got, `C:\$MFT`) || !strings.Contains(got, `C:\$UpCase C:\$Extend`) {
+		t.Errorf("paths: %s", got)
+	}
+}
