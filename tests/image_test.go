@@ -249,7 +249,23 @@ func TestImageWindowsArtifactsSameRows(t *testing.T) {
 				t.Fatalf("no rows from the folder: the comparison would prove nothing")
 			}
 			sameRows(t, tree, folder, collect(t, names, "--image", disk))
+			if tree == "windows" {
+				ntfsTruncated(t, disk, fsImg)
+			}
 		})
+	}
+}
+
+// ntfsTruncated cuts the NTFS volume to a third: what the cut lost is
+// named (offset, reason), never read as zeros and silently absent.
+func ntfsTruncated(t *testing.T, disk, fsImg string) {
+	st, _ := os.Stat(fsImg)
+	data, _ := os.ReadFile(disk)
+	cut := disk + ".cut"
+	os.WriteFile(cut, data[:(1<<20)+st.Size()/3], 0o444)
+	stdout, stderr, err := run(t, "-v", "--image", cut, "artifacts", "collect", "Windows.Azure.RunCommand", "--format", "jsonl")
+	if !strings.Contains(stderr, "NTFS structures lie past the end of the image") && !strings.Contains(stderr, "the root folder cannot be read") {
+		t.Errorf("truncated NTFS read silently (err %v, %d bytes of rows):\n%s", err, len(stdout), stderr)
 	}
 }
 

@@ -153,7 +153,7 @@ func openVolume(disk io.ReaderAt, diskSize int64, p Partition, image string) (*V
 	}
 	switch {
 	case len(head) >= 11 && bytes.Equal(head[3:11], []byte("NTFS    ")):
-		fsys, err := safeOpen(func() (evidence.Accessor, error) { return openNTFS(sec, label) })
+		fsys, err := safeOpen(func() (evidence.Accessor, error) { return openNTFS(sec, p.Offset, avail, label) })
 		if err != nil {
 			return nil, probs, fmt.Errorf("NTFS: %w", err)
 		}

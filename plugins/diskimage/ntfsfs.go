@@ -1,6 +1,7 @@
 package diskimage
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,9 +18,40 @@ import (
 type ntfsFS struct {
 	ctx  *ntfs.NTFSContext
 	name string
+	edge *edgeReader
 
 	mu   sync.Mutex
 	dirs map[int64][]ntfsEntry
+	op   sync.Mutex // one operation at a time, so a read past the end is charged to it
+}
+
+// edgeReader notes reads that start past the bytes a truncated image
+// holds: go-ntfs reads them as zeros and reports nothing, so files
+// would silently be missing.
+type edgeReader struct {
+	r     io.ReaderAt
+	avail int64
+	base  int64 // the volume's offset in the disk, for messages
+	lost  int64 // first such offset since reset; -1 none
+}
+
+func (e *edgeReader) ReadAt(b []byte, off int64) (int, error) {
+	if off >= e.avail && e.lost < 0 {
+		e.lost = off
+	}
+	return e.r.ReadAt(b, off)
+}
+
+// guard runs f and turns a read past the end during it into an error.
+func (n *ntfsFS) guard(p string, f func() error) error {
+	n.op.Lock()
+	defer n.op.Unlock()
+	n.edge.lost = -1
+	err := f()
+	if n.edge.lost >= 0 && (err == nil || err == io.EOF || errors.Is(err, fs.ErrNotExist)) {
+		return &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("%s: offset %d: NTFS structures lie past the end of the image (it holds %d bytes of this volume): truncated image", n.name, n.edge.base+n.edge.lost, n.edge.avail)}
+	}
+	return err
 }
 
 type ntfsEntry struct {
@@ -29,8 +61,9 @@ type ntfsEntry struct {
 
 const rootMFT = 5
 
-func openNTFS(r io.ReaderAt, name string) (*ntfsFS, error) {
-	paged, err := ntfs.NewPagedReader(r, 1024, 10000)
+func openNTFS(r io.ReaderAt, base, avail int64, name string) (*ntfsFS, error) {
+	edge := &edgeReader{r: r, avail: avail, base: base, lost: -1}
+	paged, err := ntfs.NewPagedReader(edge, 1024, 10000)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +71,7 @@ func openNTFS(r io.ReaderAt, name string) (*ntfsFS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ntfsFS{ctx: ctx, name: name, dirs: map[int64][]ntfsEntry{}}, nil
+	return &ntfsFS{ctx: ctx, name: name, edge: edge, dirs: map[int64][]ntfsEntry{}}, nil
 }
 
 // mftID is the record number in go-ntfs's "N-T-I" inode string.
@@ -67,6 +100,11 @@ func (n *ntfsFS) list(dir int64) ([]ntfsEntry, error) {
 		}
 		seen[fi.Name] = true
 		l = append(l, ntfsEntry{mft: mftID(fi.MFTId), info: fi})
+	}
+	if dir == rootMFT && len(l) == 0 {
+		// Every NTFS root lists $MFT and the other system files: an
+		// empty one was not read (go-ntfs gives no error for it).
+		return nil, fmt.Errorf("%s: MFT record 5 (the root folder): no index entries readable: its index lies past the end of a truncated image or is damaged", n.name)
 	}
 	n.mu.Lock()
 	if len(n.dirs) >= maxDirCache {
@@ -125,7 +163,8 @@ func (n *ntfsFS) info(x ntfsEntry, p string) evidence.FileInfo {
 
 func (n *ntfsFS) Lstat(p string) (fi evidence.FileInfo, err error) {
 	defer recoverAs(&err, n.name, p)
-	x, err := n.lookup(p)
+	var x ntfsEntry
+	err = n.guard(p, func() (e error) { x, e = n.lookup(p); return })
 	if err != nil {
 		return evidence.FileInfo{}, err
 	}
@@ -137,16 +176,20 @@ func (n *ntfsFS) Lstat(p string) (fi evidence.FileInfo, err error) {
 
 func (n *ntfsFS) ReadDir(p string) (out []evidence.FileInfo, err error) {
 	defer recoverAs(&err, n.name, p)
-	x, err := n.lookup(p)
+	var x ntfsEntry
+	var entries []ntfsEntry
+	err = n.guard(p, func() (e error) {
+		if x, e = n.lookup(p); e != nil {
+			return e
+		}
+		if !x.info.IsDir {
+			return &fs.PathError{Op: "readdir", Path: p, Err: errNotDir}
+		}
+		entries, e = n.list(x.mft)
+		return e
+	})
 	if err != nil {
 		return nil, err
-	}
-	if !x.info.IsDir {
-		return nil, &fs.PathError{Op: "readdir", Path: p, Err: errNotDir}
-	}
-	entries, err := n.list(x.mft)
-	if err != nil {
-		return nil, &fs.PathError{Op: "readdir", Path: p, Err: fmt.Errorf("%s: %w", n.name, err)}
 	}
 	for _, c := range entries {
 		out = append(out, n.info(c, joinPath(p, c.info.Name)))
@@ -156,23 +199,53 @@ func (n *ntfsFS) ReadDir(p string) (out []evidence.FileInfo, err error) {
 
 func (n *ntfsFS) Open(p string) (f evidence.File, err error) {
 	defer recoverAs(&err, n.name, p)
-	x, err := n.lookup(p)
+	var data ntfs.RangeReaderAt
+	var size int64
+	err = n.guard(p, func() error {
+		x, err := n.lookup(p)
+		if err != nil {
+			return err
+		}
+		if x.info.IsDir {
+			return &fs.PathError{Op: "open", Path: p, Err: errIsDir}
+		}
+		entry, err := n.ctx.GetMFT(x.mft)
+		if err != nil {
+			return &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%s: MFT entry %d: %w", n.name, x.mft, err)}
+		}
+		data, err = ntfs.OpenStream(n.ctx, entry, 128, ntfs.WILDCARD_STREAM_ID, ntfs.WILDCARD_STREAM_NAME)
+		if err != nil {
+			return &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%s: MFT entry %d: $DATA: %w", n.name, x.mft, err)}
+		}
+		size = x.info.Size
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if x.info.IsDir {
-		return nil, &fs.PathError{Op: "open", Path: p, Err: errIsDir}
-	}
-	entry, err := n.ctx.GetMFT(x.mft)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%s: MFT entry %d: %w", n.name, x.mft, err)}
-	}
-	data, err := ntfs.OpenStream(n.ctx, entry, 128, ntfs.WILDCARD_STREAM_ID, ntfs.WILDCARD_STREAM_NAME)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%s: MFT entry %d: $DATA: %w", n.name, x.mft, err)}
-	}
-	return sectionFile{io.NewSectionReader(data, 0, x.info.Size)}, nil
+	return &ntfsFile{n: n, p: p, sr: io.NewSectionReader(data, 0, size)}, nil
 }
+
+// ntfsFile reads under the volume's guard, so content a truncation
+// cut off is an error, not zeros.
+type ntfsFile struct {
+	n  *ntfsFS
+	p  string
+	sr *io.SectionReader
+}
+
+func (f *ntfsFile) Read(b []byte) (k int, err error) {
+	err = f.n.guard(f.p, func() (e error) { k, e = f.sr.Read(b); return })
+	return
+}
+
+func (f *ntfsFile) ReadAt(b []byte, off int64) (k int, err error) {
+	err = f.n.guard(f.p, func() (e error) { k, e = f.sr.ReadAt(b, off); return })
+	return
+}
+
+func (f *ntfsFile) Seek(off int64, whence int) (int64, error) { return f.sr.Seek(off, whence) }
+func (f *ntfsFile) Close() error                              { return nil }
 
 func (n *ntfsFS) Join(dir, name string) string { return joinPath(dir, name) }
 
