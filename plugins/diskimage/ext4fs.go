@@ -34,6 +34,8 @@ type ext4Entry struct {
 
 const (
 	maxExtentDepth = 5 // ext4 allows 5 levels of extent tree
+	maxExtentNodes = 1 << 14
+	maxRuns        = 1 << 20
 	maxDirCache    = 4096
 	maxDirBytes    = 64 << 20
 )
@@ -74,10 +76,20 @@ func (e *ext4FS) pastEnd(off int64, what string) error {
 func (e *ext4FS) runs(in *ext4.Inode) ([]ext4.Run, bool) {
 	var out []ext4.Run
 	bs := e.ctx.BlockSize
+	nodes := 0
 	var visit func(off int64, depth int) bool
 	visit = func(off int64, depth int) bool {
 		h := in.Profile.ExtentHeader(in.Reader, off)
-		if h.Magic() != 0xf30a || depth > maxExtentDepth {
+		// The root node (in the inode) holds 4 entries, a tree block
+		// (bs-12)/12; a count beyond that, or a tree larger than any
+		// file needs, is damage, not a reason to read on.
+		room := int64(4)
+		if depth > 0 {
+			room = (bs - 12) / 12
+		}
+		nodes++
+		if h.Magic() != 0xf30a || depth > maxExtentDepth || int64(h.EntryCount()) > room ||
+			nodes > maxExtentNodes || len(out) > maxRuns {
 			return false
 		}
 		if h.Depth() == 0 {
