@@ -177,6 +177,18 @@ func TestPluginRows(t *testing.T) {
 	if inUse != false || src != "clusters" || !strings.Contains(content, `"runtimeSettings"`) {
 		t.Errorf("1.settings row: %v", settings)
 	}
+	// Parsed as live files are: the command of run 1 (its password
+	// redacted) and the outcome its status recorded.
+	if cmd, _ := settings.GetString("Command"); cmd != "net user svc_support '[REDACTED]' /add\nnet localgroup administrators svc_support /add" {
+		t.Errorf("recovered command %q", cmd)
+	}
+	for _, r := range rows {
+		if p, _ := r.GetString("OSPath"); p == `C:\`+handler+`\1.1.22\Status\1.status` {
+			if st, _ := r.GetString("Status"); st != "success" {
+				t.Errorf("recovered status %v", r)
+			}
+		}
+	}
 	// Not an NTFS volume: said so, no rows.
 	var logs bytes.Buffer
 	scope.SetLogger(log.New(&logs, "", 0))

@@ -2,9 +2,11 @@ package mftscan
 
 import (
 	"context"
+	"strings"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	ntfs "www.velocidex.com/golang/go-ntfs/parser"
@@ -36,7 +38,8 @@ type entriesArgs struct {
 var entryColumns = vqlkit.NewColumns("Record", "Sequence", "InUse", "IsDir", "Name", "OSPath",
 	"PathComplete", "PathNote", "Size", "Resident", "Content", "ContentSource", "ContentZeros", "ContentError",
 	"SICreated", "SIModified", "SIChanged", "SIAccessed",
-	"FNCreated", "FNModified", "FNChanged", "FNAccessed")
+	"FNCreated", "FNModified", "FNChanged", "FNAccessed",
+	"Command", "CommandField", "Protected", "Status", "StatusCode", "StatusTime", "StatusMessage", "ParseError")
 
 // EntriesPlugin is azure_mft_entries.
 type EntriesPlugin struct{}
@@ -50,7 +53,8 @@ func (EntriesPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.Plu
 			"path rebuilt from parent references (PathComplete false and PathNote say why when not), " +
 			"$STANDARD_INFORMATION and $FILE_NAME times, size, and the first 64 KiB of content: from the record " +
 			"(resident) or from the clusters (ContentSource clusters: for a deleted file possibly reused; " +
-			"ContentZeros when they read as zeros, as TRIM leaves them).",
+			"ContentZeros when they read as zeros, as TRIM leaves them); recovered .settings and .status " +
+			"parsed by the live-file parsers (Command, Status, ...; redacted unless redact=false).",
 		ArgType: tm.AddType(scope, &entriesArgs{}),
 		Version: 1,
 	}
@@ -105,10 +109,55 @@ func entryRow(e Entry, redactOn bool) *ordereddict.Dict {
 	if e.PathNote != "" {
 		note = e.PathNote
 	}
+	p := parseRecovered(e, redactOn)
 	return entryColumns.Row(e.Record, int64(e.Sequence), e.InUse, e.IsDir, e.Name, e.Path,
 		e.PathComplete, note, e.Size, e.Resident, content, source, zeros, cerr,
 		vqlkit.Time(e.SICreated), vqlkit.Time(e.SIModified), vqlkit.Time(e.SIChanged), vqlkit.Time(e.SIAccessed),
-		vqlkit.Time(e.FNCreated), vqlkit.Time(e.FNModified), vqlkit.Time(e.FNChanged), vqlkit.Time(e.FNAccessed))
+		vqlkit.Time(e.FNCreated), vqlkit.Time(e.FNModified), vqlkit.Time(e.FNChanged), vqlkit.Time(e.FNAccessed),
+		p.command, p.field, p.protected, p.state, p.code, p.time, p.message, p.err)
+}
+
+// parsed is what the live-file parsers (plugins/extensions) say of a
+// recovered .settings or .status; NULL columns otherwise.
+type parsed struct {
+	command, field, protected, state, code, time, message, err any
+}
+
+func parseRecovered(e Entry, redactOn bool) parsed {
+	var out parsed
+	if e.ContentSource == "" || e.ContentZeros || e.IsDir || int64(len(e.Content)) < e.Size {
+		return out
+	}
+	str := func(s string, f func(string) string) any {
+		if s == "" {
+			return nil
+		}
+		if redactOn {
+			s = f(s)
+		}
+		return s
+	}
+	name := strings.ToLower(e.Name)
+	switch {
+	case strings.HasSuffix(name, ".settings"):
+		s, err := extensions.ParseSettings(e.Content)
+		if err != nil {
+			out.err = err.Error()
+		}
+		if s != nil && !s.Empty {
+			out.command, out.field, out.protected = str(s.Command, redact.CommandLine), vqlkit.Str(s.CommandField), s.Protected
+		}
+	case strings.HasSuffix(name, ".status"):
+		s, err := extensions.ParseStatus(e.Content)
+		if err != nil {
+			out.err = err.Error()
+		}
+		if s != nil && !s.Empty {
+			out.state, out.code, out.time = vqlkit.Str(s.State), s.Code, vqlkit.Time(s.Timestamp)
+			out.message = str(s.Message, redact.String)
+		}
+	}
+	return out
 }
 
 // Plugins lists this package's plugins. Not yet in plugins.All(): its
