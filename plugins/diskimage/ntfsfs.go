@@ -92,14 +92,29 @@ func (n *ntfsFS) list(dir int64) ([]ntfsEntry, error) {
 		return nil, err
 	}
 	seen := map[string]bool{}
+	var adsOnly []*ntfs.FileInfo
 	for _, fi := range ntfs.ListDir(n.ctx, d) {
 		// Alternate data streams are not files of their own here, and
 		// "." is the directory itself.
-		if strings.Contains(fi.Name, ":") || fi.Name == "." || seen[fi.Name] {
+		if base, _, ads := strings.Cut(fi.Name, ":"); ads {
+			// A file with named streams only ($UsnJrnl: $J, $Max)
+			// is still a file: listed under its own name, size 0.
+			c := *fi
+			c.Name, c.Size = base, 0
+			adsOnly = append(adsOnly, &c)
+			continue
+		}
+		if fi.Name == "." || seen[fi.Name] {
 			continue
 		}
 		seen[fi.Name] = true
 		l = append(l, ntfsEntry{mft: mftID(fi.MFTId), info: fi})
+	}
+	for _, fi := range adsOnly {
+		if !seen[fi.Name] {
+			seen[fi.Name] = true
+			l = append(l, ntfsEntry{mft: mftID(fi.MFTId), info: fi})
+		}
 	}
 	if dir == rootMFT && len(l) == 0 {
 		// Every NTFS root lists $MFT and the other system files: an

@@ -22,6 +22,9 @@ type Partition struct {
 }
 
 func (p Partition) String() string {
+	if p.Scheme == "none" {
+		return fmt.Sprintf("partition 0 (the whole image: no partition table, %d bytes)", p.Size)
+	}
 	s := fmt.Sprintf("partition %d (%s type %s, offset %d, %d bytes", p.Index, p.Scheme, p.Type, p.Offset, p.Size)
 	if p.Name != "" {
 		s += fmt.Sprintf(", name %q", p.Name)
