@@ -145,11 +145,23 @@ func scanRecords(ctx context.Context, v *ntfs.NTFSContext, n int64, prefixes []s
 	return nil
 }
 
+// partialKeep are the parts of a partial path that still place it in
+// a handler folder.
+var partialKeep = []string{`\runtimesettings\`, `\status\`, `\plugins\`, `\downloads\`}
+
 func matches(path string, complete bool, prefixes []string) bool {
 	if len(prefixes) == 0 {
 		return true
 	}
 	if !complete {
+		// Where the path stops short (a parent record reused), keep
+		// what still looks like a handler's settings or status.
+		lp := strings.ToLower(path)
+		for _, k := range partialKeep {
+			if strings.Contains(lp, k) {
+				return true
+			}
+		}
 		return false
 	}
 	lp := strings.ToLower(path)

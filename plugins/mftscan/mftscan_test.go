@@ -262,3 +262,18 @@ func BenchmarkScan100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+func TestPartialPathsKept(t *testing.T) {
+	pre := []string{`c:\packages\plugins\`}
+	for path, want := range map[string]bool{
+		`?\1.1.22\RuntimeSettings\3.settings`: true,
+		`?\Status\3.status`:                   true,
+		`?\Users\x\notes.txt`:                 false,
+		`C:\Packages\Plugins\X\a`:             true,
+		`C:\Windows\a`:                        false,
+	} {
+		if got := matches(path, !strings.HasPrefix(path, `?`), pre); got != want {
+			t.Errorf("%s: %v", path, got)
+		}
+	}
+}
