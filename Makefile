@@ -5,7 +5,7 @@ VQL     := $(BIN)/vql
 DEMO    := tests/fixtures
 FUZZTIME ?= 60s
 
-.PHONY: all build run test vet fmt-check cross bench fuzz clean
+.PHONY: all build run test vet fmt-check tidy-check cross bench fuzz clean
 
 all: build
 
@@ -38,6 +38,13 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# go.mod and go.sum are what `go mod tidy` would write (direct
+# requirements not marked indirect, nothing missing or unused).
+# tools/velociraptor's go.mod is not checked here: it resolves this module
+# only through the build workspace (build/go.work), which tidy ignores.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
 # The binary goes onto every endpoint of a fleet.
 cross:
 	GOOS=windows GOARCH=amd64 $(GO) build -o $(BIN)/vql-windows-amd64.exe ./vql
@@ -45,7 +52,7 @@ cross:
 	GOOS=darwin  GOARCH=arm64 $(GO) build -o $(BIN)/vql-darwin-arm64 ./vql
 	GOOS=linux   GOARCH=amd64 $(GO) build -o $(BIN)/vql-linux-amd64 ./vql
 
-# Go benchmarks of every parser and of the output path, then DESIGN.md's
+# Go benchmarks of every parser and of the output path, then docs/design.md's
 # waagent.log budget end to end through `vql query` on one core, next to the
 # query engine's own floor (tests/integration/bench-e2e.sh; the generated
 # log is kept in BENCH_LOG between runs).

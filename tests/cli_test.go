@@ -138,3 +138,74 @@ func TestCLICollect(t *testing.T) {
 		t.Errorf("stdout: %v %s", err, stdout)
 	}
 }
+
+// A misspelt or missing argument never passes as an empty result: the
+// command prints what rows it has, names the argument on stderr with
+// the valid ones, and exits non-zero (issue 12 §6, issue 11 §3).
+func TestCLIArgumentErrors(t *testing.T) {
+	for _, c := range []struct {
+		name, query string
+		want        []string
+	}{
+		{"plugin typo", "SELECT * FROM azure_run_executions(rot='/')", []string{
+			`ERROR:azure_run_executions: unexpected argument "rot"`,
+			"(valid arguments: root, accessor, redact, decrypt, keys, password)"}},
+		{"missing required", "SELECT * FROM azure_extension_settings(root='x')", []string{
+			`ERROR:azure_extension_settings: missing required argument "filename"`,
+			"filename (required), accessor, root"}},
+		{"function typo", "SELECT azure_decrypt(dat='x') FROM scope()", []string{
+			`ERROR:azure_decrypt: unexpected argument "dat"`, "data (required), thumbprint"}},
+		{"built-in function typo", "SELECT upcase(strin='a') AS U FROM scope()", []string{
+			`ERROR:upcase: unexpected argument "strin" (valid arguments: string (required))`}},
+		{"vfilter plugin typo", "SELECT * FROM foreach(row=[1], quer={SELECT 1 FROM scope()})", []string{
+			`ERROR:foreach: unexpected argument "quer"`, "row (required), query"}},
+		{"glob argument not honoured", "SELECT * FROM glob(globs='/x', one_filesystem=TRUE)", []string{
+			`ERROR:glob: unexpected argument "one_filesystem"`}},
+		{"artifact parameter typo", "SELECT * FROM Artifact.Linux.Azure.RunCommand(Rot='/')", []string{
+			`ERROR:Linux.Azure.RunCommand: unknown parameter "Rot" provided to artifact Linux.Azure.RunCommand`,
+			"(valid parameters: Root, RedactSecrets"}},
+	} {
+		stdout, stderr, err := run(t, "query", "--format", "json", c.query)
+		if err == nil {
+			t.Errorf("%s: exited 0\nstdout %s\nstderr %s", c.name, stdout, stderr)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", c.name, w, stderr)
+			}
+		}
+	}
+
+	// The same query spelt right exits 0.
+	if _, stderr, err := run(t, "query", "--format", "json",
+		"SELECT * FROM azure_run_executions(root='fixtures/linux') LIMIT 1"); err != nil {
+		t.Fatalf("correct query failed: %v\n%s", err, stderr)
+	}
+}
+
+// An argument error inside an artifact fails `artifacts collect` too:
+// the error is on stderr and in log.json, the results are still written.
+func TestCLICollectArgumentError(t *testing.T) {
+	defs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(defs, "typo.yaml"), []byte(`name: Test.Typo
+sources:
+  - query: SELECT * FROM azure_run_executions(rot='/')
+`), 0644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "collection")
+	_, stderr, err := run(t, "--definitions", defs, "artifacts", "collect", "Test.Typo", "--output", out)
+	if err == nil {
+		t.Fatalf("collect exited 0\n%s", stderr)
+	}
+	for _, want := range []string{`ERROR:azure_run_executions: unexpected argument "rot"`, "the collection logged 1 error(s)"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	logJSON, err := os.ReadFile(filepath.Join(out, "log.json"))
+	if err != nil || !strings.Contains(string(logJSON), `"level":"ERROR"`) {
+		t.Errorf("log.json: %v\n%s", err, logJSON)
+	}
+}

@@ -16,7 +16,7 @@ import (
 
 // The README is the reference users read: every azvql plugin and
 // function, every built-in and every artifact the binary embeds must be
-// documented there (DESIGN.md: a rename is a breaking change, so is a
+// documented there (docs/design.md, the plugin contract: a rename is a breaking change, so is a
 // silent addition).
 func TestReadmeDocumentsEverything(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "README.md"))

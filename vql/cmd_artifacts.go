@@ -181,16 +181,20 @@ func doArtifactsShow(w io.Writer) error {
 // collectionLog writes log.json as Velociraptor's collector does (JSON
 // lines: _ts, client_time, level, message) and, with -v, to stderr.
 type collectionLog struct {
-	mu    sync.Mutex
-	file  io.Writer
-	echo  io.Writer
-	count int
+	mu     sync.Mutex
+	file   io.Writer
+	echo   io.Writer
+	count  int
+	errors int // lines isErrorLine holds for: the command then fails
 }
 
 func (self *collectionLog) Write(b []byte) (int, error) {
 	self.mu.Lock()
 	defer self.mu.Unlock()
 	msg := strings.TrimRight(string(b), "\n")
+	if isErrorLine(msg) {
+		self.errors++
+	}
 	if self.echo != nil {
 		fmt.Fprintln(self.echo, msg)
 	}
@@ -412,6 +416,12 @@ func doArtifactsCollect() error {
 		}
 	}
 	errs = append(errs, sink.Close())
+	logw.mu.Lock()
+	if logw.errors > 0 && len(errs) == 1 && errs[0] == nil {
+		// The results are written; the errors are in the log (and on stderr).
+		errs = append(errs, fmt.Errorf("the collection logged %d error(s) (see above, and log.json)", logw.errors))
+	}
+	logw.mu.Unlock()
 	if zipPath != "" {
 		collection.Uploads = recorder.Uploads()
 		if err := writeContainer(zipPath, dir, collection); err != nil {

@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func (l *queryLog) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	msg := strings.TrimRight(string(b), "\n")
-	isErr := strings.HasPrefix(msg, "ERROR:")
+	isErr := isErrorLine(msg)
 	if isErr && l.err == nil {
 		l.err = errQueryLogged
 	}
@@ -96,6 +97,17 @@ func (l *queryLog) Write(b []byte) (int, error) {
 		fmt.Fprintln(l.w, msg)
 	}
 	return len(b), nil
+}
+
+// argErrorRe matches vfilter's argument-parser messages ("Unexpected
+// arg x", "Field x is required"), which some callers log without the
+// ERROR: prefix; Velociraptor marks a collection failed on them too.
+var argErrorRe = regexp.MustCompile(`Unexpected arg |Field \S+ is required`)
+
+// isErrorLine is true for a query log line that makes the command fail:
+// level ERROR, or an argument the query got wrong.
+func isErrorLine(msg string) bool {
+	return strings.HasPrefix(msg, "ERROR:") || argErrorRe.MatchString(msg)
 }
 
 // errQueryLogged is returned when the query log held an ERROR line

@@ -66,7 +66,7 @@ func TestColumnsInOrder(t *testing.T) {
 	}
 }
 
-// Lines quoted in FORMATS.md §1.11 (one per era) and the issue/doc pastes it cites.
+// Lines quoted in docs/formats.md §1.11 (one per era) and the issue/doc pastes it cites.
 func TestEras(t *testing.T) {
 	cases := []struct {
 		name, line string
@@ -163,7 +163,7 @@ func TestEras(t *testing.T) {
 	}
 }
 
-// The realistic >= 2.9 extension run of FORMATS.md §1.11.
+// The realistic >= 2.9 extension run of docs/formats.md §1.11.
 const run29 = `2024-05-02T10:11:09.402188Z INFO ExtHandler ExtHandler Fetched new vmSettings [HostGAPlugin correlation ID: 6f1e0a3c-1111-2222-3333-444455556666 eTag: 4012345678901234567 source: FastTrack]
 2024-05-02T10:11:09.517301Z INFO ExtHandler ExtHandler ProcessExtensionsGoalState started [etag_4012345678901234567 channel: HostGAPlugin source: FastTrack activity: 9a1c correlation 2b7e created: 2024-05-02T10:11:03.441817Z]
 2024-05-02T10:11:09.601220Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandLinux-1.0.5] Target handler state: enabled [etag_4012345678901234567]

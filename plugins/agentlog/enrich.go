@@ -11,7 +11,7 @@ import (
 // Event vocabulary: a record's Event is the first rule whose message
 // prefix matches the message (after any [CGI]/[CGW]/[PERIODIC]/[HEARTBEAT]
 // tag). The texts are the agent's own (WALinuxAgent ga/exthandlers.py and
-// older releases; FORMATS.md §1.11). docs/plugins-agentlog.md lists them.
+// older releases; docs/formats.md §1.11). docs/plugins-agentlog.md lists them.
 const (
 	EvExecuting        = "Executing"
 	EvCommand          = "Command"

@@ -7,7 +7,7 @@ import (
 	"github.com/azvql/azvql/plugins/logscan"
 )
 
-// Era names a line format (FORMATS.md §1.11). They are the values of the
+// Era names a line format (docs/formats.md §1.11). They are the values of the
 // Era column.
 const (
 	Era20     = "2.0"          // YYYY/MM/DD HH:MM:SS local, no fraction, WARNING:/ERROR: prefix

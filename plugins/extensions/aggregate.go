@@ -12,7 +12,7 @@ import (
 	"www.velocidex.com/golang/vfilter"
 )
 
-// Where the agents keep copies of the status blob they upload (FORMATS §3).
+// Where the agents keep copies of the status blob they upload (docs/formats.md §3).
 var aggregateGlobs = []struct{ OS, Glob string }{
 	{"Windows", `C:\WindowsAzure\Logs\AggregateStatus\aggregatestatus*.json`},
 	{"Linux", "/var/lib/waagent/waagent_status.json"},

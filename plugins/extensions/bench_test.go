@@ -100,7 +100,7 @@ func genMixedTree(tb testing.TB, root string, n int) {
 // and mixed: every Linux and Windows kind) end to end
 // (listing, reading, parsing, hashing, redaction, row building), with
 // decryption on auto and no key present, as azure_run_executions runs. Budget
-// (DESIGN.md): under 2 s per walk, memory flat in the number of files.
+// (docs/design.md): under 2 s per walk, memory flat in the number of files.
 // Metrics: rows/s, the peak heap in use during the walk (garbage
 // included) and the live heap per execution halfway through the walk
 // (the index of names and paths; contents are never accumulated).

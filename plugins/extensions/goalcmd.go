@@ -13,7 +13,7 @@ import (
 // goalRef is what the goal states say about one extension setting
 // (handler, extension name, sequence): the public command and URIs,
 // which survive there after the extension truncated or deleted its own
-// copies (FORMATS §1.10).
+// copies (docs/formats.md §1.10).
 type goalRef struct {
 	Command   string
 	Note      string

@@ -126,7 +126,7 @@ func ParseMrseq(b []byte) (int64, bool) {
 	return n, err == nil
 }
 
-// ParsePidstart reads "<pid>\t<ps -o lstart= output>" (FORMATS §1.6).
+// ParsePidstart reads "<pid>\t<ps -o lstart= output>" (docs/formats.md §1.6).
 // started is the lstart text as found: the VM's local time, zone unknown.
 func ParsePidstart(b []byte) (pid int64, started string, ok bool) {
 	t, _ := evidence.DecodeText(b)

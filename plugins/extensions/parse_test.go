@@ -11,7 +11,7 @@ import (
 	"unicode/utf16"
 )
 
-// Status shapes from FORMATS §1.5 (a)-(e) and §3.
+// Status shapes from docs/formats.md §1.5 (a)-(e) and §3.
 var (
 	statusShimPlaceholder = "[\n{\n\"version\": 1,\n\"timestampUTC\": \"2024-05-02T10:11:12+00:00\",\n\"status\": {\n\"operation\": \"Enable\",\n\"status\": \"transitioning\",\n\"formattedMessage\": {\n\"lang\": \"en\",\n\"message\": \"Enable in progress\"\n}\n}\n}\n]\n"
 	statusGoFinal         = "[\n\t{\n\t\t\"version\": 1,\n\t\t\"timestampUTC\": \"2024-05-02T10:11:15Z\",\n\t\t\"status\": {\n\t\t\t\"operation\": \"Enable\",\n\t\t\t\"status\": \"success\",\n\t\t\t\"formattedMessage\": {\n\t\t\t\t\"lang\": \"en\",\n\t\t\t\t\"message\": \"Enable succeeded: \\n[stdout]\\nuid=0(root) gid=0(root) groups=0(root)\\n\\n[stderr]\\n\"\n\t\t\t}\n\t\t}\n\t}\n]"

@@ -14,7 +14,7 @@ import (
 // a gzip bomb cannot make the parser allocate more.
 const MaxScriptBytes = scripttext.MaxBytes
 
-// Settings is what a .settings file says (FORMATS §1.4, §2).
+// Settings is what a .settings file says (docs/formats.md §1.4, §2).
 type Settings struct {
 	Empty    bool   // 0 bytes (or only whitespace): the sequence existed, settings were truncated
 	Encoding string // evidence.DecodeText's name for the text encoding
@@ -157,7 +157,7 @@ func (s *Settings) findCommand() {
 func asDict(v any) *ordereddict.Dict { d, _ := v.(*ordereddict.Dict); return d }
 
 // DecodeScript decodes a Run Command / CSE "script" value: base64, then
-// gunzip when the bytes are gzip (FORMATS §2). Text that is not base64 is
+// gunzip when the bytes are gzip (docs/formats.md §2). Text that is not base64 is
 // returned as is. note explains anything unusual. (scripttext.Decode.)
 func DecodeScript(v string) (script, note string) { return scripttext.Decode(v) }
 

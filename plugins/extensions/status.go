@@ -13,7 +13,7 @@ import (
 	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
-// Who wrote a status file (FORMATS §1.5).
+// Who wrote a status file (docs/formats.md §1.5).
 const (
 	WriterShim      = "shim"      // the handler's shell shim, before forking the binary: a placeholder
 	WriterAgent     = "agent"     // the guest agent, when the extension wrote nothing: a placeholder
@@ -261,7 +261,7 @@ func (s *Status) instanceView(iv *ordereddict.Dict) {
 	}
 }
 
-// classify decides who wrote the file (FORMATS §1.5):
+// classify decides who wrote the file (docs/formats.md §1.5):
 //   - shim placeholder: "transitioning", and the timestamp has the
 //     "+00:00" suffix of `date --iso-8601`, or the message is RC v2's "{}",
 //     or the document spans lines none of which is indented (the shim's

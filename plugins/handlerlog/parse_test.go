@@ -17,7 +17,7 @@ func parseAll(t *testing.T, name, text string, redact bool) ([]Record, string) {
 	return recs, f
 }
 
-// Lines quoted in FORMATS.md §1.11 and §4.2 (real pastes).
+// Lines quoted in docs/formats.md §1.11 and §4.2 (real pastes).
 const winPlugin = `[4892+00000001] [03/04/2021 20:49:58.30] [INFO] Starting RunCommand Extension v1
 [4892+00000001] [03/04/2021 20:49:58.31] [INFO] Installing Handler
 [4892+00000001] [03/04/2021 20:49:58.31] [INFO] Handler successfully installed

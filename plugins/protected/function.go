@@ -9,7 +9,6 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/vqlkit"
@@ -52,8 +51,7 @@ func (DecryptFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfi
 
 func (DecryptFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	a := &DecryptArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-		vqlkit.Logf(scope, functionName, "%v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, functionName, a) {
 		return vfilter.Null{}
 	}
 	red := true

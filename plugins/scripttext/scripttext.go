@@ -1,6 +1,6 @@
 // Package scripttext decodes the script text that Azure VM extension
 // settings carry: the Run Command / Custom Script "script" value (base64,
-// optionally gzip, FORMATS §2). It has no dependency on the plugins so
+// optionally gzip, docs/formats.md §2). It has no dependency on the plugins so
 // that extensions, goalstate and protected can all use it without import
 // cycles.
 package scripttext
@@ -22,7 +22,7 @@ import (
 const MaxBytes = 1 << 20
 
 // Decode decodes a Run Command / CSE "script" value: base64, then gunzip
-// when the bytes are gzip (FORMATS §2). Text that is not base64 is
+// when the bytes are gzip (docs/formats.md §2). Text that is not base64 is
 // returned as is. note explains anything unusual.
 func Decode(v string) (script, note string) {
 	raw, err := decodeBase64(v)

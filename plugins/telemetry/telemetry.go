@@ -10,7 +10,7 @@
 //     {eventId, providerId, parameters: [{name, value}]} per file.
 //
 // The agent uploads and deletes both, so what remains is what had not
-// been sent yet (FORMATS.md §1.12, §4.2). docs/plugins-telemetry.md.
+// been sent yet (docs/formats.md §1.12, §4.2). docs/plugins-telemetry.md.
 package telemetry
 
 import (

@@ -1,5 +1,5 @@
 // Package vqlkit holds the small pieces every azvql plugin shares to keep
-// the plugin contract (DESIGN.md): NULL for absent values, UTC times,
+// the plugin contract (docs/design.md): NULL for absent values, UTC times,
 // cancellable sends, log lines that name the plugin and file.
 package vqlkit
 
@@ -10,7 +10,6 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Send emits a row unless the query was cancelled; false means stop.
@@ -55,7 +54,8 @@ func Int(p *int64) interface{} {
 const rowBuffer = 64
 
 // Run starts a plugin the way every azvql plugin starts: it parses args
-// into a (a bad argument is a log line and no rows), turns a panic in
+// into a (an unknown, missing or ill-typed argument is an error, see
+// ParseArgs, and no rows), turns a panic in
 // body into a log line ("never panics on bad input"), and closes the row
 // channel when body returns. The channel holds up to rowBuffer rows so a
 // parser is not switched out for every row it emits (a LIMIT that stops
@@ -70,8 +70,7 @@ func Run(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict,
 				Logf(scope, plugin, "internal error: %v", r)
 			}
 		}()
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, a); err != nil {
-			Logf(scope, plugin, "%v", err)
+		if !ParseArgs(ctx, scope, args, plugin, a) {
 			return
 		}
 		body(out)

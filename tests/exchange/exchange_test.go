@@ -109,9 +109,12 @@ func TestExportPack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	natives := strings.Fields(list)
-	var want []string
-	for _, n := range natives {
+	var natives, want []string
+	for _, n := range strings.Fields(list) {
+		if n == "Generic.Azure.Utils" { // exports VQL for the others, no sources: no edition
+			continue
+		}
+		natives = append(natives, n)
 		want = append(want, "Exchange/"+strings.ReplaceAll(n, ".", "/")+".yaml")
 	}
 	want = append(want, "README.md", "tools.json")

@@ -68,6 +68,6 @@ printf '%s\n' "${results[@]}" | awk -F'|' '
 	/^velociraptor-azvql: / { r = $3 }
 	END {
 		printf "best stock VQL: %s\n", bestname
-		printf "ratio (CPU time) vs the best stock VQL: vql %.1fx, velociraptor-azvql %.1fx (DESIGN.md budget: >= 20x)\n", best / v, best / r
+		printf "ratio (CPU time) vs the best stock VQL: vql %.1fx, velociraptor-azvql %.1fx (docs/design.md budget: >= 20x)\n", best / v, best / r
 	}'
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

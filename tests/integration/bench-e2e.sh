@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench` (second half): DESIGN.md's waagent.log budget measured as it
+# `make bench` (second half): docs/design.md's waagent.log budget measured as it
 # is written, end to end through `vql query` on one core:
 #
 #   SELECT count() FROM azure_waagent_log(filename=LOG)      (>= 100 MB/s, peak RSS < 64 MB)

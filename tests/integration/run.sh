@@ -43,6 +43,24 @@ vr() { timeout --kill-after=10 "$TIMEOUT" "$VR" "$@"; }
 step "fixture times"
 "$VQL" fixtures touch tests/fixtures || { echo "vql fixtures touch failed" >&2; exit 1; }
 
+step "licence notice"
+# The azvql build states its licence (AGPL-3.0, Velociraptor's) before
+# Velociraptor's build record; the output must still be that record.
+if ! vr version >"$TMP/version.txt" 2>&1 || ! grep -q 'GNU AGPL-3.0' "$TMP/version.txt" ||
+	! grep -q '^name: velociraptor' "$TMP/version.txt"; then
+	cat "$TMP/version.txt"
+	fail "velociraptor version: no AGPL-3.0 notice before the build record"
+fi
+
+step "argument errors"
+# A misspelt plugin argument is an error under Velociraptor too: logged at
+# level ERROR with the valid arguments, and the query command exits 1.
+if vr query "SELECT * FROM azure_run_executions(rot='/')" >"$TMP/argerr.txt" 2>&1 ||
+	! grep -q 'ERROR.*azure_run_executions: unexpected argument "rot" (valid arguments: root, ' "$TMP/argerr.txt"; then
+	cat "$TMP/argerr.txt"
+	fail "velociraptor query with a misspelt argument: no ERROR naming it, or exit 0"
+fi
+
 step "config"
 # One definitions folder per run would need two --definitions flags, which
 # Velociraptor does not take (the flag is a single string): the generated

@@ -129,7 +129,7 @@ func TestCompile(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("compiled:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if maybeEscape("Odd Name") != "`Odd Name`" {
+	if quoteIdent("Odd Name") != "`Odd Name`" {
 		t.Fatalf("escape")
 	}
 }
@@ -196,7 +196,7 @@ sources:
 	scope.SetLogger(newLogger(sink))
 	rows = runQuery(t, scope, "SELECT * FROM Artifact.Test.Simple(Nope=1)")
 	if len(rows) != 0 || !strings.Contains(strings.Join(sink.lines, ""),
-		"Unknown parameter Nope provided to artifact Test.Simple") {
+		`ERROR:Test.Simple: unknown parameter "Nope" provided to artifact Test.Simple (valid parameters: `) {
 		t.Fatalf("unknown arg: %v %v", rows, sink.lines)
 	}
 }

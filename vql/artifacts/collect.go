@@ -19,14 +19,14 @@ import (
 // "True" become "Y" and anything else "", a choice must be listed.
 // Velociraptor ignores an argument no artifact declares; here it is an
 // error, since it is nearly always a typo.
-func (self *Repository) CollectorParams(names []string, args []string) (
+func (repo *Repository) CollectorParams(names []string, args []string) (
 	map[string][]*Env, []string, error) {
 	result := make(map[string][]*Env)
 	var warnings []string
 	used := make(map[string]bool)
 
 	for _, name := range names {
-		artifact, pres := self.Get(name)
+		artifact, pres := repo.Get(name)
 		if !pres {
 			return nil, nil, fmt.Errorf("Artifact %s not found", name)
 		}
@@ -44,12 +44,12 @@ func (self *Repository) CollectorParams(names []string, args []string) (
 				item = namespaces[1]
 			}
 			parts := strings.SplitN(item, "=", 2)
-			arg_name, value := parts[0], "Y"
+			param, value := parts[0], "Y"
 			if len(parts) == 2 {
 				value = parts[1]
 			}
 
-			def, pres := params[arg_name]
+			def, pres := params[param]
 			if !pres {
 				continue
 			}
@@ -72,10 +72,10 @@ func (self *Repository) CollectorParams(names []string, args []string) (
 				}
 				if !valid {
 					warnings = append(warnings, fmt.Sprintf(
-						"Invalid choice for parameter %v: %v", arg_name, value))
+						"Invalid choice for parameter %v: %v", param, value))
 				}
 			}
-			result[name] = append(result[name], &Env{Key: arg_name, Value: value})
+			result[name] = append(result[name], &Env{Key: param, Value: value})
 		}
 	}
 

@@ -2,54 +2,52 @@ package artifacts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
-const (
-	// MAX_STACK_DEPTH bounds artifacts calling artifacts.
-	MAX_STACK_DEPTH = 10
+// Artifacts are called from VQL as plugins: `Artifact.Linux.Azure.RunCommand(Root=...)`.
+// The scope variable Artifact holds a caller with no name; each
+// `.Component` makes a caller one component longer (the protocol at the
+// end of this file); calling it compiles the named artifact and runs its
+// requests in a child scope, the arguments replacing the parameters'
+// defaults. Besides the parameters a caller takes source= (one source)
+// and preconditions= (run the precondition, off by default), and **=
+// (a dict of arguments that replaces the others).
 
-	// ScopeStackVar holds the chain of artifacts being evaluated
-	// (constants.SCOPE_STACK).
+const (
+	// maxCallDepth bounds artifacts calling artifacts.
+	maxCallDepth = 10
+
+	// ScopeStackVar holds the chain of artifacts being evaluated,
+	// innermost first.
 	ScopeStackVar = "$stack"
 )
 
-// ArtifactRepositoryPlugin is the "Artifact" pseudo plugin: the scope
-// variable Artifact resolves to it, each ".Name" component extends its
-// prefix through the associative protocol below, and calling it runs
-// the named artifact (services/repository/plugin.go).
-type ArtifactRepositoryPlugin struct {
-	prefix     []string
-	repository *Repository
+// caller is the Artifact pseudo plugin for one (partial) name.
+type caller struct {
+	path []string
+	repo *Repository
 }
 
-// NewArtifactRepositoryPlugin returns the root "Artifact" plugin.
-func NewArtifactRepositoryPlugin(repository *Repository) *ArtifactRepositoryPlugin {
-	return &ArtifactRepositoryPlugin{repository: repository}
-}
-
-// Name is the artifact name the prefix spells.
-func (self *ArtifactRepositoryPlugin) Name() string {
-	return strings.Join(self.prefix, ".")
-}
+func (c *caller) name() string { return strings.Join(c.path, ".") }
 
 // Info describes the pseudo plugin.
-func (self *ArtifactRepositoryPlugin) Info(
-	scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (c *caller) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
-		Name: self.Name(),
+		Name: c.name(),
 		Doc:  "A pseudo plugin for accessing the artifacts repository from VQL.",
 	}
 }
 
-func reduce(ctx context.Context, v vfilter.Any) vfilter.Any {
+// value is v, evaluated if the argument was passed as a lazy expression.
+func value(ctx context.Context, v vfilter.Any) vfilter.Any {
 	if lazy, ok := v.(types.LazyExpr); ok {
 		return lazy.Reduce(ctx)
 	}
@@ -57,225 +55,196 @@ func reduce(ctx context.Context, v vfilter.Any) vfilter.Any {
 }
 
 // Call runs the artifact.
-func (self *ArtifactRepositoryPlugin) Call(
-	ctx context.Context, scope vfilter.Scope,
-	args *ordereddict.Dict) <-chan vfilter.Row {
-	output_chan := make(chan vfilter.Row)
-
+func (c *caller) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
+	out := make(chan vfilter.Row)
 	go func() {
-		defer close(output_chan)
-
-		artifact_name := self.Name()
-		args := arg_parser.NormalizeArgs(args)
-
-		if v, ok := args.Get("source"); ok {
-			source, ok := reduce(ctx, v).(string)
-			if !ok {
-				scope.Log("Source must be a string")
-				return
-			}
-			with_source := artifact_name + "/" + source
-			if _, pres := self.repository.Get(with_source); !pres {
-				scope.Log("Source %v not found in artifact %v", source, artifact_name)
-				return
-			}
-			artifact_name = with_source
-		} else {
-			if _, pres := self.repository.Get(artifact_name); !pres {
-				scope.Log("Artifact %v not found", artifact_name)
-				return
-			}
-		}
-
-		// Preconditions are off unless preconditions=TRUE.
-		var precondition bool
-		if v, ok := args.Get("preconditions"); ok {
-			precondition = scope.Bool(reduce(ctx, v))
-		}
-
-		// ** style kwargs replace the args.
-		if kwargs_any, ok := args.Get("**"); ok {
-			if kwargs, ok := reduce(ctx, kwargs_any).(*ordereddict.Dict); ok {
-				args = kwargs
-			}
-		}
-
-		requests, err := self.repository.Compile(artifact_name, nil,
-			CompilerOptions{DisablePrecondition: !precondition})
-		if err != nil {
-			scope.Log("Artifact %s invalid: %v", self.Name(), err)
+		defer close(out)
+		name, params, preconditions, ok := c.parseCall(ctx, scope, arg_parser.NormalizeArgs(args))
+		if !ok {
 			return
 		}
-
-		for _, request := range requests {
-			if !self.evalRequest(ctx, scope, request, args, output_chan) {
+		requests, err := c.repo.Compile(name, nil, CompilerOptions{DisablePrecondition: !preconditions})
+		if err != nil {
+			vqlkit.Errorf(scope, c.name(), "Artifact %s invalid: %v", c.name(), err)
+			return
+		}
+		for _, r := range requests {
+			if !c.run(ctx, scope, r, params, out) {
 				return
 			}
 		}
 	}()
-
-	return output_chan
+	return out
 }
 
-// evalRequest runs one compiled request in a child scope; false means
-// stop (cancelled or fatal).
-func (self *ArtifactRepositoryPlugin) evalRequest(
-	ctx context.Context, scope vfilter.Scope, request *Request,
-	args *ordereddict.Dict, output_chan chan<- vfilter.Row) bool {
+// parseCall splits the call's arguments: the artifact (or
+// artifact/source) to compile, the parameters, whether preconditions
+// apply. A source or artifact that does not exist is an error.
+func (c *caller) parseCall(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) (
+	name string, params *ordereddict.Dict, preconditions, ok bool) {
+	name = c.name()
+	if v, present := args.Get("source"); present {
+		source, isString := value(ctx, v).(string)
+		if !isString {
+			vqlkit.Errorf(scope, c.name(), "Source must be a string")
+			return "", nil, false, false
+		}
+		if _, found := c.repo.Get(name + "/" + source); !found {
+			vqlkit.Errorf(scope, c.name(), "Source %v not found in artifact %v", source, name)
+			return "", nil, false, false
+		}
+		name += "/" + source
+	} else if _, found := c.repo.Get(name); !found {
+		vqlkit.Errorf(scope, c.name(), "Artifact %v not found", name)
+		return "", nil, false, false
+	}
+	if v, present := args.Get("preconditions"); present {
+		preconditions = scope.Bool(value(ctx, v))
+	}
+	params = ordereddict.NewDict()
+	if v, present := args.Get("**"); present {
+		if kwargs, isDict := value(ctx, v).(*ordereddict.Dict); isDict {
+			args = kwargs
+		}
+	}
+	for _, item := range args.Items() {
+		if item.Key != "source" && item.Key != "preconditions" {
+			params.Set(item.Key, item.Value)
+		}
+	}
+	return name, params, preconditions, true
+}
 
-	child_scope, err := ChildScope(scope, self.Name())
+// run evaluates one request in a child scope and sends its rows (those
+// of a source carry _Source); false means stop.
+func (c *caller) run(ctx context.Context, scope vfilter.Scope, r *Request,
+	params *ordereddict.Dict, out chan<- vfilter.Row) bool {
+	child, err := ChildScope(scope, c.name())
 	if err != nil {
-		scope.Log("Error: %v", err)
+		vqlkit.Errorf(scope, c.name(), "%v", err)
 		return false
 	}
-	defer child_scope.Close()
+	defer child.Close()
 
 	env := ordereddict.NewDict()
-	for _, e := range request.Env {
+	var declared []string
+	for _, e := range r.Env {
 		env.Set(e.Key, e.Value)
+		declared = append(declared, e.Key)
 	}
-
-	// Args override the defaults; anything else is an error.
-	for _, i := range args.Items() {
-		if i.Key == "source" || i.Key == "preconditions" {
-			continue
-		}
-		if _, pres := env.Get(i.Key); !pres {
-			child_scope.Log("Unknown parameter %s provided to artifact %v",
-				i.Key, self.Name())
+	for _, item := range params.Items() {
+		if _, ok := env.Get(item.Key); !ok {
+			vqlkit.Errorf(child, c.name(), "unknown parameter %q provided to artifact %v (valid parameters: %s)",
+				item.Key, c.name(), strings.Join(declared, ", "))
 			return false
 		}
-		env.Set(i.Key, reduce(ctx, i.Value))
+		env.Set(item.Key, value(ctx, item.Value))
 	}
-	child_scope.AppendVars(env)
+	child.AppendVars(env)
 
-	ok, err := CheckPreconditions(ctx, child_scope, request.Precondition)
+	ok, err := CheckPreconditions(ctx, child, r.Precondition)
 	if err != nil {
-		child_scope.Log("While evaluating preconditions: %v", err)
+		vqlkit.Errorf(child, c.name(), "While evaluating preconditions: %v", err)
 		return false
 	}
 	if !ok {
-		child_scope.Log("Skipping query due to preconditions")
+		child.Log("Skipping query due to preconditions")
 		return true
 	}
-
-	for _, query := range request.Queries {
-		vql, err := vfilter.Parse(query.VQL)
+	for _, q := range r.Queries {
+		statement, err := vfilter.Parse(q.VQL)
 		if err != nil {
-			child_scope.Log("Artifact %s invalid: %s", self.Name(), err.Error())
+			vqlkit.Errorf(child, c.name(), "Artifact %s invalid: %v", c.name(), err)
 			return false
 		}
-		for row := range vql.Eval(ctx, child_scope) {
-			dict_row := vfilter.RowToDict(ctx, child_scope, row)
-			if query.Name != "" {
-				dict_row.Set("_Source", query.Name)
+		for row := range statement.Eval(ctx, child) {
+			d := vfilter.RowToDict(ctx, child, row)
+			if q.Name != "" {
+				d.Set("_Source", q.Name)
 			}
 			select {
 			case <-ctx.Done():
 				return false
-			case output_chan <- dict_row:
+			case out <- d:
 			}
 		}
 	}
 	return true
 }
 
-// ChildScope is copyScope: a copy of the caller's scope with the
-// artifact pushed on the $stack (deeper than MAX_STACK_DEPTH is an
-// error). Unlike Velociraptor the context is kept, so the host's
-// settings (clock, uploader, accessors) reach nested artifacts.
-func ChildScope(scope vfilter.Scope, my_name string) (vfilter.Scope, error) {
-	env := ordereddict.NewDict()
-	stack_any, pres := scope.Resolve(ScopeStackVar)
-	if !pres {
-		env.Set(ScopeStackVar, []string{my_name})
-	} else if child_stack, ok := stack_any.([]string); ok {
-		stack := append([]string{my_name}, child_stack...)
-		if len(stack) > MAX_STACK_DEPTH {
-			return nil, errors.New("Stack overflow: " + strings.Join(stack, ", "))
+// ChildScope is a copy of scope with name pushed on the artifact stack;
+// a stack deeper than maxCallDepth (an artifact calling itself) is an
+// error. The copy keeps the scope's context, so the host's settings
+// (clock, uploader, accessors) reach nested artifacts.
+func ChildScope(scope vfilter.Scope, name string) (vfilter.Scope, error) {
+	stack := []string{name}
+	if v, ok := scope.Resolve(ScopeStackVar); ok {
+		if outer, ok := v.([]string); ok {
+			stack = append(stack, outer...)
 		}
-		env.Set(ScopeStackVar, stack)
 	}
-	result := scope.Copy()
-	result.AppendVars(env)
-	return result, nil
+	if len(stack) > maxCallDepth {
+		return nil, fmt.Errorf("Stack overflow: %s", strings.Join(stack, ", "))
+	}
+	child := scope.Copy()
+	child.AppendVars(ordereddict.NewDict().Set(ScopeStackVar, stack))
+	return child, nil
 }
 
-// CheckPreconditions runs a precondition: true when it returns a row
-// (actions.CheckPreconditions).
-func CheckPreconditions(ctx context.Context, scope vfilter.Scope,
-	precondition string) (bool, error) {
+// CheckPreconditions is true when precondition is empty or one of its
+// statements returns a row.
+func CheckPreconditions(ctx context.Context, scope vfilter.Scope, precondition string) (bool, error) {
 	if precondition == "" {
 		return true, nil
 	}
-	vqls, err := vfilter.MultiParse(precondition)
+	statements, err := vfilter.MultiParse(precondition)
 	if err != nil {
 		return false, err
 	}
-	for _, vql := range vqls {
-		for range vql.Eval(ctx, scope) {
+	for _, s := range statements {
+		for range s.Eval(ctx, scope) {
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// ArtifactAssociativeProtocol resolves Artifact.A.B to a plugin with
-// prefix [A B] (_ArtifactRepositoryPluginAssociativeProtocol).
-type ArtifactAssociativeProtocol struct{}
+// memberProtocol resolves Artifact.A.B: a caller and a string make the
+// caller one component longer.
+type memberProtocol struct{}
 
-func getPlugin(a vfilter.Any) *ArtifactRepositoryPlugin {
-	switch t := a.(type) {
-	case ArtifactRepositoryPlugin:
-		return &t
-	case *ArtifactRepositoryPlugin:
-		return t
+func asCaller(a vfilter.Any) *caller {
+	if c, ok := a.(*caller); ok {
+		return c
 	}
 	return nil
 }
 
-// Applicable is true for the plugin and a string member.
-func (self ArtifactAssociativeProtocol) Applicable(a vfilter.Any, b vfilter.Any) bool {
-	if getPlugin(a) == nil {
-		return false
-	}
-	_, ok := b.(string)
-	return ok
+func (memberProtocol) Applicable(a vfilter.Any, b vfilter.Any) bool {
+	_, isString := b.(string)
+	return asCaller(a) != nil && isString
 }
 
-// GetMembers lists nothing (as Velociraptor).
-func (self ArtifactAssociativeProtocol) GetMembers(scope vfilter.Scope, a vfilter.Any) []string {
-	return nil
-}
+// GetMembers lists nothing: the repository is not enumerated through it.
+func (memberProtocol) GetMembers(scope vfilter.Scope, a vfilter.Any) []string { return nil }
 
-// Associative extends the prefix.
-func (self ArtifactAssociativeProtocol) Associative(
-	scope vfilter.Scope, a vfilter.Any, b vfilter.Any) (vfilter.Any, bool) {
-	value := getPlugin(a)
-	if value == nil {
+func (memberProtocol) Associative(scope vfilter.Scope, a vfilter.Any, b vfilter.Any) (vfilter.Any, bool) {
+	c := asCaller(a)
+	component, isString := b.(string)
+	if c == nil || !isString {
 		return nil, false
 	}
-	key, ok := b.(string)
-	if !ok {
-		return nil, false
-	}
-	prefix := make([]string, 0, len(value.prefix)+1)
-	prefix = append(prefix, value.prefix...)
-	return &ArtifactRepositoryPlugin{
-		prefix:     append(prefix, key),
-		repository: value.repository,
-	}, true
+	path := append(append(make([]string, 0, len(c.path)+1), c.path...), component)
+	return &caller{path: path, repo: c.repo}, true
 }
 
-// Install makes Artifact.* callable in scope: the Artifact variable
-// and the protocol that resolves its members.
-func Install(scope vfilter.Scope, repository *Repository) {
-	scope.AppendVars(ordereddict.NewDict().
-		Set("Artifact", NewArtifactRepositoryPlugin(repository)))
-	scope.AddProtocolImpl(ArtifactAssociativeProtocol{})
+// Install makes Artifact.* callable in scope.
+func Install(scope vfilter.Scope, repo *Repository) {
+	scope.AppendVars(ordereddict.NewDict().Set("Artifact", &caller{repo: repo}))
+	scope.AddProtocolImpl(memberProtocol{})
 }
 
-// Describe returns a one-line description of a request for logs.
-func (self *Request) String() string {
-	return fmt.Sprintf("%s (%d queries)", self.Artifact, len(self.Queries))
+// String describes a request in one line for logs.
+func (r *Request) String() string {
+	return fmt.Sprintf("%s (%d queries)", r.Artifact, len(r.Queries))
 }

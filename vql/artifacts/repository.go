@@ -12,7 +12,7 @@ import (
 	"www.velocidex.com/golang/vfilter"
 )
 
-// LoadOptions mirrors services.ArtifactOptions.
+// LoadOptions control how a definition is added to a repository.
 type LoadOptions struct {
 	// Validate parses the VQL of the artifact and checks its shape
 	// (ValidateArtifact in Velociraptor). Always on for the vql host.
@@ -28,8 +28,7 @@ type LoadOptions struct {
 	Path string
 }
 
-// Repository holds artifact definitions by name
-// (services/repository/repository.go).
+// Repository holds artifact definitions by name (aliases included).
 type Repository struct {
 	mu   sync.Mutex
 	data map[string]*Artifact
@@ -40,40 +39,59 @@ func NewRepository() *Repository {
 	return &Repository{data: make(map[string]*Artifact)}
 }
 
-var (
-	query_regexp   = regexp.MustCompile(`(?im)^[\s-]*(precondition|query):\s*$`)
-	queries_regexp = regexp.MustCompile(`(?im)(^ +- +)(SELECT|LET|//)`)
-)
+// literalQueries rewrites a definition so that every query keeps its
+// line breaks whatever block style its author wrote: a `query:` or
+// `precondition:` key with its value on the following lines gets the
+// literal block indicator ("query: |", followed by an empty line), and
+// an item of a `queries:` list that starts with SELECT, LET or // is
+// moved into a literal block of its own. Velociraptor reads artifacts
+// the same way, so a definition means the same in both.
+func literalQueries(data string) string {
+	lines := strings.Split(strings.ReplaceAll(data, "\r\n", "\n"), "\n")
+	for i, line := range lines {
+		key := strings.ToLower(strings.TrimRight(strings.TrimLeft(line, " \t\v\f-"), " \t\v\f"))
+		if key == "query:" || key == "precondition:" {
+			lines[i] = line + " |\n"
+			continue
+		}
+		if prefix, rest, ok := queryListItem(line); ok {
+			lines[i] = prefix + "|\n" + strings.Repeat(" ", len(prefix)) + rest
+		}
+	}
+	return strings.Join(lines, "\n")
+}
 
-// sanitizeArtifactYaml is sanitize_artifact_yaml from Velociraptor: it
-// turns folded block scalars for queries into literal ones so the VQL
-// keeps its line breaks.
-func sanitizeArtifactYaml(data string) string {
-	data = strings.Replace(data, "\r\n", "\n", -1)
-
-	result := query_regexp.ReplaceAllStringFunc(data, func(m string) string {
-		return m + " |\n"
-	})
-
-	result = queries_regexp.ReplaceAllStringFunc(result, func(m string) string {
-		parts := queries_regexp.FindStringSubmatch(m)
-		return parts[1] + "|\n" + strings.Repeat(" ", len(parts[1])) + parts[2]
-	})
-
-	return result
+// queryListItem splits "  - SELECT ..." (spaces, a dash, spaces, then
+// SELECT, LET or //, in any case) into its prefix and the query.
+func queryListItem(line string) (prefix, query string, ok bool) {
+	indent := len(line) - len(strings.TrimLeft(line, " "))
+	if indent == 0 || !strings.HasPrefix(line[indent:], "-") {
+		return "", "", false
+	}
+	after := line[indent+1:]
+	gap := len(after) - len(strings.TrimLeft(after, " "))
+	if gap == 0 {
+		return "", "", false
+	}
+	query = after[gap:]
+	upper := strings.ToUpper(query)
+	if !strings.HasPrefix(upper, "SELECT") && !strings.HasPrefix(upper, "LET") && !strings.HasPrefix(query, "//") {
+		return "", "", false
+	}
+	return line[:indent+1+gap], query, true
 }
 
 // ParseYaml decodes one artifact definition strictly: keys outside
 // the Artifact schema are errors, as in Velociraptor's LoadYaml.
 func ParseYaml(data string) (*Artifact, error) {
 	artifact := &Artifact{}
-	err := yaml.UnmarshalStrict([]byte(sanitizeArtifactYaml(data)), artifact)
+	err := yaml.UnmarshalStrict([]byte(literalQueries(data)), artifact)
 	if err != nil {
 		// Name the artifact in the message when a lenient parse can.
 		var named struct {
 			Name string `json:"name"`
 		}
-		if yaml.Unmarshal([]byte(sanitizeArtifactYaml(data)), &named) == nil &&
+		if yaml.Unmarshal([]byte(literalQueries(data)), &named) == nil &&
 			named.Name != "" {
 			return nil, fmt.Errorf("%s: invalid artifact YAML (outside Velociraptor's artifact schema): %w",
 				named.Name, err)
@@ -288,24 +306,24 @@ func (self *Repository) LoadArtifact(artifact *Artifact, options LoadOptions) (*
 // Get returns a copy of an artifact. "Name/Source" returns the
 // artifact with only that source, as Velociraptor's repository does.
 func (self *Repository) Get(name string) (*Artifact, bool) {
-	artifact_name, source_name := SplitFullSourceName(name)
+	artifactName, sourceName := SplitFullSourceName(name)
 
 	self.mu.Lock()
-	res, pres := self.data[artifact_name]
+	res, pres := self.data[artifactName]
 	self.mu.Unlock()
 	if !pres {
 		return nil, false
 	}
 
 	res = res.Clone()
-	if source_name == "" {
+	if sourceName == "" {
 		return res, true
 	}
 
 	sources := res.Sources
 	res.Sources = nil
 	for _, source := range sources {
-		if source.Name == source_name {
+		if source.Name == sourceName {
 			res.Sources = append(res.Sources, source)
 			return res, true
 		}

@@ -1,10 +1,9 @@
 // Package artifacts is the artifact repository, compiler, verifier and
-// Artifact plugin of the vql host. It follows Velociraptor v0.75.2:
-// the YAML schema is the Artifact proto (artifacts/proto/artifact.proto),
-// loading is services/repository/repository.go (LoadYaml, LoadProto),
-// compiling is services/launcher/compiler.go and launcher.go, calling
-// artifacts from VQL is services/repository/plugin.go and verifying is
-// services/launcher/verifier.go.
+// Artifact plugin of the vql host. An artifact must mean the same here
+// as under Velociraptor v0.75.2: the same YAML keys (its Artifact
+// proto's), the same checks when loading, the same request when
+// compiled, the same verifier messages. The integration tests run the
+// same artifacts and testcases under Velociraptor and compare.
 package artifacts
 
 // The types below mirror the Artifact proto message by message. The
@@ -197,9 +196,9 @@ func cloneStrings(in []string) []string {
 }
 
 // KnownParameterTypes are the parameter types Velociraptor v0.75.2
-// understands: the compiler's conversions (services/launcher/compiler.go
-// CompileSingleArtifact), the collector's (vql/tools/collector) and the
-// GUI's parameter forms (gui/.../forms/form.jsx: hidden, choices...).
+// understands: those its compiler converts (see conversions in
+// compiler.go), those its collector converts, and those its GUI has a
+// form for (hidden, choices...).
 // Any other type is silently treated as a string by Velociraptor, which
 // is almost always a typo; `vql artifacts verify` reports it.
 var KnownParameterTypes = map[string]bool{

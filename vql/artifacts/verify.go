@@ -2,7 +2,6 @@ package artifacts
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -10,71 +9,101 @@ import (
 	"www.velocidex.com/golang/vfilter/types"
 )
 
-// callDescriptor is what the verifier knows about one plugin or
-// function: its args and which are required (CallDesciptor in
-// services/launcher/verifier.go).
-type callDescriptor struct {
-	ArgsRequired map[string]bool
-	FreeFormArgs bool
+// The verifier checks an artifact's VQL without running it: every
+// plugin and function called exists in the API it is checked against,
+// with arguments it declares and its required ones given; every
+// artifact called exists and takes the parameters passed; a local
+// definition (LET X(a) = ...) is called with exactly its parameters.
+// The messages are those `velociraptor artifacts verify` prints, so the
+// two verifiers can be compared on the same files.
+
+// callable is what the verifier knows of one plugin or function.
+type callable struct {
+	args    map[string]bool // argument name -> required
+	anyArgs bool            // takes any argument (dict(), chain()...)
 }
 
-// ApiDescription lists the plugins and functions of a scope.
-// Velociraptor reads its API from docs/references/vql.yaml; the vql
-// host describes the scope it really runs queries in, so a call to
-// anything the host lacks is caught.
+func newCallable(names []string, required []bool, anyArgs bool) callable {
+	// ** (a dict of arguments) is accepted by every call.
+	c := callable{args: map[string]bool{"**": false}, anyArgs: anyArgs}
+	for i, n := range names {
+		c.args[n] = i < len(required) && required[i]
+	}
+	return c
+}
+
+// ApiDescription is the API VQL is verified against: the plugins and
+// functions of a host.
 type ApiDescription struct {
-	functions map[string]callDescriptor
-	plugins   map[string]callDescriptor
+	functions map[string]callable
+	plugins   map[string]callable
 }
 
-var required_regex = regexp.MustCompile(`(^|,)required(,|$)`)
-
-func describeArgs(type_map *types.TypeMap, scope vfilter.Scope,
-	arg_type string, free_form bool) callDescriptor {
-	desc := callDescriptor{
-		ArgsRequired: map[string]bool{"**": false},
-		FreeFormArgs: free_form,
-	}
-	// No arg type: we can not know the args (e.g. vfilter's
-	// chain() takes any name), so do not check them.
-	if arg_type == "" {
-		desc.FreeFormArgs = true
-		return desc
-	}
-	td, pres := type_map.Get(scope, arg_type)
-	if !pres || td == nil {
-		desc.FreeFormArgs = true
-		return desc
-	}
-	for _, k := range td.Fields.Keys() {
-		v, _ := td.Fields.Get(k)
-		required := false
-		if ref, ok := v.(*types.TypeReference); ok {
-			required = required_regex.MatchString(ref.Tag)
-		}
-		desc.ArgsRequired[k] = required
-	}
-	return desc
+// NewApiDescription returns an empty API, to be filled with AddPlugin
+// and AddFunction from another host's list (stock Velociraptor's).
+func NewApiDescription() *ApiDescription {
+	return &ApiDescription{functions: map[string]callable{}, plugins: map[string]callable{}}
 }
 
-// DescribeScope builds the API description of a scope.
+// AddPlugin declares a plugin with its args (required[i] says whether
+// args[i] is required); anyArgs plugins take any args.
+func (api *ApiDescription) AddPlugin(name string, args []string, required []bool, anyArgs bool) {
+	api.plugins[name] = newCallable(args, required, anyArgs)
+}
+
+// AddFunction declares a function, as AddPlugin.
+func (api *ApiDescription) AddFunction(name string, args []string, required []bool, anyArgs bool) {
+	api.functions[name] = newCallable(args, required, anyArgs)
+}
+
+// DescribeScope is the API of the scope queries really run in, so a
+// call to anything the host lacks is caught.
 func DescribeScope(scope vfilter.Scope) *ApiDescription {
-	type_map := types.NewTypeMap()
-	info := scope.Describe(type_map)
-	res := &ApiDescription{
-		functions: make(map[string]callDescriptor),
-		plugins:   make(map[string]callDescriptor),
-	}
+	typeMap := types.NewTypeMap()
+	info := scope.Describe(typeMap)
+	api := NewApiDescription()
 	for _, p := range info.Plugins {
-		res.plugins[p.Name] = describeArgs(type_map, scope, p.ArgType, p.FreeFormArgs)
+		api.plugins[p.Name] = callableOf(scope, typeMap, p.ArgType, p.FreeFormArgs)
 	}
 	for _, f := range info.Functions {
-		res.functions[f.Name] = describeArgs(type_map, scope, f.ArgType, f.FreeFormArgs)
+		api.functions[f.Name] = callableOf(scope, typeMap, f.ArgType, f.FreeFormArgs)
 	}
-	return res
+	return api
 }
 
-// AnalysisState collects the errors for one artifact.
+// callableOf reads a callable's arguments from its argument type. With
+// no type its arguments are unknown (vfilter's chain() takes any name),
+// so they are not checked.
+func callableOf(scope vfilter.Scope, typeMap *types.TypeMap, argType string, anyArgs bool) callable {
+	var desc *types.TypeDescription
+	if argType != "" {
+		desc, _ = typeMap.Get(scope, argType)
+	}
+	if desc == nil {
+		return newCallable(nil, nil, true)
+	}
+	var names []string
+	var required []bool
+	for _, item := range desc.Fields.Items() {
+		names = append(names, item.Key)
+		ref, ok := item.Value.(*types.TypeReference)
+		required = append(required, ok && hasOption(ref.Tag, "required"))
+	}
+	return newCallable(names, required, anyArgs)
+}
+
+// hasOption is true when a vfilter tag lists opt (a bare word).
+func hasOption(tag, opt string) bool {
+	for _, o := range strings.Split(tag, ",") {
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+// AnalysisState collects the errors for one artifact, and the local
+// definitions its VQL makes.
 type AnalysisState struct {
 	Artifact    string
 	Errors      []error
@@ -83,221 +112,201 @@ type AnalysisState struct {
 
 // NewAnalysisState starts the analysis of one artifact or file.
 func NewAnalysisState(artifact string) *AnalysisState {
-	return &AnalysisState{
-		Artifact:    artifact,
-		Definitions: make(map[string]vfilter.CallSite),
-	}
+	return &AnalysisState{Artifact: artifact, Definitions: map[string]vfilter.CallSite{}}
 }
 
 // SetError records an error.
-func (self *AnalysisState) SetError(err error) {
-	self.Errors = append(self.Errors, err)
-}
+func (s *AnalysisState) SetError(err error) { s.Errors = append(s.Errors, err) }
 
-func inString(list []string, s string) bool {
-	for _, i := range list {
-		if i == s {
+func has(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
 			return true
 		}
 	}
 	return false
 }
 
-func (self *ApiDescription) verifyArtifactCall(repository *Repository,
-	artifact_name string, callsite vfilter.CallSite) (res []error) {
-	artifact, pres := repository.Get(artifact_name)
-	if !pres {
-		return []error{fmt.Errorf("Query calls Unknown artifact %v", artifact_name)}
+// VerifyCallSite checks one plugin or function call.
+func (api *ApiDescription) VerifyCallSite(repo *Repository, call vfilter.CallSite, state *AnalysisState) []error {
+	if name, ok := strings.CutPrefix(call.Name, "Artifact."); ok {
+		return verifyArtifactCall(repo, name, call)
 	}
-
-	parameters := map[string]bool{"source": true, "preconditions": true}
-	for _, p := range artifact.Parameters {
-		parameters[p.Name] = true
+	// A dotted name we know nothing about is not an error.
+	if strings.Contains(call.Name, ".") {
+		return nil
 	}
-	for _, arg := range callsite.Args {
-		if !parameters[arg] {
-			res = append(res, fmt.Errorf("Call to %v contains unknown parameter %v",
-				callsite.Name, arg))
-		}
+	known := api.plugins
+	if call.Type == "function" {
+		known = api.functions
+	} else if call.Type != "plugin" {
+		return nil
 	}
-	return res
+	c, ok := known[call.Name]
+	if !ok {
+		return verifyLocalCall(call, state)
+	}
+	return verifyArgs(call, c)
 }
 
-func checkDefinition(callsite vfilter.CallSite, state *AnalysisState,
-	kind string) (res []error) {
-	def, pres := state.Definitions[callsite.Name]
-	if !pres {
-		return []error{fmt.Errorf("Unknown %s %v()", kind, callsite.Name)}
+// verifyArtifactCall checks Artifact.Name(...): the artifact exists and
+// declares every parameter passed (besides source= and preconditions=).
+func verifyArtifactCall(repo *Repository, name string, call vfilter.CallSite) []error {
+	a, ok := repo.Get(name)
+	if !ok {
+		return []error{fmt.Errorf("Query calls Unknown artifact %v", name)}
 	}
-	for _, arg := range callsite.Args {
-		if !inString(def.Args, arg) {
-			res = append(res, fmt.Errorf("Invalid arg %v for VQL definition %v",
-				arg, callsite.Name))
+	accepted := []string{"source", "preconditions"}
+	for _, p := range a.Parameters {
+		accepted = append(accepted, p.Name)
+	}
+	var errs []error
+	for _, arg := range call.Args {
+		if !has(accepted, arg) {
+			errs = append(errs, fmt.Errorf("Call to %v contains unknown parameter %v", call.Name, arg))
+		}
+	}
+	return errs
+}
+
+// verifyLocalCall checks a call of something the API lacks: it must be
+// a local definition, called with exactly its parameters.
+func verifyLocalCall(call vfilter.CallSite, state *AnalysisState) []error {
+	def, ok := state.Definitions[call.Name]
+	if !ok {
+		return []error{fmt.Errorf("Unknown %s %v()", call.Type, call.Name)}
+	}
+	var errs []error
+	for _, arg := range call.Args {
+		if !has(def.Args, arg) {
+			errs = append(errs, fmt.Errorf("Invalid arg %v for VQL definition %v", arg, call.Name))
 		}
 	}
 	for _, arg := range def.Args {
-		if !inString(callsite.Args, arg) {
-			res = append(res, fmt.Errorf(
-				"While calling VQL definition %v(), required arg %v is not provided",
-				callsite.Name, arg))
+		if !has(call.Args, arg) {
+			errs = append(errs, fmt.Errorf("While calling VQL definition %v(), required arg %v is not provided",
+				call.Name, arg))
 		}
 	}
-	return res
+	return errs
 }
 
-func checkArgs(callsite vfilter.CallSite, desc callDescriptor, kind string) (res []error) {
-	if desc.FreeFormArgs {
+// verifyArgs checks a call's arguments against what c declares; missing
+// required ones are reported in name order.
+func verifyArgs(call vfilter.CallSite, c callable) []error {
+	if c.anyArgs {
 		return nil
 	}
-	for _, arg := range callsite.Args {
-		if _, pres := desc.ArgsRequired[arg]; !pres {
-			res = append(res, fmt.Errorf("Invalid arg %v for %s %v()",
-				arg, kind, callsite.Name))
+	var errs []error
+	for _, arg := range call.Args {
+		if _, ok := c.args[arg]; !ok {
+			errs = append(errs, fmt.Errorf("Invalid arg %v for %s %v()", arg, call.Type, call.Name))
 		}
 	}
-	var required []string
-	for arg, req := range desc.ArgsRequired {
-		if req && !inString(callsite.Args, arg) {
-			required = append(required, arg)
+	var missing []string
+	for arg, required := range c.args {
+		if required && !has(call.Args, arg) {
+			missing = append(missing, arg)
 		}
 	}
-	sort.Strings(required)
-	for _, arg := range required {
-		res = append(res, fmt.Errorf("While calling %s %v(), required arg %v is not provided",
-			kind, callsite.Name, arg))
+	sort.Strings(missing)
+	for _, arg := range missing {
+		errs = append(errs, fmt.Errorf("While calling %s %v(), required arg %v is not provided",
+			call.Type, call.Name, arg))
 	}
-	return res
+	return errs
 }
 
-// VerifyCallSite checks one plugin or function call.
-func (self *ApiDescription) VerifyCallSite(repository *Repository,
-	callsite vfilter.CallSite, state *AnalysisState) []error {
-
-	if strings.HasPrefix(callsite.Name, "Artifact.") {
-		return self.verifyArtifactCall(repository,
-			strings.TrimPrefix(callsite.Name, "Artifact."), callsite)
-	}
-
-	// A dotted name we know nothing about is not an error.
-	if strings.Contains(callsite.Name, ".") {
-		return nil
-	}
-
-	switch callsite.Type {
-	case "plugin":
-		desc, pres := self.plugins[callsite.Name]
-		if !pres {
-			return checkDefinition(callsite, state, "plugin")
-		}
-		return checkArgs(callsite, desc, "plugin")
-
-	case "function":
-		desc, pres := self.functions[callsite.Name]
-		if !pres {
-			return checkDefinition(callsite, state, "function")
-		}
-		return checkArgs(callsite, desc, "function")
-	}
-	return nil
+// callSites returns the call sites and the definitions of one statement.
+func callSites(scope vfilter.Scope, statement *vfilter.VQL) ([]vfilter.CallSite, []vfilter.CallSite) {
+	v := vfilter.NewVisitor(scope, vfilter.CollectCallSites)
+	v.Visit(statement)
+	return v.CallSites, v.Definitions
 }
 
-// VerifyVQL parses query and checks every call site (VerifyVQL).
-func (self *ApiDescription) VerifyVQL(repository *Repository, query string,
-	state *AnalysisState) (res []error) {
-	scope := vfilter.NewScope()
-	vqls, err := vfilter.MultiParse(query)
+// VerifyVQL parses query and checks every call site. Definitions are
+// collected first: VQL may use one before the statement that makes it.
+func (api *ApiDescription) VerifyVQL(repo *Repository, query string, state *AnalysisState) []error {
+	statements, err := vfilter.MultiParse(query)
 	if err != nil {
 		return []error{err}
 	}
-
-	// Definitions may come after their use: collect them first.
-	for _, vql := range vqls {
-		visitor := vfilter.NewVisitor(scope, vfilter.CollectCallSites)
-		visitor.Visit(vql)
-		for _, def := range visitor.Definitions {
-			state.Definitions[def.Name] = def
+	scope := vfilter.NewScope()
+	for _, st := range statements {
+		_, defs := callSites(scope, st)
+		for _, d := range defs {
+			state.Definitions[d.Name] = d
 		}
 	}
-
-	for _, vql := range vqls {
-		visitor := vfilter.NewVisitor(scope, vfilter.CollectCallSites)
-		visitor.Visit(vql)
-		for _, cs := range visitor.CallSites {
-			res = append(res, self.VerifyCallSite(repository, cs, state)...)
+	var errs []error
+	for _, st := range statements {
+		calls, _ := callSites(scope, st)
+		for _, c := range calls {
+			errs = append(errs, api.VerifyCallSite(repo, c, state)...)
 		}
 	}
-	return res
+	return errs
 }
 
-// VerifyArtifact is launcher.VerifyArtifact plus a check of parameter
-// types: every error names the artifact (and source) it is about.
-func (self *ApiDescription) VerifyArtifact(repository *Repository,
-	artifact *Artifact, state *AnalysisState) {
+// VerifyArtifact checks every piece of VQL of an artifact, in the order
+// the compiler emits it (an import's export before the artifact's own,
+// both before the sources), and its parameter types. Every error names
+// the artifact (and source) it is about.
+func (api *ApiDescription) VerifyArtifact(repo *Repository, a *Artifact, state *AnalysisState) {
+	report := func(where string, errs []error) {
+		for _, err := range errs {
+			state.SetError(fmt.Errorf("%v: %w", where, err))
+		}
+	}
 
-	for _, p := range artifact.Parameters {
+	for _, p := range a.Parameters {
 		if !KnownParameterTypes[p.Type] {
 			state.SetError(fmt.Errorf(
 				"%v: parameter %v: unknown parameter type %q (Velociraptor would treat it as a string)",
-				artifact.Name, p.Name, p.Type))
+				a.Name, p.Name, p.Type))
 			continue
 		}
 		// The conversion the compiler emits must run in this host
 		// (e.g. xml needs parse_xml()).
 		for _, vql := range ParameterVQL(p.Name, p.Type) {
-			for _, err := range self.VerifyVQL(repository, vql, NewAnalysisState(artifact.Name)) {
-				state.SetError(fmt.Errorf("%v: parameter %v (type %v): %w",
-					artifact.Name, p.Name, p.Type, err))
-			}
+			report(fmt.Sprintf("%v: parameter %v (type %v)", a.Name, p.Name, p.Type),
+				api.VerifyVQL(repo, vql, NewAnalysisState(a.Name)))
 		}
 	}
 
-	preamble := ""
-	for _, imp := range artifact.Imports {
-		dep, pres := repository.Get(imp)
-		if !pres {
-			state.SetError(fmt.Errorf(
-				"%v: invalid import: Artifact %v not found", artifact.Name, imp))
-		} else if dep.Export == "" {
-			state.SetError(fmt.Errorf(
-				"%v: invalid import: Artifact %v does not export anything",
-				artifact.Name, imp))
-		} else {
-			preamble += dep.Export + "\n"
+	var preamble strings.Builder
+	for _, name := range a.Imports {
+		imported, ok := repo.Get(name)
+		switch {
+		case !ok:
+			state.SetError(fmt.Errorf("%v: invalid import: Artifact %v not found", a.Name, name))
+		case imported.Export == "":
+			state.SetError(fmt.Errorf("%v: invalid import: Artifact %v does not export anything", a.Name, name))
+		default:
+			preamble.WriteString(imported.Export + "\n")
 		}
 	}
 
-	if artifact.Precondition != "" {
-		for _, err := range self.VerifyVQL(repository, artifact.Precondition, state) {
-			state.SetError(fmt.Errorf("%v: precondition: %w", artifact.Name, err))
-		}
+	if a.Precondition != "" {
+		report(a.Name+": precondition", api.VerifyVQL(repo, a.Precondition, state))
+	}
+	if a.Export != "" {
+		report(a.Name+": export", api.VerifyVQL(repo, preamble.String()+a.Export, state))
+		preamble.WriteString(a.Export + "\n")
 	}
 
-	if artifact.Export != "" {
-		for _, err := range self.VerifyVQL(repository, preamble+artifact.Export, state) {
-			state.SetError(fmt.Errorf("%v: export: %w", artifact.Name, err))
-		}
-		preamble += artifact.Export + "\n"
-	}
-
-	for _, s := range artifact.Sources {
-		name := SourceFullName(artifact.Name, s.Name)
-
+	for _, s := range a.Sources {
+		name := SourceFullName(a.Name, s.Name)
 		if s.Query != "" {
-			query := preamble + s.Query
-			dependency := make(map[string]int)
-			if err := repository.QueryDependencies(query, 0, dependency); err != nil {
+			query := preamble.String() + s.Query
+			if err := repo.QueryDependencies(query, 0, map[string]int{}); err != nil {
 				state.SetError(fmt.Errorf("%v: query: %w", name, err))
 				continue
 			}
-			for _, err := range self.VerifyVQL(repository, query, state) {
-				state.SetError(fmt.Errorf("%v: query: %w", name, err))
-			}
+			report(name+": query", api.VerifyVQL(repo, query, state))
 		}
-
 		if s.Precondition != "" {
-			for _, err := range self.VerifyVQL(repository, s.Precondition, state) {
-				state.SetError(fmt.Errorf("%v: precondition: %w", name, err))
-			}
+			report(name+": precondition", api.VerifyVQL(repo, s.Precondition, state))
 		}
 	}
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 func init() {
@@ -104,8 +104,7 @@ type GetFunction struct{}
 
 func (GetFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &GetFunctionArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("get: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "get", arg) {
 		return vfilter.Null{}
 	}
 	if arg.Default == nil {
@@ -136,11 +135,11 @@ func (GetFunction) Call(ctx context.Context, scope vfilter.Scope, args *orderedd
 	return result
 }
 
-func (GetFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (GetFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "get",
 		Doc:     "Gets the member field from item.",
-		ArgType: type_map.AddType(scope, &GetFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &GetFunctionArgs{}),
 	}
 }
 
@@ -165,8 +164,7 @@ func (ParseCSVPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 	go func() {
 		defer close(out)
 		arg := &ParseCSVPluginArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("parse_csv: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "parse_csv", arg) {
 			return
 		}
 		for _, name := range arg.Filenames {
@@ -311,10 +309,10 @@ func csvValue(item string) vfilter.Any {
 	return item
 }
 
-func (ParseCSVPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseCSVPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_csv",
 		Doc:     "Parses events from a CSV file.",
-		ArgType: type_map.AddType(scope, &ParseCSVPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseCSVPluginArgs{}),
 	}
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // StatArgs are Velociraptor's stat() arguments.
@@ -30,8 +30,7 @@ func (StatPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddi
 	go func() {
 		defer close(out)
 		arg := &StatArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("stat: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "stat", arg) {
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)
@@ -51,11 +50,11 @@ func (StatPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddi
 	return out
 }
 
-func (StatPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (StatPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "stat",
 		Doc:     "Get file information. Unlike glob() this does not support wildcards.",
-		ArgType: type_map.AddType(scope, &StatArgs{}),
+		ArgType: typeMap.AddType(scope, &StatArgs{}),
 		Version: 2,
 	}
 }
@@ -65,8 +64,7 @@ type StatFunction struct{}
 
 func (StatFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &StatArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("stat: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "stat", arg) {
 		return vfilter.Null{}
 	}
 	acc, err := evidence.Get(scope, arg.Accessor)
@@ -81,11 +79,11 @@ func (StatFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 	return fileInfoRow(fi, nil)
 }
 
-func (StatFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (StatFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "stat",
 		Doc:     "Get file information. Unlike glob() this does not support wildcards.",
-		ArgType: type_map.AddType(scope, &StatArgs{}),
+		ArgType: typeMap.AddType(scope, &StatArgs{}),
 	}
 }
 
@@ -106,8 +104,7 @@ func (ReadFilePlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 	go func() {
 		defer close(out)
 		arg := &ReadFileArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("read_file: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "read_file", arg) {
 			return
 		}
 		if arg.Chunk <= 0 {
@@ -161,11 +158,11 @@ func readFileChunks(ctx context.Context, scope vfilter.Scope, acc evidence.Acces
 	}
 }
 
-func (ReadFilePlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ReadFilePlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "read_file",
 		Doc:     "Read files in chunks.",
-		ArgType: type_map.AddType(scope, &ReadFileArgs{}),
+		ArgType: typeMap.AddType(scope, &ReadFileArgs{}),
 	}
 }
 
@@ -183,8 +180,7 @@ type ReadFileFunction struct{}
 
 func (ReadFileFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ReadFileFunctionArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("read_file: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "read_file", arg) {
 		return ""
 	}
 	if arg.Length <= 0 {
@@ -217,11 +213,11 @@ func (ReadFileFunction) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return string(buf[:n])
 }
 
-func (ReadFileFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ReadFileFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "read_file",
 		Doc:     "Read a file into a string.",
-		ArgType: type_map.AddType(scope, &ReadFileFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &ReadFileFunctionArgs{}),
 	}
 }
 
@@ -238,8 +234,7 @@ type HashFunction struct{}
 
 func (HashFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &HashFunctionArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("hash: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "hash", arg) {
 		return vfilter.Null{}
 	}
 	acc, err := evidence.Get(scope, arg.Accessor)
@@ -312,11 +307,11 @@ func (HashFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 		Set("SHA256", sum(s256))
 }
 
-func (HashFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (HashFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "hash",
 		Doc:     "Calculate the hash of a file.",
-		ArgType: type_map.AddType(scope, &HashFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &HashFunctionArgs{}),
 		Version: 2,
 	}
 }

@@ -11,19 +11,22 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // GlobPluginArgs are Velociraptor's glob() arguments.
 type GlobPluginArgs struct {
-	Globs               []string `vfilter:"required,field=globs,doc=One or more glob patterns to apply to the filesystem."`
-	Root                string   `vfilter:"optional,field=root,doc=The root directory to glob from (default '')."`
-	Accessor            string   `vfilter:"optional,field=accessor,doc=An accessor to use."`
-	DoNotFollowSymlinks bool     `vfilter:"optional,field=nosymlink,doc=If set we do not follow symlinks."`
-	RecursionCallback   string   `vfilter:"optional,field=recursion_callback,doc=A VQL function that determines if a directory should be recursed (e.g. \"x=>NOT x.Name =~ 'proc'\")."`
-	OneFilesystem       bool     `vfilter:"optional,field=one_filesystem,doc=If set we do not follow links to other filesystems."`
+	Globs               []string    `vfilter:"required,field=globs,doc=One or more glob patterns to apply to the filesystem."`
+	Root                string      `vfilter:"optional,field=root,doc=The root directory to glob from (default '')."`
+	Accessor            string      `vfilter:"optional,field=accessor,doc=An accessor to use."`
+	DoNotFollowSymlinks vfilter.Any `vfilter:"optional,field=nosymlink,doc=Do not follow symbolic links: always the case here (links are reported, never descended into); FALSE is an error."`
+	RecursionCallback   string      `vfilter:"optional,field=recursion_callback,doc=A VQL function that determines if a directory should be recursed (e.g. \"x=>NOT x.Name =~ 'proc'\")."`
 }
+
+// Velociraptor's glob also takes one_filesystem (do not cross into other
+// file systems); this one does not look at devices, so the argument is
+// not declared and passing it is an error rather than a promise not kept.
 
 // GlobPlugin is glob(). Rows have Velociraptor's columns: Name, OSPath,
 // Mtime, Atime, Ctime, Btime, Size, Mode, IsDir, IsLink, Data, Globs.
@@ -229,8 +232,11 @@ func (self GlobPlugin) Call(ctx context.Context, scope vfilter.Scope, args *orde
 	go func() {
 		defer close(out)
 		arg := &GlobPluginArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("glob: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "glob", arg) {
+			return
+		}
+		if arg.DoNotFollowSymlinks != nil && !scope.Bool(arg.DoNotFollowSymlinks) {
+			vqlkit.Errorf(scope, "glob", "nosymlink=FALSE is not supported: glob never descends into a symbolic link, so that it stays inside the evidence")
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)
@@ -403,11 +409,11 @@ func fileInfoRow(fi evidence.FileInfo, globs []string) *ordereddict.Dict {
 	return row
 }
 
-func (GlobPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (GlobPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "glob",
 		Doc:     "Retrieve files based on a list of glob expressions",
-		ArgType: type_map.AddType(scope, &GlobPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &GlobPluginArgs{}),
 		Version: 3,
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/Velocidex/json"
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -40,8 +40,7 @@ type ParseJsonFunction struct{}
 
 func (ParseJsonFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ParseJsonFunctionArg{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_json: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_json", arg) {
 		return &vfilter.Null{}
 	}
 	result, err := parseJSONObject([]byte(arg.Data))
@@ -52,11 +51,11 @@ func (ParseJsonFunction) Call(ctx context.Context, scope vfilter.Scope, args *or
 	return result
 }
 
-func (ParseJsonFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ParseJsonFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "parse_json",
 		Doc:     "Parse a JSON string into an object.",
-		ArgType: type_map.AddType(scope, &ParseJsonFunctionArg{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonFunctionArg{}),
 	}
 }
 
@@ -92,18 +91,17 @@ type ParseJsonArray struct{}
 
 func (ParseJsonArray) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ParseJsonFunctionArg{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_json_array: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_json_array", arg) {
 		return &vfilter.Null{}
 	}
 	return parseJSONArray(scope, arg.Data)
 }
 
-func (ParseJsonArray) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ParseJsonArray) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "parse_json_array",
 		Doc:     "Parse a JSON string into an array.",
-		ArgType: type_map.AddType(scope, &ParseJsonFunctionArg{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonFunctionArg{}),
 	}
 }
 
@@ -116,8 +114,7 @@ func (ParseJsonArrayPlugin) Call(ctx context.Context, scope vfilter.Scope, args 
 	go func() {
 		defer close(out)
 		arg := &ParseJsonFunctionArg{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("parse_json_array: %v", err)
+		if !vqlkit.ParseArgs(ctx, scope, args, "parse_json_array", arg) {
 			return
 		}
 		items, ok := parseJSONArray(scope, arg.Data).([]vfilter.Any)
@@ -135,11 +132,11 @@ func (ParseJsonArrayPlugin) Call(ctx context.Context, scope vfilter.Scope, args 
 	return out
 }
 
-func (ParseJsonArrayPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseJsonArrayPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_json_array",
 		Doc:     "Parses events from a line oriented json file.",
-		ArgType: type_map.AddType(scope, &ParseJsonFunctionArg{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonFunctionArg{}),
 	}
 }
 
@@ -159,8 +156,7 @@ func (ParseJsonlPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	go func() {
 		defer close(out)
 		arg := &ParseJsonlPluginArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("parse_jsonl: %s", err.Error())
+		if !vqlkit.ParseArgs(ctx, scope, args, "parse_jsonl", arg) {
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)
@@ -225,11 +221,11 @@ func (ParseJsonlPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return out
 }
 
-func (ParseJsonlPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseJsonlPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_jsonl",
 		Doc:     "Parses a line oriented json file.",
-		ArgType: type_map.AddType(scope, &ParseJsonlPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseJsonlPluginArgs{}),
 	}
 }
 
@@ -280,8 +276,7 @@ func (ParseLinesPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	go func() {
 		defer close(out)
 		arg := &ScannerPluginArgs{}
-		if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-			scope.Log("parse_lines: %v", err)
+		if !vqlkit.ParseArgs(ctx, scope, args, "parse_lines", arg) {
 			return
 		}
 		acc, err := evidence.Get(scope, arg.Accessor)
@@ -329,11 +324,11 @@ func scanLines(ctx context.Context, scope vfilter.Scope, acc evidence.Accessor, 
 	return true
 }
 
-func (ParseLinesPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseLinesPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_lines",
 		Doc:     "Parse a file separated into lines.",
-		ArgType: type_map.AddType(scope, &ScannerPluginArgs{}),
+		ArgType: typeMap.AddType(scope, &ScannerPluginArgs{}),
 	}
 }
 
@@ -354,8 +349,7 @@ type ParseRecordsWithRegex struct{}
 func (ParseRecordsWithRegex) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) <-chan vfilter.Row {
 	out := make(chan vfilter.Row)
 	arg := &ParseFileWithRegexArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_records_with_regex: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_records_with_regex", arg) {
 		close(out)
 		return out
 	}
@@ -452,11 +446,11 @@ next:
 	}
 }
 
-func (ParseRecordsWithRegex) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (ParseRecordsWithRegex) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_records_with_regex",
 		Doc:     "Parses a file with a set of regexp and yields matches as records.",
-		ArgType: type_map.AddType(scope, &ParseFileWithRegexArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseFileWithRegexArgs{}),
 	}
 }
 
@@ -474,8 +468,7 @@ type ParseStringWithRegex struct{}
 
 func (ParseStringWithRegex) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &ParseStringWithRegexArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("parse_string_with_regex: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "parse_string_with_regex", arg) {
 		return vfilter.Null{}
 	}
 	row := ordereddict.NewDict()
@@ -517,12 +510,12 @@ func (ParseStringWithRegex) Call(ctx context.Context, scope vfilter.Scope, args 
 	return row
 }
 
-func (ParseStringWithRegex) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (ParseStringWithRegex) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "parse_string_with_regex",
 		Doc: "Parse a string with a set of regex and extract fields. Returns " +
 			"a dict with fields populated from all regex capture variables.",
-		ArgType: type_map.AddType(scope, &ParseStringWithRegexArgs{}),
+		ArgType: typeMap.AddType(scope, &ParseStringWithRegexArgs{}),
 	}
 }
 
@@ -539,8 +532,7 @@ type RegexReplace struct{}
 
 func (RegexReplace) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &RegexReplaceArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("regex_replace: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "regex_replace", arg) {
 		return vfilter.Null{}
 	}
 	re, err := compileCached(scope, "(?i)"+arg.Re)
@@ -561,12 +553,12 @@ func (RegexReplace) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 	return re.ReplaceAllString(arg.Source, arg.Replace)
 }
 
-func (RegexReplace) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (RegexReplace) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "regex_replace",
 		Doc: "Search and replace a string with a regexp. " +
 			"Note you can use $1 to replace the capture string.",
-		ArgType: type_map.AddType(scope, &RegexReplaceArgs{}),
+		ArgType: typeMap.AddType(scope, &RegexReplaceArgs{}),
 	}
 }
 

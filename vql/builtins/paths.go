@@ -8,14 +8,14 @@ import (
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Velociraptor paths are lists of components. A component holding a
 // separator is quoted ("a/b"), a quote inside is doubled. These helpers
-// follow velociraptor utils/path.go and accessors/manipulators.go for
-// the generic, linux and windows path types. Paths are returned as
+// give the strings Velociraptor gives for the generic, linux and windows
+// path types (the golden testcases of path functions pin them). Paths are returned as
 // strings (Velociraptor returns OSPath objects, which serialise to the
 // same strings).
 
@@ -205,8 +205,7 @@ type DirnameFunction struct{}
 
 func (DirnameFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &DirnameArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("dirname: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "dirname", arg) {
 		return false
 	}
 	p, err := pathArg(ctx, scope, arg.Path, arg.Sep, arg.PathType)
@@ -220,11 +219,11 @@ func (DirnameFunction) Call(ctx context.Context, scope vfilter.Scope, args *orde
 	return p.String()
 }
 
-func (DirnameFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (DirnameFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "dirname",
 		Doc:     "Return the directory path.",
-		ArgType: type_map.AddType(scope, &DirnameArgs{}),
+		ArgType: typeMap.AddType(scope, &DirnameArgs{}),
 	}
 }
 
@@ -233,8 +232,7 @@ type BasenameFunction struct{}
 
 func (BasenameFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &DirnameArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("basename: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "basename", arg) {
 		return false
 	}
 	p, err := pathArg(ctx, scope, arg.Path, arg.Sep, arg.PathType)
@@ -248,11 +246,11 @@ func (BasenameFunction) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return p.components[len(p.components)-1]
 }
 
-func (BasenameFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (BasenameFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "basename",
 		Doc:     "Return the basename of the path.",
-		ArgType: type_map.AddType(scope, &DirnameArgs{}),
+		ArgType: typeMap.AddType(scope, &DirnameArgs{}),
 	}
 }
 
@@ -268,8 +266,7 @@ type PathJoinFunction struct{}
 
 func (PathJoinFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &PathJoinArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("path_join: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "path_join", arg) {
 		return false
 	}
 	var components []string
@@ -295,10 +292,10 @@ func (PathJoinFunction) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	return last.String()
 }
 
-func (PathJoinFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (PathJoinFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "path_join",
 		Doc:     "Build a path by joining all components.",
-		ArgType: type_map.AddType(scope, &PathJoinArgs{}),
+		ArgType: typeMap.AddType(scope, &PathJoinArgs{}),
 	}
 }

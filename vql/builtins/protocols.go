@@ -11,8 +11,10 @@ import (
 	"www.velocidex.com/golang/vfilter"
 )
 
-// The operator protocols below are Velociraptor's (vql/protocols), so
-// expressions behave the same under `vql` and under Velociraptor.
+// The operator protocols below give expressions the meaning they have
+// under Velociraptor (comparing, testing and combining times, bools,
+// dicts), so an artifact means the same under `vql` and under
+// Velociraptor; the integration goldens compare the two.
 
 // BoolTime: a time is true when after the epoch.
 type BoolTime struct{}

@@ -7,14 +7,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // Base64DecodeArgs are Velociraptor's base64decode/utf16 arguments.
@@ -27,8 +26,7 @@ type Base64Decode struct{}
 
 func (Base64Decode) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &Base64DecodeArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("base64decode: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "base64decode", arg) {
 		return vfilter.Null{}
 	}
 	b, err := base64.StdEncoding.DecodeString(arg.String)
@@ -38,10 +36,10 @@ func (Base64Decode) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 	return string(b)
 }
 
-func (Base64Decode) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Base64Decode) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "base64decode",
-		ArgType: type_map.AddType(scope, &Base64DecodeArgs{}),
+		ArgType: typeMap.AddType(scope, &Base64DecodeArgs{}),
 	}
 }
 
@@ -50,17 +48,16 @@ type Base64Encode struct{}
 
 func (Base64Encode) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &Base64DecodeArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("base64encode: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "base64encode", arg) {
 		return vfilter.Null{}
 	}
 	return base64.StdEncoding.EncodeToString([]byte(arg.String))
 }
 
-func (Base64Encode) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Base64Encode) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "base64encode",
-		ArgType: type_map.AddType(scope, &Base64DecodeArgs{}),
+		ArgType: typeMap.AddType(scope, &Base64DecodeArgs{}),
 	}
 }
 
@@ -70,8 +67,7 @@ type UTF16 struct{}
 
 func (UTF16) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &Base64DecodeArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("utf16: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "utf16", arg) {
 		return vfilter.Null{}
 	}
 	ints := make([]uint16, len(arg.String)/2)
@@ -82,11 +78,11 @@ func (UTF16) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Di
 	return string(utf16.Decode(ints))
 }
 
-func (UTF16) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (UTF16) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "utf16",
 		Doc:     "Parse input from utf16.",
-		ArgType: type_map.AddType(scope, &Base64DecodeArgs{}),
+		ArgType: typeMap.AddType(scope, &Base64DecodeArgs{}),
 	}
 }
 
@@ -102,8 +98,7 @@ type Strip struct{}
 
 func (Strip) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &StripArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("strip: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "strip", arg) {
 		return false
 	}
 	if arg.Prefix == "" && arg.Suffix == "" {
@@ -119,11 +114,11 @@ func (Strip) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Di
 	return s
 }
 
-func (Strip) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Strip) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "strip",
 		Doc:     "Strip a prefix or suffix from a string.",
-		ArgType: type_map.AddType(scope, &StripArgs{}),
+		ArgType: typeMap.AddType(scope, &StripArgs{}),
 	}
 }
 
@@ -137,18 +132,17 @@ type Lowcase struct{}
 
 func (Lowcase) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &CaseArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("lowcase: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "lowcase", arg) {
 		return vfilter.Null{}
 	}
 	return strings.ToLower(arg.String)
 }
 
-func (Lowcase) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Lowcase) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "lowcase",
 		Doc:     "Returns the lowercase version of a string.",
-		ArgType: type_map.AddType(scope, &CaseArgs{}),
+		ArgType: typeMap.AddType(scope, &CaseArgs{}),
 	}
 }
 
@@ -157,18 +151,17 @@ type Upcase struct{}
 
 func (Upcase) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &CaseArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("upcase: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "upcase", arg) {
 		return vfilter.Null{}
 	}
 	return strings.ToUpper(arg.String)
 }
 
-func (Upcase) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Upcase) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "upcase",
 		Doc:     "Returns the uppercase version of a string.",
-		ArgType: type_map.AddType(scope, &CaseArgs{}),
+		ArgType: typeMap.AddType(scope, &CaseArgs{}),
 	}
 }
 
@@ -177,28 +170,22 @@ type AtoiArgs struct {
 	String vfilter.Any `vfilter:"required,field=string,doc=A string to convert to int"`
 }
 
-// Atoi is atoi(): strings in base 0 (0x.., 0..), 0 when not a number.
+// Atoi is atoi(): the same conversion as int() (see integer).
 type Atoi struct{}
 
 func (Atoi) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &AtoiArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("atoi: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "atoi", arg) {
 		return vfilter.Null{}
 	}
-	if s, ok := arg.String.(string); ok {
-		i, _ := strconv.ParseInt(s, 0, 64)
-		return i
-	}
-	i, _ := toInt64(arg.String)
-	return i
+	return integer(arg.String)
 }
 
-func (Atoi) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Atoi) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "atoi",
 		Doc:     "Convert a string to an int.",
-		ArgType: type_map.AddType(scope, &AtoiArgs{}),
+		ArgType: typeMap.AddType(scope, &AtoiArgs{}),
 	}
 }
 
@@ -207,42 +194,30 @@ type IntArgs struct {
 	Int vfilter.Any `vfilter:"optional,field=int,doc=The integer to round"`
 }
 
-// Int is int(): truncates numbers and parses strings; 0 otherwise.
+// Int is int(): see integer.
 type Int struct{}
 
 func (Int) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &IntArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("int: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "int", arg) {
 		return false
 	}
-	switch t := arg.Int.(type) {
-	case string:
-		i, _ := strconv.ParseInt(t, 0, 64)
-		return i
-	case float32:
-		return int64(t)
-	case float64:
-		return int64(t)
-	case int:
-		return int64(t)
-	case int64:
-		return t
-	case uint64:
-		return int64(t)
-	case uint32:
-		return uint64(t)
-	case int32:
-		return int64(t)
-	}
-	return 0
+	return integer(arg.Int)
 }
 
-func (Int) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+// integer is v as an int64: a number truncated toward zero, a string
+// parsed with its base prefix (0x, 0o, 0b, a leading 0 for octal);
+// 0 for anything else, and for a string that is not a number.
+func integer(v vfilter.Any) int64 {
+	i, _ := toInt64(v)
+	return i
+}
+
+func (Int) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "int",
 		Doc:     "Truncate to an integer.",
-		ArgType: type_map.AddType(scope, &IntArgs{}),
+		ArgType: typeMap.AddType(scope, &IntArgs{}),
 	}
 }
 
@@ -256,8 +231,7 @@ type Str struct{}
 
 func (Str) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &StrArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("str: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "str", arg) {
 		return false
 	}
 	switch t := arg.Str.(type) {
@@ -269,11 +243,11 @@ func (Str) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict
 	return fmt.Sprintf("%v", arg.Str)
 }
 
-func (Str) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Str) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "str",
 		Doc:     "Normalize a String.",
-		ArgType: type_map.AddType(scope, &StrArgs{}),
+		ArgType: typeMap.AddType(scope, &StrArgs{}),
 	}
 }
 
@@ -288,18 +262,17 @@ type Join struct{}
 
 func (Join) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &JoinArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("join: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "join", arg) {
 		return false
 	}
 	return strings.Join(arg.Array, arg.Sep)
 }
 
-func (Join) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Join) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "join",
 		Doc:     "Join all the args on a separator.",
-		ArgType: type_map.AddType(scope, &JoinArgs{}),
+		ArgType: typeMap.AddType(scope, &JoinArgs{}),
 	}
 }
 
@@ -318,8 +291,7 @@ type Log struct{}
 
 func (Log) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &LogArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("log: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "log", arg) {
 		return false
 	}
 	if arg.DedupTime == 0 {
@@ -365,11 +337,11 @@ func (Log) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict
 	return true
 }
 
-func (Log) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Log) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "log",
 		Doc:     "Log the message.",
-		ArgType: type_map.AddType(scope, &LogArgs{}),
+		ArgType: typeMap.AddType(scope, &LogArgs{}),
 		Version: 2,
 	}
 }
@@ -388,8 +360,7 @@ type Format struct{}
 
 func (Format) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &FormatArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("format: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "format", arg) {
 		return false
 	}
 	var fargs []interface{}
@@ -411,10 +382,10 @@ func (Format) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 	return fmt.Sprintf(arg.Format, fargs...)
 }
 
-func (Format) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (Format) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "format",
 		Doc:     "Format one or more items according to a format string.",
-		ArgType: type_map.AddType(scope, &FormatArgs{}),
+		ArgType: typeMap.AddType(scope, &FormatArgs{}),
 	}
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/araddon/dateparse"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 	"www.velocidex.com/golang/vfilter/protocols"
 	"www.velocidex.com/golang/vfilter/types"
 
@@ -156,8 +156,7 @@ type TimestampFunction struct{}
 
 func (TimestampFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &TimestampArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("timestamp: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "timestamp", arg) {
 		return vfilter.Null{}
 	}
 	if arg.CocoaTime > 0 {
@@ -188,11 +187,11 @@ func (TimestampFunction) Call(ctx context.Context, scope vfilter.Scope, args *or
 	return t.UTC()
 }
 
-func (TimestampFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (TimestampFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "timestamp",
 		Doc:     "Convert from different types to a time.Time.",
-		ArgType: type_map.AddType(scope, &TimestampArgs{}),
+		ArgType: typeMap.AddType(scope, &TimestampArgs{}),
 		Version: 2,
 	}
 }
@@ -218,8 +217,7 @@ type TimestampFormatFunction struct{}
 
 func (TimestampFormatFunction) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict) vfilter.Any {
 	arg := &TimestampFormatArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("timestamp_format: %s", err.Error())
+	if !vqlkit.ParseArgs(ctx, scope, args, "timestamp_format", arg) {
 		return vfilter.Null{}
 	}
 	t, err := timeFromAny(ctx, scope, arg.Time)
@@ -236,11 +234,11 @@ func (TimestampFormatFunction) Call(ctx context.Context, scope vfilter.Scope, ar
 	return t.In(parseLocation(scope)).Format(format)
 }
 
-func (TimestampFormatFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (TimestampFormatFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name:    "timestamp_format",
 		Doc:     "Format a timestamp into a string.",
-		ArgType: type_map.AddType(scope, &TimestampFormatArgs{}),
+		ArgType: typeMap.AddType(scope, &TimestampFormatArgs{}),
 		Version: 1,
 	}
 }
@@ -257,7 +255,7 @@ func (NowFunction) Call(ctx context.Context, scope vfilter.Scope, args *orderedd
 	return time.Now().Unix()
 }
 
-func (NowFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (NowFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "now",
 		Doc:  "Returns current time in seconds since epoch.",

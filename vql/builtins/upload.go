@@ -15,8 +15,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
-	"www.velocidex.com/golang/vfilter/arg_parser"
 )
 
 // UploadRequest describes one file upload() hands to the Uploader.
@@ -262,8 +262,7 @@ func (UploadFunction) Call(ctx context.Context, scope vfilter.Scope, args *order
 		return vfilter.Null{}
 	}
 	arg := &UploadFunctionArgs{}
-	if err := arg_parser.ExtractArgsWithContext(ctx, scope, args, arg); err != nil {
-		scope.Log("upload: %v", err)
+	if !vqlkit.ParseArgs(ctx, scope, args, "upload", arg) {
 		return vfilter.Null{}
 	}
 	if arg.File == "" {
@@ -306,12 +305,12 @@ func (UploadFunction) Call(ctx context.Context, scope vfilter.Scope, args *order
 	return resp.AsDict()
 }
 
-func (UploadFunction) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.FunctionInfo {
+func (UploadFunction) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.FunctionInfo {
 	return &vfilter.FunctionInfo{
 		Name: "upload",
 		Doc: "Upload a file to the upload service. For a Velociraptor " +
 			"client this will upload the file into the flow and store " +
 			"it in the server's file store.",
-		ArgType: type_map.AddType(scope, &UploadFunctionArgs{}),
+		ArgType: typeMap.AddType(scope, &UploadFunctionArgs{}),
 	}
 }

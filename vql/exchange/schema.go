@@ -194,12 +194,13 @@ func (self *schemaBuilder) schema(sources []string) Schema {
 }
 
 // HuntArtifacts are the native artifacts that get an exchange edition:
-// the embedded Linux.Azure.*, Windows.Azure.* and Generic.Azure.*.
+// the embedded Linux.Azure.*, Windows.Azure.* and Generic.Azure.* that
+// have sources (Generic.Azure.Utils only exports VQL for the others).
 func HuntArtifacts(repo *artifacts.Repository) []*artifacts.Artifact {
 	var res []*artifacts.Artifact
 	for _, name := range repo.List() {
 		a, ok := repo.Get(name)
-		if !ok || !a.BuiltIn || a.IsAlias || !huntName.MatchString(name) {
+		if !ok || !a.BuiltIn || a.IsAlias || !huntName.MatchString(name) || len(a.Sources) == 0 {
 			continue
 		}
 		res = append(res, a)

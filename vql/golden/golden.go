@@ -52,7 +52,9 @@ var FatalLogMessagesRegex = []string{
 // Velociraptor's runner lets through as an empty result.
 var ExtraFatalLogMessagesRegex = []string{
 	"Plugin .+ not found",
-	"Unknown parameter .+ provided to artifact",
+	"(?i)Unknown parameter .+ provided to artifact",
+	`unexpected argument ".+" \(valid arguments`,
+	`missing required argument ".+" \(valid arguments`,
 	"Source .+ not found in artifact",
 	"Artifact .+ invalid:",
 }
@@ -102,7 +104,7 @@ type Result struct {
 }
 
 // Failed is true for a testcase that did not pass.
-func (self Result) Failed() bool { return self.Status == "failed" }
+func (r Result) Failed() bool { return r.Status == "failed" }
 
 // FindSrcDir returns the absolute folder holding go.mod at or above dir.
 func FindSrcDir(dir string) (string, error) {
@@ -125,21 +127,21 @@ func FindSrcDir(dir string) (string, error) {
 // ListTestcases returns the sorted NAME.in.yaml files under dir whose
 // base name starts with filter (Velociraptor's --filter is a prefix).
 func ListTestcases(dir, filter string) ([]string, error) {
-	var file_paths []string
-	err := filepath.Walk(dir, func(file_path string, info os.FileInfo, err error) error {
+	var paths []string
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		if filter != "" && !strings.HasPrefix(filepath.Base(file_path), filter) {
+		if filter != "" && !strings.HasPrefix(filepath.Base(path), filter) {
 			return nil
 		}
-		if !info.IsDir() && strings.HasSuffix(file_path, ".in.yaml") {
-			file_paths = append(file_paths, file_path)
+		if !info.IsDir() && strings.HasSuffix(path, ".in.yaml") {
+			paths = append(paths, path)
 		}
 		return nil
 	})
-	sort.Strings(file_paths)
-	return file_paths, err
+	sort.Strings(paths)
+	return paths, err
 }
 
 // Run runs every testcase; the error is for the run as a whole (no
@@ -168,32 +170,32 @@ func Run(opts Options) ([]Result, error) {
 		return nil, fmt.Errorf("applying fixture time manifests: %w", err)
 	}
 
-	file_paths, err := ListTestcases(opts.Dir, opts.Filter)
+	paths, err := ListTestcases(opts.Dir, opts.Filter)
 	if err != nil {
 		return nil, err
 	}
-	if len(file_paths) == 0 {
+	if len(paths) == 0 {
 		return nil, fmt.Errorf("no testcases (*.in.yaml) in %s", opts.Dir)
 	}
-	fmt.Fprintf(opts.Out, "Testing %v test cases\n", len(file_paths))
+	fmt.Fprintf(opts.Out, "Testing %v test cases\n", len(paths))
 
 	var results []Result
-	for _, file_path := range file_paths {
-		results = append(results, runOne(opts, file_path))
+	for _, path := range paths {
+		results = append(results, runOne(opts, path))
 	}
 	return results, nil
 }
 
-func runOne(opts Options, file_path string) Result {
-	res := Result{File: file_path}
+func runOne(opts Options, path string) Result {
+	res := Result{File: path}
 	fail := func(err error) Result {
 		res.Status = "failed"
 		res.Err = err
-		fmt.Fprintf(opts.Out, "FAIL %v: %v\n", file_path, err)
+		fmt.Fprintf(opts.Out, "FAIL %v: %v\n", path, err)
 		return res
 	}
 
-	data, err := os.ReadFile(file_path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return fail(err)
 	}
@@ -207,11 +209,11 @@ func runOne(opts Options, file_path string) Result {
 		return fail(err)
 	}
 
-	outfile := strings.Replace(file_path, ".in.", ".out.", -1)
-	old_data, err := os.ReadFile(outfile)
+	outfile := strings.Replace(path, ".in.", ".out.", -1)
+	want, err := os.ReadFile(outfile)
 	switch {
 	case err == nil:
-		if strings.TrimSpace(string(old_data)) == strings.TrimSpace(result) {
+		if strings.TrimSpace(string(want)) == strings.TrimSpace(result) {
 			res.Status = "ok"
 			break
 		}
@@ -220,9 +222,9 @@ func runOne(opts Options, file_path string) Result {
 			break
 		}
 		res.Status = "failed"
-		res.Diff = Diff(outfile, "(this run)", string(old_data), result)
+		res.Diff = Diff(outfile, "(this run)", string(want), result)
 		res.Err = fmt.Errorf("output differs from %s", outfile)
-		fmt.Fprintf(opts.Out, "Failed %v:\n%s\n", file_path, res.Diff)
+		fmt.Fprintf(opts.Out, "Failed %v:\n%s\n", path, res.Diff)
 		return res
 
 	case os.IsNotExist(err):
@@ -230,7 +232,7 @@ func runOne(opts Options, file_path string) Result {
 			return fail(fmt.Errorf("no golden file %s (run `vql golden --update`)", outfile))
 		}
 		res.Status = "new"
-		fmt.Fprintf(opts.Out, "New file for %v\n", file_path)
+		fmt.Fprintf(opts.Out, "New file for %v\n", path)
 
 	default:
 		return fail(err)
@@ -241,7 +243,7 @@ func runOne(opts Options, file_path string) Result {
 			return fail(fmt.Errorf("Unable to write golden file: %w", err))
 		}
 	}
-	fmt.Fprintf(opts.Out, "%-7s %v\n", strings.ToUpper(res.Status), file_path)
+	fmt.Fprintf(opts.Out, "%-7s %v\n", strings.ToUpper(res.Status), path)
 	return res
 }
 
@@ -252,22 +254,22 @@ type memoryLog struct {
 	echo  io.Writer
 }
 
-func (self *memoryLog) Write(b []byte) (int, error) {
-	self.mu.Lock()
-	defer self.mu.Unlock()
-	self.lines = append(self.lines, string(b))
-	if self.echo != nil {
-		_, _ = io.WriteString(self.echo, strings.TrimPrefix(string(b), logPrefix))
+func (l *memoryLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(b))
+	if l.echo != nil {
+		_, _ = io.WriteString(l.echo, strings.TrimPrefix(string(b), logPrefix))
 	}
 	return len(b), nil
 }
 
 // take returns the lines logged since the last take.
-func (self *memoryLog) take() []string {
-	self.mu.Lock()
-	defer self.mu.Unlock()
-	res := self.lines
-	self.lines = nil
+func (l *memoryLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	res := l.lines
+	l.lines = nil
 	return res
 }
 
@@ -279,41 +281,41 @@ const logPrefix = "Velociraptor: "
 // log lines so far (then forgotten), one row {Log: line} each.
 type readLogsPlugin struct{ log *memoryLog }
 
-func (self readLogsPlugin) Call(ctx context.Context, scope vfilter.Scope,
+func (p readLogsPlugin) Call(ctx context.Context, scope vfilter.Scope,
 	args *ordereddict.Dict) <-chan vfilter.Row {
-	output_chan := make(chan vfilter.Row)
+	out := make(chan vfilter.Row)
 	go func() {
-		defer close(output_chan)
-		for _, line := range self.log.take() {
+		defer close(out)
+		for _, line := range p.log.take() {
 			select {
 			case <-ctx.Done():
 				return
-			case output_chan <- ordereddict.NewDict().Set("Log", line):
+			case out <- ordereddict.NewDict().Set("Log", line):
 			}
 		}
 	}()
-	return output_chan
+	return out
 }
 
-func (self readLogsPlugin) Info(scope vfilter.Scope, type_map *vfilter.TypeMap) *vfilter.PluginInfo {
+func (p readLogsPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "test_read_logs",
 		Doc:     "Read logs in golden test.",
-		ArgType: type_map.AddType(scope, vfilter.Null{}),
+		ArgType: typeMap.AddType(scope, vfilter.Null{}),
 		Version: 1,
 	}
 }
 
-func (self *memoryLog) Matches(pattern string) (string, error) {
-	self.mu.Lock()
-	defer self.mu.Unlock()
+func (l *memoryLog) Matches(pattern string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return "", err
 	}
 	// As in Velociraptor, lines a test read with test_read_logs()
 	// (it expected them) are no longer checked.
-	for _, line := range self.lines {
+	for _, line := range l.lines {
 		if re.FindString(line) != "" {
 			return line, nil
 		}
@@ -335,9 +337,9 @@ func NewScope(env *ordereddict.Dict, logger *log.Logger,
 
 // RunFixture runs one testcase and returns the golden text.
 func RunFixture(opts Options, fixture *Fixture) (string, error) {
-	log_writer := &memoryLog{}
+	logs := &memoryLog{}
 	if opts.Verbose {
-		log_writer.echo = opts.Out
+		logs.echo = opts.Out
 	}
 
 	env := ordereddict.NewDict().Set("srcDir", opts.SrcDir)
@@ -358,8 +360,8 @@ func RunFixture(opts Options, fixture *Fixture) (string, error) {
 		env.Set(k, fixture.Parameters[k])
 	}
 
-	scope := NewScope(env, log.New(log_writer, logPrefix, 0), opts.Repository,
-		readLogsPlugin{log: log_writer})
+	scope := NewScope(env, log.New(logs, logPrefix, 0), opts.Repository,
+		readLogsPlugin{log: logs})
 	defer scope.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
@@ -381,9 +383,9 @@ func RunFixture(opts Options, fixture *Fixture) (string, error) {
 			return "", err
 		}
 
-		result_chan := vfilter.GetResponseChannel(vql, ctx, scope, encoder, 1000, 1000)
-		for query_result := range result_chan {
-			result += fmt.Sprintf("Output: %v\n\n", string(query_result.Payload))
+		batches := vfilter.GetResponseChannel(vql, ctx, scope, encoder, 1000, 1000)
+		for batch := range batches {
+			result += fmt.Sprintf("Output: %v\n\n", string(batch.Payload))
 		}
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("timed out after %v in query %v", opts.Timeout, query.Query)
@@ -398,7 +400,7 @@ func RunFixture(opts Options, fixture *Fixture) (string, error) {
 	}
 
 	for _, msg := range append(FatalLogMessagesRegex, ExtraFatalLogMessagesRegex...) {
-		line, err := log_writer.Matches(msg)
+		line, err := logs.Matches(msg)
 		if err != nil {
 			return "", err
 		}

@@ -52,6 +52,7 @@ func NewScope(opts Options) vfilter.Scope {
 	}
 	scope := vfilter.NewScope().AppendVars(env)
 	scope.AddProtocolImpl(builtins.Protocols()...)
+	checkVfilterBuiltins(scope)
 	scope.AppendPlugins(builtins.Plugins()...)
 	scope.AppendFunctions(builtins.Functions()...)
 	scope.AppendPlugins(plugins.All()...)

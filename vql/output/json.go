@@ -21,10 +21,9 @@ import (
 //     with per-type callbacks); it HTML-escapes strings (<, >, & become
 //     \u003c, \u003e, \u0026) exactly like encoding/json;
 //   - *ordereddict.Dict keeps its key order, a nil value is null and a
-//     func() vfilter.Any value is called first (velociraptor json/json.go
-//     MarshalJSONDict); a value that fails to encode (NaN) becomes null;
-//   - lazy function wrappers are reduced first (json/json.go
-//     MarshalLazyFunctions);
+//     func() vfilter.Any value is called first; a value that fails to
+//     encode (NaN) becomes null;
+//   - lazy function wrappers are reduced first;
 //   - time.Time and *time.Time are encoded with time.Time.MarshalJSON in
 //     UTC, or in the scope's TZ variable when it names a known location
 //     (vql/json.go EncOptsFromScope): RFC 3339 with nanoseconds and
@@ -118,44 +117,50 @@ func MarshalJSONIndentWithOptions(v interface{}, opts *json.EncOpts) ([]byte, er
 	return buf.Bytes(), nil
 }
 
-// marshalDict is Velociraptor's MarshalJSONDict.
+// marshalDict writes a dict as a JSON object in its key order. A nil
+// value is null, a func() value is called for its value, and a value
+// the encoder rejects (NaN) is null rather than failing the whole row.
 func marshalDict(v interface{}, opts *json.EncOpts) ([]byte, error) {
 	if v == nil || (reflect.ValueOf(v).Kind() == reflect.Ptr && reflect.ValueOf(v).IsNil()) {
 		return []byte("{}"), nil
 	}
-	self, ok := v.(*ordereddict.Dict)
-	if !ok || self == nil {
+	d, ok := v.(*ordereddict.Dict)
+	if !ok {
 		return nil, json.EncoderCallbackSkip
 	}
-	buf := &bytes.Buffer{}
+	var buf bytes.Buffer
 	buf.WriteByte('{')
-	for _, i := range self.Items() {
-		k, err := json.MarshalWithOptions(i.Key, opts)
+	first := true
+	for _, item := range d.Items() {
+		key, err := json.MarshalWithOptions(item.Key, opts)
 		if err != nil {
 			continue
 		}
-		buf.Write(k)
-		buf.WriteByte(':')
-		value := i.Value
-		if value == nil {
-			value = &vfilter.Null{}
-		}
-		if callable, ok := value.(func() vfilter.Any); ok {
-			value = callable()
-		}
-		vb, err := json.MarshalWithOptions(value, opts)
-		if err == nil {
-			buf.Write(vb)
+		if !first {
 			buf.WriteByte(',')
-		} else {
-			buf.WriteString("null,")
 		}
-	}
-	if self.Len() > 0 {
-		buf.Truncate(buf.Len() - 1)
+		first = false
+		buf.Write(key)
+		buf.WriteByte(':')
+		buf.Write(encodeValue(item.Value, opts))
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
+}
+
+// encodeValue is one dict value's JSON (see marshalDict).
+func encodeValue(v interface{}, opts *json.EncOpts) []byte {
+	if v == nil {
+		v = &vfilter.Null{}
+	}
+	if f, ok := v.(func() vfilter.Any); ok {
+		v = f()
+	}
+	b, err := json.MarshalWithOptions(v, opts)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
 }
 
 func marshalLazy(v interface{}, opts *json.EncOpts) ([]byte, error) {

@@ -5,7 +5,7 @@
 #   python3 plugins/goalstate/testdata/mkfixtures.py
 # and review the goldens that show them (tests/testcases/06*).
 #
-# Same openssl approach as tools/crypto/gen.sh and tools/fixtures/gen_protected.sh (FORMATS.md 2.1):
+# Same openssl approach as tools/crypto/gen.sh and tools/fixtures/gen_protected.sh (docs/formats.md §2.1):
 # self-signed RSA-2048 "DC=Windows Azure CRP Certificate Generator", 16-byte serial, validity back-dated
 # (openssl ca -selfsign -startdate) around the fixture story (November 2021); `openssl cms -encrypt
 # -binary -outform DER` with IssuerAndSerialNumber recipient, rsaEncryption, des-ede3-cbc or aes-256-cbc.

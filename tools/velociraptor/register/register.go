@@ -10,6 +10,15 @@ import (
 	vql_subsystem "www.velocidex.com/golang/velociraptor/vql"
 )
 
+// LicenceNotice is what the azvql build's `version` command prints
+// before Velociraptor's build record: YAML comments, so the output still
+// parses as the YAML Velociraptor prints.
+const LicenceNotice = `# velociraptor-azvql: Velociraptor v0.75.2 with the azvql plugins compiled in.
+# This binary is distributed under the GNU AGPL-3.0 (Velociraptor's licence):
+# its users are owed the complete corresponding source, Velociraptor's and azvql's.
+# azvql's own code (plugins, tools/velociraptor) is Apache-2.0; see docs/velociraptor.md.
+`
+
 // All registers every azvql plugin and function with Velociraptor's VQL
 // subsystem, and an evidence accessor for each Velociraptor accessor.
 // It must run after Velociraptor's own init functions (call it from an
