@@ -123,7 +123,7 @@ func parseResourceID(id string) resourceParts {
 	return p
 }
 
-// displayOps are operationName.localizedValue -> value (FORMATS.md §5,
+// displayOps are operationName.localizedValue -> value (docs/formats.md §5,
 // Microsoft.Compute's operations list), for exports that keep only the
 // display name.
 var displayOps = map[string]string{

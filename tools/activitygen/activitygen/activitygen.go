@@ -2,7 +2,7 @@
 // for benchmarks: operations on a fleet of VMs (Run Command v1, managed
 // Run Command, Custom Script, deletes, VM writes and other noise), each a
 // BeginRequest and an EndRequest in the REST / portal JSON schema
-// (FORMATS.md §5, the shape of tests/fixtures/activitylog), or the
+// (docs/formats.md §5, the shape of tests/fixtures/activitylog), or the
 // diagnostic-settings JSON lines form. The same seed gives the same file.
 package activitygen
 
