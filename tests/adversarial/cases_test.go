@@ -394,8 +394,18 @@ func cases() []kase {
 	}})
 	add(kase{name: "encoding invalid utf8 stdout", setup: func(tr *tree) { tr.write(download+"/0/stdout", "uid=0\xff\xfe(root)\n") }})
 
-	// 13. Planted secrets (forms redact covers today): never in output.
+	// 13. Planted secrets (the redaction catalogue's forms, the ones the
+	// issue found leaking first): never in output.
 	for _, s := range []struct{ name, cmd, secret string }{
+		{"mysql -p", `mysql -uroot -pPLANTEDmysql0 prod`, "PLANTEDmysql0"},
+		{"sshpass", `sshpass -p PLANTEDsshpass0 ssh root@10.0.0.5`, "PLANTEDsshpass0"},
+		{"env assignment", `PASSWORD=PLANTEDenv0 ./run.sh`, "PLANTEDenv0"},
+		{"curl -u", `curl -u admin:PLANTEDcurl0 https://jenkins/api`, "PLANTEDcurl0"},
+		{"net user", `net user backdoor PLANTEDnetuser0 /add`, "PLANTEDnetuser0"},
+		{"securestring", `$p = ConvertTo-SecureString 'PLANTEDss0' -AsPlainText -Force`, "PLANTEDss0"},
+		{"connection string", `Server=db;User Id=sa;Password=PLANTEDcs0;`, "PLANTEDcs0"},
+		{"bearer", `curl -H 'Authorization: Bearer PLANTEDbearer0123456789'`, "PLANTEDbearer0"},
+		{"password= output", `done, password=PLANTEDout0`, "PLANTEDout0"},
 		{"sas sig", `curl 'https://x.blob.core.windows.net/c/a?sv=2021&sig=PLANTEDsigVALUE123%3D'`, "PLANTEDsigVALUE123"},
 		{"account key", `az storage blob list --connection-string 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=PLANTEDaccountKEY0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcd==;EndpointSuffix=core.windows.net'`, "PLANTEDaccountKEY0123456789"},
 	} {
