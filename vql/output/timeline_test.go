@@ -139,7 +139,7 @@ func TestBodyfile(t *testing.T) {
 	want := map[string]bool{
 		// mactime decodes the percent-encoded '|' back
 		`2025-06-10T14:41:39Z,0,m...,0,0,0,0,"/var/lib/waagent/a|b.settings (settings | written)"`: false,
-		`2025-03-14T09:12:03Z,338,m...,0,0,0,0,"/var/lib/waagent/x/config/0.settings"`:                 false,
+		`2025-03-14T09:12:03Z,338,m...,0,0,0,0,"/var/lib/waagent/x/config/0.settings"`:             false,
 	}
 	sc := bufio.NewScanner(bytes.NewReader(res))
 	for sc.Scan() {
