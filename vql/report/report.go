@@ -138,7 +138,9 @@ func findings(in Input) []finding {
 		if get(r, "SettingsEmpty") == true {
 			out = append(out, finding{"deleted", label(r) + ": settings file emptied (0 bytes) by the handler's cleanup"})
 		}
-		if str(r, "Command") != "" && str(r, "ScriptPath") == "" && str(r, "WorkingDir") != "" && str(r, "Kind") == "RunCommand" {
+		// Run Command v1 writes a protected script to script.sh before it
+		// runs it (a public commandToExecute leaves none): gone means deleted.
+		if str(r, "CommandSource") == "protectedSettings" && str(r, "ScriptPath") == "" && str(r, "WorkingDir") != "" && str(r, "Kind") == "RunCommand" {
 			out = append(out, finding{"deleted", label(r) + ": script file gone from its working folder (deleted after it ran?)"})
 		}
 		if ec := str(r, "ExitCode"); (ec != "" && ec != "0") || str(r, "Status") == "error" {
