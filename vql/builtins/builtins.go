@@ -25,6 +25,7 @@ var List = []Entry{
 	{"upload", "function", "Store a file with the configured uploader; NULL and a log line when there is none."},
 	{"parse_lines", "plugin", "A file's lines as rows {Line} (gzip aware, BOM dropped)."},
 	{"parse_jsonl", "plugin", "A JSON-lines file as rows."},
+	{"parse_evtx", "plugin", "Windows event log (.evtx) records: System, EventData or UserData, Message; damaged chunks logged and skipped."},
 	{"parse_csv", "plugin", "A CSV file (or, with accessor='data', a CSV string) as rows, cells typed as Velociraptor does."},
 	{"parse_json", "function", "A JSON object string as an ordered dict."},
 	{"parse_json_array", "function", "A JSON array string as a list."},
@@ -64,6 +65,7 @@ func Plugins() []vfilter.PluginGeneratorInterface {
 		ParseJsonArrayPlugin{},
 		ParseRecordsWithRegex{},
 		ParseCSVPlugin{},
+		ParseEvtxPlugin{},
 	}
 }
 

@@ -151,7 +151,14 @@ func TestBuiltinsDoc(t *testing.T) {
 		"  order between subdirectories is random). Matching is case-insensitive, as in Velociraptor.\n" +
 		"- `upload()` with the directory uploader (`artifacts collect --output DIR`) writes\n" +
 		"  `DIR/uploads/<accessor>/<components>` and answers like Velociraptor's collection container\n" +
-		"  (`Path` is the file as named, `StoredName` the place in the collection): no host paths.\n\n")
+		"  (`Path` is the file as named, `StoredName` the place in the collection): no host paths.\n" +
+		"- `parse_evtx()` gives Velociraptor's rows on intact and damaged logs, and also logs what it skips\n" +
+		"  (bad chunk magic, CRC32 mismatches, broken record chains, dirty and truncated files); a truncated\n" +
+		"  last chunk yields its complete records (Velociraptor drops the chunk), records a dirty log wrote\n" +
+		"  after its chunk header are read (Velociraptor stops at the header's count), a forged record that would\n" +
+		"  hang the parser ends its chunk, `workers` is accepted but chunks are read in order, and `messagedb`\n" +
+		"  needs an SQLite driver the `vql` host does not have (it logs that). Message is \"\" off Windows, as in\n" +
+		"  Velociraptor.\n\n")
 	b.WriteString("| Name | Kind | Description |\n|---|---|---|\n")
 	for _, e := range builtins.List {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.Name, e.Kind, e.Summary)

@@ -167,7 +167,7 @@ func (a *Accessor) Join(dir, name string) string {
 }
 
 func convert(fi accessors.FileInfo, full string) evidence.FileInfo {
-	return evidence.FileInfo{
+	out := evidence.FileInfo{
 		Name:   fi.Name(),
 		Path:   full,
 		Size:   fi.Size(),
@@ -179,6 +179,14 @@ func convert(fi accessors.FileInfo, full string) evidence.FileInfo {
 		Ctime:  utc(fi.Ctime()),
 		Btime:  utc(fi.Btime()),
 	}
+	// A link is reported with its target (never followed: evidence.Root
+	// refuses it before any Open).
+	if out.IsLink {
+		if l, err := fi.GetLink(); err == nil && l != nil {
+			out.Target = l.String()
+		}
+	}
+	return out
 }
 
 // mtime is Mtime() at the precision the source has: Velociraptor's Linux
