@@ -19,6 +19,8 @@ import (
 var (
 	reportCmd    = app.Command("report", "Write one self-contained HTML page per evidence root (executions, a timeline chart, findings; no network needed to open it).")
 	reportOutput = reportCmd.Flag("output", "Folder for the pages (created; one ROOTNAME.html per root).").Required().String()
+	reportAL     = reportCmd.Flag("activity-logs", "Glob of the subscription's Activity Log exports: who sent each run, runs with no control-plane record, deletions.").String()
+	reportVM     = reportCmd.Flag("vm-name", "The VM's Azure name in the Activity Log (default: the name the evidence holds, for the matching; the timeline then shows every VM's operations in the exports).").String()
 	reportRoots  = reportCmd.Arg("roots", "Evidence roots (a Linux root or a C: drive folder).").Required().Strings()
 )
 
@@ -57,16 +59,18 @@ func writeReports(ctx context.Context, dir string, roots []string, stderr io.Wri
 			name = fmt.Sprintf("%s-%d", name, used[name])
 		}
 		qlog := &queryLog{w: stderr, verbose: *verbose}
-		env := ordereddict.NewDict().Set("ReportRoot", abs)
+		env := ordereddict.NewDict().Set("ReportRoot", abs).Set("ReportAL", *reportAL).Set("ReportVM", *reportVM).Set("ReportVMRe", vmRegex(*reportVM))
 		scope := newArtifactScope(repo, env, log.New(qlog, "", 0), nil)
-		in := report.Input{Root: filepath.Base(abs)}
+		in := report.Input{Root: filepath.Base(abs), ActivityLog: *reportAL != ""}
 		for _, q := range []struct {
 			vql  string
 			rows *[]*ordereddict.Dict
 		}{
 			{"SELECT * FROM Artifact.Generic.Azure.Executions(Root=ReportRoot, source='Executions')", &in.Executions},
-			{"SELECT * FROM Artifact.Generic.Azure.Timeline(Root=ReportRoot, source='Timeline')", &in.Timeline},
+			{"SELECT * FROM Artifact.Generic.Azure.Timeline(Root=ReportRoot, source='Timeline', ActivityLogs=ReportAL, VMName=ReportVMRe)", &in.Timeline},
 			{"SELECT * FROM Artifact.Generic.Azure.Timeline(Root=ReportRoot, source='Undated')", &in.Undated},
+			{"SELECT * FROM if(condition=ReportAL, then={ SELECT * FROM Artifact.Generic.Azure.WhoRanIt(Root=ReportRoot, ActivityLogs=ReportAL, VMName=ReportVM, source='Executions') })", &in.WhoRanIt},
+			{"SELECT * FROM if(condition=ReportAL, then={ SELECT * FROM Artifact.Generic.Azure.WhoRanIt(Root=ReportRoot, ActivityLogs=ReportAL, VMName=ReportVM, source='OperationsWithoutTrace') })", &in.NoTrace},
 		} {
 			stmt, err := vfilter.Parse(q.vql)
 			if err != nil {
@@ -98,4 +102,12 @@ func writeReports(ctx context.Context, dir string, roots []string, stderr io.Wri
 			len(in.Executions), len(in.Timeline), out)
 	}
 	return nil
+}
+
+// vmRegex is the timeline's VMName regex for one VM name.
+func vmRegex(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "^" + regexp.QuoteMeta(name) + "$"
 }

@@ -35,6 +35,10 @@ type Input struct {
 	// Log family); without them "runs with no control-plane record"
 	// cannot be answered, and the page says so.
 	ActivityLog bool
+	// WhoRanIt: Generic.Azure.WhoRanIt's Executions (Match: Matched,
+	// NoControlPlaneRecord, ...) and OperationsWithoutTrace (NoHostTrace,
+	// Deletion) when the Activity Log was read.
+	WhoRanIt, NoTrace []*ordereddict.Dict
 }
 
 // ExecColumns are the executions table's columns, in order.
@@ -151,6 +155,19 @@ func findings(in Input) []finding {
 		}
 		if tc := str(r, "TimeConflict"); tc != "" {
 			out = append(out, finding{"time", label(r) + ": " + tc})
+		}
+	}
+	for _, r := range in.WhoRanIt {
+		if m := str(r, "Match"); m != "" && m != "Matched" {
+			out = append(out, finding{"nocontrol", label(r) + ": no control-plane record (" + m + "): " + str(r, "Reason")})
+		}
+	}
+	for _, r := range in.NoTrace {
+		switch str(r, "Match") {
+		case "Deletion":
+			out = append(out, finding{"deleted", "Activity Log: " + str(r, "Operation") + " by " + str(r, "Caller") + " at " + str(r, "OperationStart") + " (extension deleted)"})
+		case "NoHostTrace":
+			out = append(out, finding{"nocontrol", "Activity Log: " + str(r, "Operation") + " by " + str(r, "Caller") + " at " + str(r, "OperationStart") + " left no trace on the VM"})
 		}
 	}
 	if !in.ActivityLog {

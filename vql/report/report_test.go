@@ -54,12 +54,26 @@ func TestRenderFindingsAndChart(t *testing.T) {
 	if strings.Contains(h, "http://") || strings.Contains(h, "https://") {
 		t.Error("page refers to the network")
 	}
-	// With the Activity Log read, no note.
+	// With the Activity Log read: no note; a run with no control-plane
+	// record and a deletion are findings.
 	buf.Reset()
 	in.ActivityLog = true
+	in.WhoRanIt = []*ordereddict.Dict{
+		ordereddict.NewDict().Set("Match", "Matched").Set("Handler", "A").Set("SeqNo", int64(0)),
+		ordereddict.NewDict().Set("Match", "NoControlPlaneRecord").Set("Handler", "A").Set("SeqNo", int64(1)).Set("Reason", "no operation"),
+	}
+	in.NoTrace = []*ordereddict.Dict{ordereddict.NewDict().Set("Match", "Deletion").Set("Operation", "extensions/delete").
+		Set("Caller", "x@y").Set("OperationStart", t0)}
 	Render(&buf, in)
-	if strings.Contains(buf.String(), "Activity Log not read") {
+	h = buf.String()
+	if strings.Contains(h, "Activity Log not read") {
 		t.Error("note shown although the Activity Log was read")
+	}
+	if n := strings.Count(h, `<li class="nocontrol">`); n != 1 {
+		t.Errorf("%d no-control-plane findings, want 1 (seq 1)", n)
+	}
+	if !strings.Contains(h, "extensions/delete by x@y at 2025-03-14T09:00:00Z (extension deleted)") {
+		t.Error("deletion from the Activity Log not among the findings")
 	}
 }
 
