@@ -5,7 +5,7 @@ VQL     := $(BIN)/vql
 DEMO    := tests/fixtures
 FUZZTIME ?= 60s
 
-.PHONY: all build run test vet fmt-check tidy-check cross bench fuzz clean
+.PHONY: all build run timeline test vet fmt-check tidy-check cross bench fuzz clean
 
 all: build
 
@@ -26,6 +26,15 @@ run: build
 	   FROM foreach(row={ SELECT _value AS Tree FROM foreach(row=split(string=Trees, sep=' ')) }, \
 	     query={ SELECT Tree, * FROM Artifact.Generic.Azure.Executions( \
 	               Root=srcDir + '/$(DEMO)/' + Tree, source='Executions') })"
+
+# The demo Windows VM's story on one line per event (Generic.Azure.Timeline;
+# TREE=linux-rc2 for another tree).
+TREE ?= windows
+timeline: build
+	@$(VQL) fixtures touch $(DEMO)
+	@$(VQL) query --format table --env Tree=$(CURDIR)/$(DEMO)/$(TREE) \
+	  "SELECT Time, TimeKind, Source, Summary FROM Artifact.Generic.Azure.Timeline(Root=Tree, source='Timeline') \
+	   WHERE Source =~ 'Executions|AgentLog|GoalState|Telemetry'"
 
 # Everything CI runs.
 test: build

@@ -40,8 +40,9 @@ var (
 		"Artifact parameter K=V (repeat; Artifact::K=V for one artifact; K alone means Y).").Strings()
 	artifactsCollectFormat = artifactsCollect.Flag("format",
 		"Row format: json, jsonl, csv (table too on stdout). With --output, json and jsonl write "+
-			"Velociraptor's collection layout (JSON lines in results/NAME.json); csv adds results/NAME.csv.").
-		Default("json").Enum("json", "jsonl", "csv", "table")
+			"Velociraptor's collection layout (JSON lines in results/NAME.json); csv adds results/NAME.csv; "+
+			"timesketch (Timesketch JSONL) and bodyfile (Sleuth Kit mactime) add results/NAME.timesketch.jsonl / NAME.body.").
+		Default("json").Enum("json", "jsonl", "csv", "table", "timesketch", "bodyfile")
 	artifactsCollectOutput = artifactsCollect.Flag("output",
 		"Write the collection to this folder (results/, uploads/, log.json) instead of stdout; a name "+
 			"ending in .zip writes a Velociraptor offline-collection container that a server imports "+
@@ -262,8 +263,13 @@ func (self *resultSink) emit(name string, row *ordereddict.Dict) error {
 	if !ok {
 		base := filepath.Join(self.dir, "results", builtins.SanitizeForZip(name))
 		kinds := []struct{ ext, format string }{{".json", "jsonl"}}
-		if self.format == "csv" {
+		switch self.format {
+		case "csv":
 			kinds = append(kinds, struct{ ext, format string }{".csv", "csv"})
+		case "timesketch":
+			kinds = append(kinds, struct{ ext, format string }{".timesketch.jsonl", "timesketch"})
+		case "bodyfile":
+			kinds = append(kinds, struct{ ext, format string }{".body", "bodyfile"})
 		}
 		for _, k := range kinds {
 			fd, err := os.OpenFile(base+k.ext, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0644)
@@ -375,7 +381,8 @@ func doArtifactsCollect() error {
 	}
 	scope := newArtifactScope(repo, ordereddict.NewDict(), log.New(logw, "", 0), uploader)
 	defer scope.Close()
-	sink.opts = output.Options{Location: output.ScopeLocation(scope)}
+	sink.opts = output.Options{Location: output.ScopeLocation(scope),
+		Warn: func(m string) { fmt.Fprintln(os.Stderr, m) }}
 	for _, w := range warnings {
 		scope.Log("WARN:%s", w)
 	}

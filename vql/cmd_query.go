@@ -149,7 +149,7 @@ func runQueries(ctx context.Context, queries []string, o queryOptions) error {
 		// Times are printed in the TZ variable's zone (read per
 		// statement, so a LET TZ applies to what follows).
 		loc := output.ScopeLocation(scope)
-		w, err := output.NewWriterWithOptions(o.Format, stdout, output.Options{Location: loc})
+		w, err := output.NewWriterWithOptions(o.Format, stdout, output.Options{Location: loc, Warn: func(m string) { fmt.Fprintln(o.Stderr, m) }})
 		if err != nil {
 			return err
 		}

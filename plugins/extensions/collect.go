@@ -66,6 +66,9 @@ type execCollector struct {
 	// flat-layout files not yet given to a run, per handler
 	flatPool map[string][]evidence.Entry
 	goal     map[string]*goalRef
+	// uniform: the one instant every settings/status file of the tree
+	// has (copied or extracted without times); zero otherwise
+	uniform time.Time
 }
 
 func (c *execCollector) get(k execKey, kind *catalog.Handler) *execParts {

@@ -62,6 +62,7 @@ type execution struct {
 	// times
 	status, exitCode                           interface{}
 	started, startedSrc, finished, finishedSrc interface{}
+	timeConflict                               interface{}
 }
 
 // join runs the stages of the join over one run's parts.
@@ -367,6 +368,7 @@ func (x *execution) times() {
 			timeFrom{laterOf(mtimeOf(x.stdoutEntry), mtimeOf(x.stderrEntry)), "output.mtime"},
 		)
 	}
+	x.timeConflict = x.checkTimes(settingsMtime, ivEnd, finalTime)
 }
 
 func mtimeOf(e *evidence.Entry) time.Time {

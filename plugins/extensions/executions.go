@@ -73,6 +73,7 @@ func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec 
 	c := &execCollector{r: r, logf: logf, dec: dec, parts: map[execKey]*execParts{}, states: map[string]*handlerState{},
 		hdirs: map[string][]string{}, flatPool: map[string][]evidence.Entry{}}
 	c.collect(ctx)
+	c.checkUniformTimes()
 	if len(c.parts) > 0 && ctx.Err() == nil {
 		c.loadGoalStates(ctx)
 	}
@@ -99,6 +100,7 @@ var ExecutionColumns = []string{
 	"Protected", "ProtectedSettingsDecrypted", "DecryptError", "FileUris",
 	"WorkingDir", "Files", "SettingsPath", "StatusPath", "StatusLeftovers",
 	"ExecutionState", "RunAsUser", "SettingsMtime", "SettingsEmpty", "GoalState", "RelatedPaths",
+	"TimeConflict",
 }
 
 var executionColumns = vqlkit.NewColumns(ExecutionColumns...)
@@ -162,5 +164,6 @@ func (x *execution) row() *ordereddict.Dict {
 		isProtected, x.decrypted, x.decryptErr, uris,
 		workDir, files, settingsPath, statusPath, leftovers,
 		execState, x.runAsUser, settingsMtime, settingsEmpty, x.goalSource, related,
+		x.timeConflict,
 	)
 }

@@ -27,7 +27,7 @@ type Writer interface {
 }
 
 // Formats lists the names NewWriter accepts.
-var Formats = []string{"json", "jsonl", "csv", "table"}
+var Formats = []string{"json", "jsonl", "csv", "table", "timesketch", "bodyfile"}
 
 // Options tune a writer. The zero value is what NewWriter uses.
 type Options struct {
@@ -36,6 +36,9 @@ type Options struct {
 	Location *time.Location
 	// MaxCellWidth caps a table cell, in characters (default 40).
 	MaxCellWidth int
+	// Warn receives what a writer left out (timesketch, bodyfile: rows
+	// without a time); nil drops it.
+	Warn func(string)
 }
 
 // NewWriter returns a writer for format.
@@ -53,6 +56,10 @@ func NewWriterWithOptions(format string, w io.Writer, o Options) (Writer, error)
 		return &jsonlWriter{w: bufio.NewWriter(w), opts: opts(), loc: o.Location}, nil
 	case "csv":
 		return &csvWriter{out: w, opts: opts(), loc: o.Location}, nil
+	case "timesketch":
+		return &timesketchWriter{w: bufio.NewWriter(w), opts: opts(), warn: o.Warn}, nil
+	case "bodyfile":
+		return &bodyfileWriter{w: bufio.NewWriter(w), warn: o.Warn}, nil
 	case "table":
 		width := o.MaxCellWidth
 		if width <= 0 {
