@@ -1,0 +1,149 @@
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/evidence"
+	"www.velocidex.com/golang/vfilter"
+)
+
+// DefaultLogDir is where Windows keeps its event logs; %SystemRoot% is
+// taken to be C:\Windows (the default install; a path argument
+// overrides it).
+const DefaultLogDir = `%SystemRoot%\System32\winevt\Logs`
+
+const systemRoot = `C:\Windows`
+
+// Log file names (the channel name with / as %4).
+const (
+	LogPlugins     = "Microsoft-WindowsAzure-Status%4Plugins.evtx"
+	LogGuestAgent  = "Microsoft-WindowsAzure-Status%4GuestAgent.evtx"
+	LogDiagnostics = "Microsoft-WindowsAzure-Diagnostics%4*.evtx"
+	LogWindowsAz   = "Windows Azure.evtx"
+	LogSecurity    = "Security.evtx"
+	LogSysmon      = "Microsoft-Windows-Sysmon%4Operational.evtx"
+	LogPSClassic   = "Windows PowerShell.evtx"
+	LogPSOper      = "Microsoft-Windows-PowerShell%4Operational.evtx"
+)
+
+// AgentLogs are the Azure agent's channels.
+var AgentLogs = []string{LogPlugins, LogGuestAgent, LogDiagnostics, LogWindowsAz}
+
+// Logs reads event log files below root through the host's parse_evtx.
+type Logs struct {
+	Ctx      context.Context
+	Scope    vfilter.Scope
+	Root     *evidence.Root
+	Accessor string
+	Dir      string // evidence path of the log folder
+	Plugin   string // the calling plugin, for log lines
+}
+
+// OpenLogs checks the arguments: the root opens, the folder exists and
+// the host has parse_evtx. Errors name what is wrong.
+func OpenLogs(ctx context.Context, scope vfilter.Scope, plugin, accessor, root, dir string) (*Logs, error) {
+	r, err := evidence.OpenRoot(scope, accessor, root)
+	if err != nil {
+		return nil, err
+	}
+	if root != "" {
+		if _, err := r.Acc.Lstat(root); err != nil {
+			return nil, fmt.Errorf("root %s: %v", root, err)
+		}
+	}
+	if dir == "" {
+		dir = DefaultLogDir
+	}
+	if strings.HasPrefix(strings.ToLower(dir), "%systemroot%") {
+		dir = systemRoot + dir[len("%systemroot%"):]
+	}
+	if _, ok := scope.GetPlugin("parse_evtx"); !ok {
+		return nil, fmt.Errorf("the host has no parse_evtx plugin")
+	}
+	return &Logs{Ctx: ctx, Scope: scope, Root: r, Accessor: accessor, Dir: dir, Plugin: plugin}, nil
+}
+
+// Files are the evidence paths of the logs matching name (a glob of
+// file names) in the folder, sorted.
+func (l *Logs) Files(name string) []string {
+	list, _ := l.Root.Glob(evidence.JoinOSPath(l.Dir, name))
+	var out []string
+	for _, e := range list {
+		if !e.IsDir {
+			out = append(out, e.OSPath)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DirExists says whether the log folder is there at all.
+func (l *Logs) DirExists() bool { return l.Root.Exists(l.Dir) }
+
+// Read calls fn for every event of the logs matching the names, file by
+// file in record order; false from fn stops. It returns false when the
+// query was cancelled.
+func (l *Logs) Read(names []string, fn func(Event) bool) bool {
+	p, _ := l.Scope.GetPlugin("parse_evtx")
+	for _, n := range names {
+		for _, f := range l.Files(n) {
+			acc, err := l.Root.Resolve(f)
+			if err != nil {
+				l.Scope.Log("%s: %s: %v", l.Plugin, f, err)
+				continue
+			}
+			args := ordereddict.NewDict().Set("filename", acc)
+			if l.Accessor != "" {
+				args.Set("accessor", l.Accessor)
+			}
+			ctx, cancel := context.WithCancel(l.Ctx)
+			stopped := false
+			for row := range p.Call(ctx, l.Scope, args) {
+				if stopped {
+					continue
+				}
+				d, ok := row.(*ordereddict.Dict)
+				if !ok {
+					continue
+				}
+				if ev, ok := FromRow(d, f); ok && !fn(ev) {
+					stopped = true
+					cancel()
+				}
+			}
+			cancel()
+			if stopped || l.Ctx.Err() != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// All is every event of the logs matching the names, ordered by time
+// (then file and record id): processes and script blocks of several
+// files must be seen in the order they happened.
+func (l *Logs) All(names []string, keep func(*Event) bool) ([]Event, bool) {
+	var out []Event
+	ok := l.Read(names, func(ev Event) bool {
+		if keep == nil || keep(&ev) {
+			out = append(out, ev)
+		}
+		return true
+	})
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		if a.OSPath != b.OSPath {
+			return a.OSPath < b.OSPath
+		}
+		return a.RecordID < b.RecordID
+	})
+	return out, ok
+}
