@@ -135,7 +135,7 @@ func TestJoin(t *testing.T) {
 	}
 	scripts := []Script{
 		{Time: t0.Add(2 * time.Hour), EventID: 4104, Handler: rc.Name, Folder: rc.Name, ScriptPath: dir + `a\0\script.ps1`, Text: "A"}, // path, out of window
-		{Time: t0.Add(time.Hour + time.Minute), EventID: 800, Handler: rc.Name, Folder: rc.Name},                                      // window only
+		{Time: t0.Add(time.Hour + time.Minute), EventID: 800, Handler: rc.Name, Folder: rc.Name},                                       // window only
 		{Time: t0.Add(5 * time.Hour), EventID: 4104, Handler: rc.Name, Folder: rc.Name, ScriptPath: dir + `gone\0\script.ps1`, Text: "G"},
 	}
 	got := Join(disk, nil, scripts, DefaultWindow)

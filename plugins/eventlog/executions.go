@@ -103,6 +103,14 @@ func inWindow(t time.Time, x *DiskExecution, window time.Duration) bool {
 	return !t.Before(x.Started.Add(-window)) && !t.After(end.Add(window))
 }
 
+// treeKey names one process tree: descendants go with their root.
+type treeKey struct {
+	file      string
+	boot, pid int64
+}
+
+func treeOf(p *Process) treeKey { return treeKey{p.OSPath, p.Boot, p.RootPid} }
+
 // Join ties the handler processes and PowerShell events to the
 // executions on disk (by script path, else by handler and time window),
 // and groups what is left into executions known only from the logs.
@@ -110,59 +118,62 @@ func Join(disk []DiskExecution, procs []Process, scripts []Script, window time.D
 	var out []*JoinedExecution
 	procTaken := make([]bool, len(procs))
 	scriptTaken := make([]bool, len(scripts))
-	// Descendants go with their root: a key per tree.
-	type treeKey struct {
-		file      string
-		boot, pid int64
-	}
-	treeOf := func(p *Process) treeKey { return treeKey{p.OSPath, p.Boot, p.RootPid} }
 	for i := range disk {
-		x := &disk[i]
-		j := &JoinedExecution{Disk: x, Handler: x.Handler, Script: x.ScriptPath}
-		trees := map[treeKey]bool{}
-		for k := range procs {
-			p := &procs[k]
-			if procTaken[k] || p.Match == MatchDescendant || !strings.EqualFold(p.Handler, x.Handler) {
-				continue
-			}
-			switch {
-			case samePath(scriptOf(p), x.ScriptPath) || (x.ScriptPath != "" && lowerContains(p.CommandLine, x.ScriptPath)):
-				j.add(ByScriptPath)
-			case inWindow(p.Time, x, window):
-				j.add(ByHandlerWindow)
-			default:
-				continue
-			}
-			trees[treeOf(p)] = true
-		}
-		for k := range procs {
-			if !procTaken[k] && trees[treeOf(&procs[k])] {
-				procTaken[k] = true
-				j.Procs = append(j.Procs, &procs[k])
-			}
-		}
-		for k := range scripts {
-			s := &scripts[k]
-			if scriptTaken[k] || !strings.EqualFold(s.Handler, x.Handler) {
-				continue
-			}
-			switch {
-			case samePath(s.ScriptPath, x.ScriptPath):
-				j.add(ByScriptPath)
-			case inWindow(s.Time, x, window):
-				j.add(ByHandlerWindow)
-			default:
-				continue
-			}
-			scriptTaken[k] = true
-			j.Scripts = append(j.Scripts, s)
-		}
-		out = append(out, j)
+		out = append(out, joinDisk(&disk[i], procs, scripts, procTaken, scriptTaken, window))
 	}
-	// What is left: one execution per process tree, the PowerShell
-	// events of the same handler folder and script name (or with no
-	// script) within the window of it joining; then PowerShell alone.
-	var logsOnly []*JoinedExecution
+	return append(out, logsOnly(procs, scripts, procTaken, scriptTaken, window)...)
+}
+
+// joinDisk takes the evidence not yet taken that belongs to x.
+func joinDisk(x *DiskExecution, procs []Process, scripts []Script, procTaken, scriptTaken []bool, window time.Duration) *JoinedExecution {
+	j := &JoinedExecution{Disk: x, Handler: x.Handler, Script: x.ScriptPath}
+	trees := map[treeKey]bool{}
+	for k := range procs {
+		p := &procs[k]
+		if procTaken[k] || p.Match == MatchDescendant || !strings.EqualFold(p.Handler, x.Handler) {
+			continue
+		}
+		switch {
+		case samePath(scriptOf(p), x.ScriptPath) || (x.ScriptPath != "" && lowerContains(p.CommandLine, x.ScriptPath)):
+			j.add(ByScriptPath)
+		case inWindow(p.Time, x, window):
+			j.add(ByHandlerWindow)
+		default:
+			continue
+		}
+		trees[treeOf(p)] = true
+	}
+	for k := range procs {
+		if !procTaken[k] && trees[treeOf(&procs[k])] {
+			procTaken[k] = true
+			j.Procs = append(j.Procs, &procs[k])
+		}
+	}
+	for k := range scripts {
+		s := &scripts[k]
+		if scriptTaken[k] || !strings.EqualFold(s.Handler, x.Handler) {
+			continue
+		}
+		switch {
+		case samePath(s.ScriptPath, x.ScriptPath):
+			j.add(ByScriptPath)
+		case inWindow(s.Time, x, window):
+			j.add(ByHandlerWindow)
+		default:
+			continue
+		}
+		scriptTaken[k] = true
+		j.Scripts = append(j.Scripts, s)
+	}
+	return j
+}
+
+// logsOnly groups what no execution on disk took: one execution per
+// process tree, the PowerShell events of the same handler folder and
+// script name (or with no script) within the window of it joining; then
+// PowerShell alone.
+func logsOnly(procs []Process, scripts []Script, procTaken, scriptTaken []bool, window time.Duration) []*JoinedExecution {
+	var out []*JoinedExecution
 	byTree := map[treeKey]*JoinedExecution{}
 	for k := range procs {
 		p := &procs[k]
@@ -174,7 +185,7 @@ func Join(disk []DiskExecution, procs []Process, scripts []Script, window time.D
 			j = &JoinedExecution{Handler: p.Handler, Folder: p.Folder}
 			j.add(ByLogsOnly)
 			byTree[treeOf(p)] = j
-			logsOnly = append(logsOnly, j)
+			out = append(out, j)
 		}
 		if j.Script == "" {
 			j.Script = scriptOf(p)
@@ -188,7 +199,7 @@ func Join(disk []DiskExecution, procs []Process, scripts []Script, window time.D
 			continue
 		}
 		var into *JoinedExecution
-		for _, j := range logsOnly {
+		for _, j := range out {
 			if j.Folder == s.Folder && sameScript(j.Script, s.ScriptPath) &&
 				!s.Time.Before(j.Start.Add(-window)) && !s.Time.After(j.End.Add(window)) {
 				into = j
@@ -198,7 +209,7 @@ func Join(disk []DiskExecution, procs []Process, scripts []Script, window time.D
 		if into == nil {
 			into = &JoinedExecution{Handler: s.Handler, Folder: s.Folder}
 			into.add(ByLogsOnly)
-			logsOnly = append(logsOnly, into)
+			out = append(out, into)
 		}
 		if !strings.ContainsAny(into.Script, `\/`) && s.ScriptPath != "" {
 			into.Script = s.ScriptPath // the full path over a relative -File name
@@ -206,8 +217,8 @@ func Join(disk []DiskExecution, procs []Process, scripts []Script, window time.D
 		into.extend(s.Time)
 		into.Scripts = append(into.Scripts, s)
 	}
-	sort.SliceStable(logsOnly, func(a, b int) bool { return logsOnly[a].Start.Before(logsOnly[b].Start) })
-	return append(out, logsOnly...)
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Start.Before(out[b].Start) })
+	return out
 }
 
 // sameScript: the same file, or a relative name (RC v1 runs -File

@@ -84,6 +84,10 @@ func strList(l []string) interface{} {
 // of the catalogue (and any other the agent logs name) with its agent
 // events, each agent log, and each audit source.
 func (l *Logs) Summary(emit func(*ordereddict.Dict) bool) bool {
+	return l.handlerSummary(emit) && l.auditSummary(emit)
+}
+
+func (l *Logs) handlerSummary(emit func(*ordereddict.Dict) bool) bool {
 	handlers := map[string]*tally{}
 	var names []string
 	agentFiles := map[string]*tally{}
@@ -121,6 +125,12 @@ func (l *Logs) Summary(emit func(*ordereddict.Dict) bool) bool {
 	for _, n := range AgentLogs {
 		anyAgent = anyAgent || len(agentFiles[n].files) > 0
 	}
+	return emitHandlers(handlers, names, anyAgent, emit) && emitAgentLogs(agentFiles, emit)
+}
+
+// emitHandlers: a row per catalogued Windows handler, then per other
+// handler the agent logs name.
+func emitHandlers(handlers map[string]*tally, names []string, anyAgent bool, emit func(*ordereddict.Dict) bool) bool {
 	all := []string{}
 	for _, h := range catalog.Handlers {
 		if h.OS == catalog.Windows {
@@ -150,6 +160,10 @@ func (l *Logs) Summary(emit func(*ordereddict.Dict) bool) bool {
 			return false
 		}
 	}
+	return true
+}
+
+func emitAgentLogs(agentFiles map[string]*tally, emit func(*ordereddict.Dict) bool) bool {
 	for _, n := range AgentLogs {
 		t := agentFiles[n]
 		note := ""
@@ -163,7 +177,7 @@ func (l *Logs) Summary(emit func(*ordereddict.Dict) bool) bool {
 			return false
 		}
 	}
-	return l.auditSummary(emit)
+	return true
 }
 
 func files(f []string) interface{} {
