@@ -154,7 +154,11 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 	base := func() Args { return Args{Root: a.Root, Accessor: a.Accessor, Path: a.Path, Redact: a.Redact} }
 	return run(ctx, scope, args, "azure_eventlog_executions", a, base, func(l *Logs, red bool, out chan vfilter.Row) {
 		window := DefaultWindow
-		if a.Window > 0 {
+		if _, set := args.Get("window"); set {
+			if a.Window < 0 {
+				vqlkit.Errorf(scope, "azure_eventlog_executions", "window %d: seconds must not be negative", a.Window)
+				return
+			}
 			window = time.Duration(a.Window) * time.Second
 		}
 		var disk []DiskExecution
