@@ -180,7 +180,7 @@ func TestDeclaredColumns(t *testing.T) {
 	}
 	scope := vfilter.NewScope()
 	scope.SetLogger(log.New(io.Discard, "", 0))
-	scope.AppendPlugins(builtins.ParseEvtxPlugin{}) // plugins/eventlog reads events through the host's parse_evtx
+	scope.AppendPlugins(builtins.ParseEvtxPlugin{}, builtins.ParseJournaldPlugin{}) // eventlog and azure_waagent_journal read through the host's parsers
 	tm := types.NewTypeMap()
 	trees := fixtureTrees(t)
 	for _, p := range All() {

@@ -103,7 +103,7 @@ func (jr *journalReader) header() error {
 	le := binary.LittleEndian
 	jr.h = JournalHeader{Compatible: le.Uint32(b[8:]), Incompatible: le.Uint32(b[12:]), State: b[16],
 		HeaderSize: le.Uint64(b[88:]), ArenaSize: le.Uint64(b[96:]), Entries: le.Uint64(b[112:])}
-	if jr.h.HeaderSize < 120 || jr.h.HeaderSize%8 != 0 || int64(jr.h.HeaderSize) > jr.size {
+	if jr.h.HeaderSize < 120 || jr.h.HeaderSize%8 != 0 || jr.h.HeaderSize > uint64(jr.size) {
 		return fmt.Errorf("bad header size %d", jr.h.HeaderSize)
 	}
 	if jr.h.State == 1 {
@@ -144,10 +144,10 @@ func (jr *journalReader) objectHeader(off, end int64) (typ, flags uint8, size in
 }
 
 func (jr *journalReader) walk(fn func(*JournalEntry) bool) error {
-	end := int64(jr.h.HeaderSize + jr.h.ArenaSize)
-	if jr.h.ArenaSize > uint64(jr.size) || end > jr.size {
-		jr.report("arena ends at %d beyond the file's %d bytes (truncated): read to the end of the file", end, jr.size)
-		end = jr.size
+	end := jr.arenaEnd()
+	if jr.h.ArenaSize > uint64(jr.size)-jr.h.HeaderSize {
+		jr.report("arena ends at %d beyond the file's %d bytes (truncated): read to the end of the file",
+			jr.h.HeaderSize+jr.h.ArenaSize, jr.size)
 	}
 	off := int64(jr.h.HeaderSize)
 	for off+jObjectHeader <= end {
@@ -255,12 +255,18 @@ func (jr *journalReader) entry(off, size int64) (*JournalEntry, error) {
 	return e, nil
 }
 
+// arenaEnd is where the arena ends, within the file (the header's
+// sizes are untrusted: no overflow, never beyond the file).
+func (jr *journalReader) arenaEnd() int64 {
+	if jr.h.ArenaSize > uint64(jr.size)-jr.h.HeaderSize {
+		return jr.size
+	}
+	return int64(jr.h.HeaderSize + jr.h.ArenaSize)
+}
+
 // data is the (decompressed) payload of the data object at off.
 func (jr *journalReader) data(off int64) ([]byte, error) {
-	end := int64(jr.h.HeaderSize + jr.h.ArenaSize)
-	if end > jr.size {
-		end = jr.size
-	}
+	end := jr.arenaEnd()
 	typ, flags, size, ok := jr.objectHeader(off, end)
 	if !ok || typ != jObjData || off%8 != 0 {
 		return nil, fmt.Errorf("no data object at offset %d", off)
@@ -285,6 +291,9 @@ func (jr *journalReader) data(off int64) ([]byte, error) {
 		}
 		return jr.zstd.DecodeAll(payload, nil)
 	case flags&jFlagXZ != 0:
+		if err := xzDictOK(payload); err != nil {
+			return nil, fmt.Errorf("xz data object at offset %d: %v", off, err)
+		}
 		zr, err := xz.NewReader(bytes.NewReader(payload))
 		if err != nil {
 			return nil, fmt.Errorf("xz data object at offset %d: %v", off, err)
@@ -298,6 +307,59 @@ func (jr *journalReader) data(off int64) ([]byte, error) {
 		return lz4Payload(payload)
 	}
 	return payload, nil
+}
+
+// xzDictOK checks the LZMA2 dictionary size the first block declares
+// (xz file format 1.0.4: stream header, block header, filter flags): the
+// decoder allocates it whole, so a forged size could take gigabytes.
+func xzDictOK(p []byte) error {
+	const streamHeader = 12
+	bad := errors.New("unreadable xz block header")
+	if len(p) < streamHeader+2 {
+		return bad
+	}
+	h := p[streamHeader:]
+	size := (int(h[0]) + 1) * 4
+	if h[0] == 0 || size > len(h) {
+		return bad
+	}
+	h, flags := h[2:size], h[1]
+	varint := func() (uint64, bool) {
+		var v uint64
+		for i := 0; i < 9 && i < len(h); i++ {
+			v |= uint64(h[i]&0x7f) << (7 * i)
+			if h[i]&0x80 == 0 {
+				h = h[i+1:]
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	for _, bit := range []byte{0x40, 0x80} { // compressed and uncompressed sizes
+		if flags&bit != 0 {
+			if _, ok := varint(); !ok {
+				return bad
+			}
+		}
+	}
+	for n := int(flags&3) + 1; n > 0; n-- {
+		id, ok1 := varint()
+		plen, ok2 := varint()
+		if !ok1 || !ok2 || plen > uint64(len(h)) {
+			return bad
+		}
+		if id == 0x21 && plen == 1 { // LZMA2: one property byte, the dictionary size
+			d := h[0] & 0x3f
+			if d > 40 {
+				return bad
+			}
+			if d >= 2*(26-11) { // 2 << 26 = 128 MiB and more
+				return fmt.Errorf("LZMA2 dictionary property %d too large", d)
+			}
+		}
+		h = h[plen:]
+	}
+	return nil
 }
 
 // lz4Payload: journald's LZ4 payload is the uncompressed size (64-bit

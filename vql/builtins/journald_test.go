@@ -261,6 +261,35 @@ func TestTinyJournalAndLZ4(t *testing.T) {
 	}
 }
 
+// TestJournalXZ: an XZ field (python3's lzma.compress of
+// "MESSAGE=hello xz", 8 MiB dictionary) is decoded; the same with a
+// forged 4 GiB dictionary is reported, not allocated.
+func TestJournalXZ(t *testing.T) {
+	payload := []byte{253, 55, 122, 88, 90, 0, 0, 4, 230, 214, 180, 70, 2, 0, 33, 1, 22, 0, 0, 0, 116, 47, 229, 163, 1, 0, 15,
+		77, 69, 83, 83, 65, 71, 69, 61, 104, 101, 108, 108, 111, 32, 120, 122, 0, 138, 218, 130, 240, 234, 143, 122, 224, 0, 1,
+		40, 16, 229, 11, 108, 96, 31, 182, 243, 125, 1, 0, 0, 0, 0, 4, 89, 90}
+	read := func(p []byte) (string, string) {
+		data := tinyJournal(false, 1, p)
+		var got, issues []string
+		builtins.ReadJournal(bytes.NewReader(data), int64(len(data)), func(s string) { issues = append(issues, s) },
+			func(e *builtins.JournalEntry) bool {
+				for _, it := range e.Items {
+					got = append(got, string(it))
+				}
+				return true
+			})
+		return strings.Join(got, ","), strings.Join(issues, ";")
+	}
+	if got, issues := read(payload); got != "MESSAGE=hello xz" || issues != "" {
+		t.Errorf("xz: %q %q", got, issues)
+	}
+	forged := append([]byte(nil), payload...)
+	forged[16] = 40
+	if got, issues := read(forged); got != "" || !strings.Contains(issues, "dictionary") {
+		t.Errorf("forged xz: %q %q", got, issues)
+	}
+}
+
 func FuzzJournal(f *testing.F) {
 	f.Add(tinyJournal(false, 0, []byte("_PID=1"), []byte("MESSAGE=hi")))
 	f.Add(tinyJournal(true, 0, []byte("MESSAGE=x")))
