@@ -182,11 +182,22 @@ func logsOnly(procs []Process, scripts []Script, procTaken, scriptTaken []bool, 
 		}
 		j := byTree[treeOf(p)]
 		if j == nil {
+			// The same run seen by another log (Security and Sysmon):
+			// its root runs the same script within the window.
+			for _, o := range out {
+				if o.Folder == p.Folder && o.Procs[0].OSPath != p.OSPath && sameScript(o.Script, scriptOf(p)) &&
+					!p.Time.Before(o.Start.Add(-window)) && !p.Time.After(o.End.Add(window)) {
+					j = o
+					break
+				}
+			}
+		}
+		if j == nil {
 			j = &JoinedExecution{Handler: p.Handler, Folder: p.Folder}
 			j.add(ByLogsOnly)
-			byTree[treeOf(p)] = j
 			out = append(out, j)
 		}
+		byTree[treeOf(p)] = j
 		if j.Script == "" {
 			j.Script = scriptOf(p)
 		}
