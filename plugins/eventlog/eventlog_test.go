@@ -152,3 +152,26 @@ func TestJoin(t *testing.T) {
 		t.Errorf("logs only: %+v", got[2])
 	}
 }
+
+// The same run in Security and Sysmon is one logs-only execution; a run
+// of another script in the same window is another.
+func TestJoinAcrossLogs(t *testing.T) {
+	rc := windowsHandler(t, catalog.KindRunCommand)
+	p := func(file, cmd string, sec int, pid int64) Process {
+		return Process{Time: t0.Add(time.Duration(sec) * time.Second), OSPath: file, Handler: rc.Name, Folder: rc.Name,
+			Match: MatchHandlerParent, RootPid: 8000, Pid: pid, CommandLine: cmd}
+	}
+	procs := []Process{
+		p("Security.evtx", "powershell -File script0.ps1", 0, 100),
+		p("Sysmon.evtx", "powershell -File script0.ps1", 0, 100),
+		p("Security.evtx", "powershell -File script1.ps1", 30, 200),
+	}
+	procs[2].RootPid = 8001
+	got := Join(nil, procs, nil, DefaultWindow)
+	if len(got) != 2 || len(got[0].Procs) != 2 || len(got[1].Procs) != 1 || got[1].Script != "script1.ps1" {
+		for _, j := range got {
+			t.Logf("%s %d", j.Script, len(j.Procs))
+		}
+		t.Errorf("%d executions, want script0 (Security and Sysmon) and script1", len(got))
+	}
+}
