@@ -12,9 +12,10 @@ import (
 
 // How event-log evidence was tied to an execution (MatchedBy).
 const (
-	ByScriptPath    = "script path"             // the event names the execution's script file
-	ByHandlerWindow = "handler and time window" // same handler, within the window around its run
-	ByLogsOnly      = "event logs only"         // no execution on disk: grouped by handler, script and time
+	ByScriptPath    = "script path"                 // the event names the execution's script file
+	ByScriptName    = "script name and time window" // a relative -File name (RC v1 runs in its Downloads folder), within the window
+	ByHandlerWindow = "handler and time window"     // same handler, within the window around its run
+	ByLogsOnly      = "event logs only"             // no execution on disk: grouped by handler, script and time
 )
 
 // Source values.
@@ -136,6 +137,8 @@ func joinDisk(x *DiskExecution, procs []Process, scripts []Script, procTaken, sc
 		switch {
 		case samePath(scriptOf(p), x.ScriptPath) || (x.ScriptPath != "" && lowerContains(p.CommandLine, x.ScriptPath)):
 			j.add(ByScriptPath)
+		case relativeName(scriptOf(p), x.ScriptPath) && inWindow(p.Time, x, window):
+			j.add(ByScriptName)
 		case inWindow(p.Time, x, window):
 			j.add(ByHandlerWindow)
 		default:
@@ -230,6 +233,11 @@ func logsOnly(procs []Process, scripts []Script, procTaken, scriptTaken []bool, 
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Start.Before(out[b].Start) })
 	return out
+}
+
+// relativeName: s is a bare file name, the name of path's file.
+func relativeName(s, path string) bool {
+	return s != "" && path != "" && !strings.ContainsAny(s, `\/`) && strings.EqualFold(s, baseName(path))
 }
 
 // sameScript: the same file, or a relative name (RC v1 runs -File
