@@ -205,8 +205,20 @@ func (s *Script) row(red bool) *ordereddict.Dict {
 		vqlkit.Str(s.ScriptBlockID), total, parts, missing, vqlkit.Str(text), vqlkit.Str(s.Computer), s.RecordID, s.OSPath)
 }
 
+// isPowerShellEvent keeps the events HandlerScripts reads that name a
+// handler folder somewhere (every 4104 part carries its Path), without
+// the raw row: a large log is not held in memory.
 func isPowerShellEvent(ev *Event) bool {
-	return ev.Channel == ChanPSClassic || (ev.Channel == ChanPSOper && (ev.EventID == 4103 || ev.EventID == 4104))
+	if ev.Channel != ChanPSClassic && !(ev.Channel == ChanPSOper && (ev.EventID == 4103 || ev.EventID == 4104)) {
+		return false
+	}
+	for _, t := range ev.Texts() {
+		if _, name := HandlerInPath(t); name != "" {
+			ev.Raw = nil
+			return true
+		}
+	}
+	return false
 }
 
 // HandlerPowerShell reads both PowerShell logs.

@@ -62,63 +62,87 @@ type procNode struct {
 }
 
 // ProcessTrees rebuilds the process trees of one log's creation events
-// (time ordered; 4688 and 4608 from Security, or Sysmon 1) and returns
-// the processes a handler started and their descendants. A process id
-// names the latest process created with it within one boot; a 4608 ends
-// the boot (ids are reused across boots).
+// (in the order they were logged; 4688 and 4608 from Security, or
+// Sysmon 1) and returns the processes a handler started and their
+// descendants. A process id names the latest process created with it
+// within one boot; a 4608 ends the boot (ids are reused across boots).
 func ProcessTrees(events []Event) []Process {
 	var out []Process
-	live := map[int64]*procNode{}
-	var boot int64
+	b := newTreeBuilder()
 	for i := range events {
-		ev := &events[i]
-		if ev.Channel == ChanSecurity && ev.EventID == evBoot {
-			boot++
-			live = map[int64]*procNode{}
-			continue
-		}
-		p, ok := creation(ev)
-		if !ok {
-			continue
-		}
-		p.Boot = boot
-		n := &procNode{p: p}
-		parent := live[p.ParentPid]
-		switch {
-		case parent != nil && parent.inTree:
-			n.inTree = true
-			n.p.Match, n.p.Depth, n.p.RootPid = MatchDescendant, parent.p.Depth+1, parent.p.RootPid
-			n.p.Handler, n.p.Folder = parent.p.Handler, parent.p.Folder
-			if n.p.ParentImage == "" {
-				n.p.ParentImage = parent.p.Image
-			}
-		default:
-			if h, name := HandlerOfImage(p.Image); name != "" {
-				n.inTree, n.p.Match, n.p.RootPid = true, MatchHandlerProcess, p.Pid
-				n.p.Folder = name
-				if h != nil {
-					n.p.Handler = h.Name
-				}
-			} else if h, name := HandlerOfImage(p.ParentImage); name != "" {
-				n.inTree, n.p.Match, n.p.Depth, n.p.RootPid = true, MatchHandlerParent, 1, p.ParentPid
-				n.p.Folder = name
-				if h != nil {
-					n.p.Handler = h.Name
-				}
-			} else if h, name := HandlerInPath(p.CommandLine); name != "" {
-				n.inTree, n.p.Match, n.p.RootPid = true, MatchCommandLine, p.Pid
-				n.p.Folder = name
-				if h != nil {
-					n.p.Handler = h.Name
-				}
-			}
-		}
-		live[p.Pid] = n
-		if n.inTree {
-			out = append(out, n.p)
+		if p, ok := b.add(&events[i]); ok {
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// treeBuilder keeps what the trees need of the processes seen so far:
+// one small node per live process id, not the events, so a large
+// Security log is streamed.
+type treeBuilder struct {
+	live map[int64]*procNode
+	boot int64
+}
+
+func newTreeBuilder() *treeBuilder { return &treeBuilder{live: map[int64]*procNode{}} }
+
+// add reads one event; ok when it is a process in a handler's tree.
+func (b *treeBuilder) add(ev *Event) (Process, bool) {
+	if ev.Channel == ChanSecurity && ev.EventID == evBoot {
+		b.boot++
+		b.live = map[int64]*procNode{}
+		return Process{}, false
+	}
+	p, ok := creation(ev)
+	if !ok {
+		return p, false
+	}
+	p.Boot = b.boot
+	n := &procNode{p: p}
+	parent := b.live[p.ParentPid]
+	switch {
+	case parent != nil && parent.inTree:
+		n.inTree = true
+		n.p.Match, n.p.Depth, n.p.RootPid = MatchDescendant, parent.p.Depth+1, parent.p.RootPid
+		n.p.Handler, n.p.Folder = parent.p.Handler, parent.p.Folder
+		if n.p.ParentImage == "" {
+			n.p.ParentImage = parent.p.Image
+		}
+	default:
+		n.root()
+	}
+	if n.inTree {
+		b.live[p.Pid] = n
+		return n.p, true
+	}
+	// Outside the trees only the id matters (a later child is not a
+	// handler's): keep a bare node.
+	b.live[p.Pid] = &procNode{p: Process{Pid: p.Pid}}
+	return n.p, false
+}
+
+// root marks a process whose parent is not in a tree: a handler's
+// program, the child of one whose creation was not logged, or a command
+// line naming a handler folder.
+func (n *procNode) root() {
+	p := &n.p
+	if h, name := HandlerOfImage(p.Image); name != "" {
+		n.inTree, p.Match, p.RootPid, p.Folder = true, MatchHandlerProcess, p.Pid, name
+		if h != nil {
+			p.Handler = h.Name
+		}
+	} else if h, name := HandlerOfImage(p.ParentImage); name != "" {
+		n.inTree, p.Match, p.Depth, p.RootPid, p.Folder = true, MatchHandlerParent, 1, p.ParentPid, name
+		if h != nil {
+			p.Handler = h.Name
+		}
+	} else if h, name := HandlerInPath(p.CommandLine); name != "" {
+		n.inTree, p.Match, p.RootPid, p.Folder = true, MatchCommandLine, p.Pid, name
+		if h != nil {
+			p.Handler = h.Name
+		}
+	}
 }
 
 // creation reads a 4688 or Sysmon 1 event.
@@ -172,16 +196,25 @@ func isProcessEvent(ev *Event) bool {
 		(ev.Channel == ChanSysmon && ev.EventID == evSysmonProc)
 }
 
-// HandlerProcesses reads Security and Sysmon and returns each log's
-// handler trees, Security first.
+// HandlerProcesses reads Security and Sysmon, each in the order it was
+// logged, and returns each log's handler trees, Security first.
 func (l *Logs) HandlerProcesses() ([]Process, bool) {
 	var out []Process
 	for _, name := range []string{LogSecurity, LogSysmon} {
-		evs, ok := l.All([]string{name}, isProcessEvent)
-		if !ok {
-			return out, false
+		for _, f := range l.Files(name) {
+			b := newTreeBuilder()
+			ok := l.ReadFile(f, func(ev Event) bool {
+				if isProcessEvent(&ev) {
+					if p, in := b.add(&ev); in {
+						out = append(out, p)
+					}
+				}
+				return true
+			})
+			if !ok {
+				return out, false
+			}
 		}
-		out = append(out, ProcessTrees(evs)...)
 	}
 	return out, true
 }

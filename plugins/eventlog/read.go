@@ -86,42 +86,47 @@ func (l *Logs) DirExists() bool { return l.Root.Exists(l.Dir) }
 
 // Read calls fn for every event of the logs matching the names, file by
 // file in record order; false from fn stops. It returns false when the
-// query was cancelled.
+// query was cancelled or fn stopped.
 func (l *Logs) Read(names []string, fn func(Event) bool) bool {
-	p, _ := l.Scope.GetPlugin("parse_evtx")
 	for _, n := range names {
 		for _, f := range l.Files(n) {
-			acc, err := l.Root.Resolve(f)
-			if err != nil {
-				l.Scope.Log("%s: %s: %v", l.Plugin, f, err)
-				continue
-			}
-			args := ordereddict.NewDict().Set("filename", acc)
-			if l.Accessor != "" {
-				args.Set("accessor", l.Accessor)
-			}
-			ctx, cancel := context.WithCancel(l.Ctx)
-			stopped := false
-			for row := range p.Call(ctx, l.Scope, args) {
-				if stopped {
-					continue
-				}
-				d, ok := row.(*ordereddict.Dict)
-				if !ok {
-					continue
-				}
-				if ev, ok := FromRow(d, f); ok && !fn(ev) {
-					stopped = true
-					cancel()
-				}
-			}
-			cancel()
-			if stopped || l.Ctx.Err() != nil {
+			if !l.ReadFile(f, fn) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// ReadFile calls fn for every event of one log (an evidence path).
+func (l *Logs) ReadFile(f string, fn func(Event) bool) bool {
+	p, _ := l.Scope.GetPlugin("parse_evtx")
+	acc, err := l.Root.Resolve(f)
+	if err != nil {
+		l.Scope.Log("%s: %s: %v", l.Plugin, f, err)
+		return true
+	}
+	args := ordereddict.NewDict().Set("filename", acc)
+	if l.Accessor != "" {
+		args.Set("accessor", l.Accessor)
+	}
+	ctx, cancel := context.WithCancel(l.Ctx)
+	defer cancel()
+	stopped := false
+	for row := range p.Call(ctx, l.Scope, args) {
+		if stopped {
+			continue
+		}
+		d, ok := row.(*ordereddict.Dict)
+		if !ok {
+			continue
+		}
+		if ev, ok := FromRow(d, f); ok && !fn(ev) {
+			stopped = true
+			cancel()
+		}
+	}
+	return !stopped && l.Ctx.Err() == nil
 }
 
 // All is every event of the logs matching the names, ordered by time
