@@ -115,13 +115,27 @@ $(VR_STOCK_STAMP): FORCE
 
 # The adapter's own tests (in the build workspace), then every golden
 # testcase, artifact verification, collections on the fixtures and through a
-# dead-disk remapping, all under the custom Velociraptor; then the exchange
-# editions and import_collection() under the stock one.
+# dead-disk remapping, all under the custom Velociraptor; then, under the
+# stock one and with no tools server, the exchange editions with VqlBinary and
+# import_collection() (tests/exchange/run.sh), an offline collector built,
+# run and imported, and a server + enrolled client collecting every Linux
+# edition with only the Linux tools uploaded (tests/exchange/fleet.sh).
 test-integration: build velociraptor velociraptor-stock
 	cd tools/velociraptor && GOWORK=$(CURDIR)/build/go.work GONOSUMDB=www.velocidex.com $(GO) vet ./... && \
 	  GOWORK=$(CURDIR)/build/go.work GONOSUMDB=www.velocidex.com $(GO) test ./...
 	tests/integration/run.sh
 	VELOCIRAPTOR=$(VR_STOCK) tests/exchange/run.sh
+	VELOCIRAPTOR=$(VR_STOCK) tests/exchange/fleet.sh
+
+# An offline collector (one Linux binary) holding every Linux and Generic
+# exchange edition and the vql tools, built from this release's binaries
+# (docs/exchange.md). COLLECTOR_ARGS: parameters for every artifact.
+COLLECTOR      ?= $(BIN)/azvql-collector-linux-amd64
+COLLECTOR_ARGS ?=
+.PHONY: offline-collector
+offline-collector: build cross velociraptor-stock
+	rm -f $(COLLECTOR)
+	VELOCIRAPTOR=$(VR_STOCK) VQL=$(VQL) TOOLS_DIR=$(BIN) tools/exchange/collector.sh $(COLLECTOR) $(COLLECTOR_ARGS)
 
 # azure_waagent_log under vql against the best stock VQL under Velociraptor,
 # on the same generated log (kept in BENCH_LOG between runs).

@@ -3,6 +3,7 @@
 package plugins
 
 import (
+	"github.com/azvql/azvql/plugins/activitylog"
 	"github.com/azvql/azvql/plugins/agentlog"
 	"github.com/azvql/azvql/plugins/eventlog"
 	"github.com/azvql/azvql/plugins/extensions"
@@ -22,6 +23,7 @@ func All() []vfilter.PluginGeneratorInterface {
 	out = append(out, handlerlog.Plugins()...)
 	out = append(out, telemetry.Plugins()...)
 	out = append(out, eventlog.Plugins()...)
+	out = append(out, activitylog.Plugins()...)
 	return out
 }
 

@@ -19,8 +19,11 @@ var (
 			"(Exchange.<Name>, runs vql as a tool), a README and the tool definitions (docs/exchange.md).")
 	artifactsExportOutput = artifactsExport.Flag("output", "The pack to write (a .zip).").Required().String()
 	artifactsExportTools  = artifactsExport.Flag("tools-url",
-		"A URL serving the vql binaries (make cross names): the tools then download from URL/<binary>; "+
-			"else they are uploaded to the server (serve_locally).").String()
+		"A URL serving the vql binaries (make cross names): the tools then download from URL/<binary> "+
+			"(by the server, or by the endpoints when pinned with --tools-dir); else they are uploaded to the server (serve_locally).").String()
+	artifactsExportToolsDir = artifactsExport.Flag("tools-dir",
+		"The folder holding the vql binaries (make cross: bin): each tool is declared with its file's "+
+			"SHA-256, so an edition given VqlBinary runs with no tool uploaded or served.").String()
 	artifactsExportShow = artifactsExport.Flag("show",
 		"Print this edition's YAML (Exchange.<Name> or <Name>) instead of writing the pack.").String()
 )
@@ -36,7 +39,7 @@ func init() {
 
 // exportEditions generates every exchange edition from the embedded
 // hunt artifacts (never from --definitions: the pack is what ships).
-func exportEditions(toolsURL string) ([]*artifacts.Artifact, []*exchange.Edition, exchange.Schema, error) {
+func exportEditions(tools []exchange.Tool) ([]*artifacts.Artifact, []*exchange.Edition, exchange.Schema, error) {
 	repo, errs := artifacts.NewStandardRepository(nil)
 	if len(errs) > 0 {
 		return nil, nil, nil, errors.Join(errs...)
@@ -46,12 +49,19 @@ func exportEditions(toolsURL string) ([]*artifacts.Artifact, []*exchange.Edition
 		return nil, nil, nil, err
 	}
 	natives := exchange.HuntArtifacts(repo)
-	editions, err := exchange.GenerateAll(repo, schema, exchange.Options{ToolsURL: toolsURL})
+	editions, err := exchange.GenerateAll(repo, schema, exchange.Options{Tools: tools})
 	return natives, editions, schema, err
 }
 
 func doArtifactsExport(stdout io.Writer) error {
-	natives, editions, schema, err := exportEditions(*artifactsExportTools)
+	tools := exchange.Tools(*artifactsExportTools)
+	if dir := *artifactsExportToolsDir; dir != "" {
+		var err error
+		if tools, err = exchange.PinTools(tools, dir); err != nil {
+			return fmt.Errorf("--tools-dir: %w", err)
+		}
+	}
+	natives, editions, schema, err := exportEditions(tools)
 	if err != nil {
 		return err
 	}
@@ -70,12 +80,16 @@ func doArtifactsExport(stdout io.Writer) error {
 	}
 	var buf bytes.Buffer
 	if err := exchange.WritePack(&buf, natives, editions, schema,
-		exchange.Tools(*artifactsExportTools), time.Now()); err != nil {
+		tools, time.Now()); err != nil {
 		return err
 	}
 	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "vql: exchange pack with %d artifacts written to %s\n", len(editions), out)
+	if *artifactsExportToolsDir == "" {
+		fmt.Fprintf(os.Stderr, "vql: the tools are not pinned (no --tools-dir): Velociraptor then resolves them "+
+			"when a collection starts, so even with VqlBinary they must be uploaded or served (docs/exchange.md)\n")
+	}
 	return nil
 }

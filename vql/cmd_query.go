@@ -93,7 +93,9 @@ func (l *queryLog) Write(b []byte) (int, error) {
 	if isErr && l.err == nil {
 		l.err = errQueryLogged
 	}
-	if l.verbose || isErr {
+	// WARN lines (a root with no agent layout) are shown too: they
+	// explain an empty result without failing the command.
+	if l.verbose || isErr || strings.HasPrefix(msg, "WARN:") {
 		fmt.Fprintln(l.w, msg)
 	}
 	return len(b), nil

@@ -40,6 +40,12 @@ func main() {
 }
 
 func run(command string) int {
+	closeImage, err := setupImage()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vql: %v\n", err)
+		return 1
+	}
+	defer closeImage()
 	for _, h := range commandHandlers {
 		ok, err := h(command)
 		if !ok {

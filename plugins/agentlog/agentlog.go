@@ -83,9 +83,8 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			}
 			loc = l
 		}
-		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
-		if err != nil {
-			vqlkit.Logf(scope, pluginName, "%v", err)
+		root := vqlkit.OpenRootForFile(scope, pluginName, arg.Accessor, arg.Root)
+		if root == nil {
 			return
 		}
 		osPath := evidence.ParseEvPath(arg.Filename).String()
@@ -123,7 +122,6 @@ func reportScanError(scope types.Scope, osPath, kind string, lines int64, err er
 // RowBuilder turns records into rows. Not safe for concurrent use.
 type RowBuilder struct {
 	Redact bool
-	gate   secretGate
 }
 
 // Row builds the row of a record.
@@ -148,7 +146,7 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 		}
 	}
 	m := logscan.String(msg)
-	if rb.Redact && rb.gate.mayHoldSecret(msg) {
+	if rb.Redact && redact.MayHoldSecret(msg) {
 		m = redact.CommandLine(m)
 		if env != nil {
 			if d, ok := redact.Value(env).(*ordereddict.Dict); ok {

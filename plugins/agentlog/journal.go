@@ -76,9 +76,8 @@ func (WaagentJournalPlugin) Call(ctx context.Context, scope types.Scope, args *o
 			vqlkit.Errorf(scope, journalPluginName, "the host has no parse_journald plugin")
 			return
 		}
-		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
-		if err != nil {
-			vqlkit.Errorf(scope, journalPluginName, "%v", err)
+		root := vqlkit.OpenRootForFile(scope, journalPluginName, arg.Accessor, arg.Root)
+		if root == nil {
 			return
 		}
 		files := []string{arg.Filename}
@@ -87,7 +86,7 @@ func (WaagentJournalPlugin) Call(ctx context.Context, scope types.Scope, args *o
 			for _, g := range JournalGlobs {
 				list, _ := root.Glob(g)
 				for _, e := range list {
-					if !e.IsDir {
+					if !e.IsDir && root.Readable(e) { // links and FIFOs reported, not read
 						files = append(files, e.OSPath)
 					}
 				}
@@ -106,6 +105,14 @@ func (WaagentJournalPlugin) Call(ctx context.Context, scope types.Scope, args *o
 // lines ("Jun 10 14:02:11 host python3[1088]: message"); false: stop.
 func journalFile(ctx context.Context, scope types.Scope, root *evidence.Root, parse types.PluginGeneratorInterface,
 	accessor, file string, loc *time.Location, rb *RowBuilder, out chan vfilter.Row) bool {
+	e, err := root.Lstat(file)
+	if err != nil {
+		vqlkit.Logf(scope, journalPluginName, "%s: %v", file, err)
+		return true
+	}
+	if !root.Readable(e) {
+		return true
+	}
 	acc, err := root.Resolve(file)
 	if err != nil {
 		vqlkit.Logf(scope, journalPluginName, "%s: %v", file, err)

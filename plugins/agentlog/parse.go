@@ -291,7 +291,7 @@ func parseAgent(b []byte, h *header) bool {
 		}
 		h.local = true
 		if i == len(b) {
-			h.era, h.level = era20, lvlInfo
+			h.era = era20 // no level written: Level stays NULL
 			return true
 		}
 		if b[i] != ' ' {
@@ -331,9 +331,10 @@ func parseAgent(b []byte, h *header) bool {
 }
 
 // parse20 handles the waagent 2.0 / OSTC shape after the timestamp:
-// [WARNING:|ERROR:|VERBOSE:|INFO:][[Handler-ver] ]msg
+// [WARNING:|ERROR:|VERBOSE:|INFO:][[Handler-ver] ]msg. The 2.0 logger
+// writes a prefix only for warnings and errors; a line without one holds
+// no level, so Level stays NULL rather than an assumed INFO.
 func parse20(rest []byte, h *header) {
-	h.level = lvlInfo
 	if c := bytes.IndexByte(rest, ':'); c >= 4 && c <= 7 {
 		if l := parseLevel(rest[:c]); l != nil {
 			h.level = l

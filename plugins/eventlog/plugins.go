@@ -44,9 +44,8 @@ func run(ctx context.Context, scope vfilter.Scope, args *ordereddict.Dict, name 
 	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
 		b := base()
 		red := vqlkit.Redact(args, b.Redact)
-		l, err := OpenLogs(ctx, scope, name, b.Accessor, b.Root, b.Path)
-		if err != nil {
-			vqlkit.Errorf(scope, name, "%v", err)
+		l := OpenLogs(ctx, scope, name, b.Accessor, b.Root, b.Path)
+		if l == nil {
 			return
 		}
 		if !l.DirExists() {

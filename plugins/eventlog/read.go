@@ -2,12 +2,12 @@ package eventlog
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -43,17 +43,13 @@ type Logs struct {
 	Plugin   string // the calling plugin, for log lines
 }
 
-// OpenLogs checks the arguments: the root opens, the folder exists and
-// the host has parse_evtx. Errors name what is wrong.
-func OpenLogs(ctx context.Context, scope vfilter.Scope, plugin, accessor, root, dir string) (*Logs, error) {
-	r, err := evidence.OpenRoot(scope, accessor, root)
-	if err != nil {
-		return nil, err
-	}
-	if root != "" {
-		if _, err := r.Acc.Lstat(root); err != nil {
-			return nil, fmt.Errorf("root %s: %v", root, err)
-		}
+// OpenLogs checks the arguments: the root opens (an unknown accessor or
+// a root that does not exist is an error, logged), the host has
+// parse_evtx. nil means no rows.
+func OpenLogs(ctx context.Context, scope vfilter.Scope, plugin, accessor, root, dir string) *Logs {
+	r := vqlkit.OpenRootForFile(scope, plugin, accessor, root)
+	if r == nil {
+		return nil
 	}
 	if dir == "" {
 		dir = DefaultLogDir
@@ -62,9 +58,10 @@ func OpenLogs(ctx context.Context, scope vfilter.Scope, plugin, accessor, root, 
 		dir = systemRoot + dir[len("%systemroot%"):]
 	}
 	if _, ok := scope.GetPlugin("parse_evtx"); !ok {
-		return nil, fmt.Errorf("the host has no parse_evtx plugin")
+		vqlkit.Errorf(scope, plugin, "the host has no parse_evtx plugin")
+		return nil
 	}
-	return &Logs{Ctx: ctx, Scope: scope, Root: r, Accessor: accessor, Dir: dir, Plugin: plugin}, nil
+	return &Logs{Ctx: ctx, Scope: scope, Root: r, Accessor: accessor, Dir: dir, Plugin: plugin}
 }
 
 // Files are the evidence paths of the logs matching name (a glob of
@@ -73,7 +70,9 @@ func (l *Logs) Files(name string) []string {
 	list, _ := l.Root.Glob(evidence.JoinOSPath(l.Dir, name))
 	var out []string
 	for _, e := range list {
-		if !e.IsDir {
+		// A link or a FIFO named like a log is reported, not read
+		// (docs/evidence.md).
+		if !e.IsDir && l.Root.Readable(e) {
 			out = append(out, e.OSPath)
 		}
 	}

@@ -25,6 +25,7 @@ type FileInfo struct {
 	Mode   os.FileMode
 	IsDir  bool
 	IsLink bool
+	Target string // a symlink's target as stored, when the accessor can read it
 	Mtime  time.Time
 	Atime  time.Time
 	Ctime  time.Time
@@ -50,6 +51,21 @@ type Accessor interface {
 	Open(path string) (File, error)
 	// Join appends one path component to dir.
 	Join(dir, name string) string
+}
+
+// LinkReader is implemented by accessors that can read a symlink's
+// target, so a refused link is reported with it.
+type LinkReader interface {
+	Readlink(path string) (string, error)
+}
+
+// BeneathOpener is implemented by accessors that can open a regular file
+// below a base folder in one step that follows no link and cannot leave
+// base (rel are the components below it). Root.Open prefers it to Open:
+// nothing swapped in after Root's checks can redirect the open. The
+// error for a link or a file that is not regular is a *RefusedError.
+type BeneathOpener interface {
+	OpenBeneath(base string, rel []string) (File, error)
 }
 
 // Factory makes an accessor for one query. The scope lets a host

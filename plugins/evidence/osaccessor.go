@@ -5,7 +5,11 @@ import (
 	"path/filepath"
 )
 
-// OSAccessor reads the host's own filesystem with the os package, read-only.
+// OSAccessor reads the host's own filesystem, read-only. Open refuses a
+// final symlink and anything that is not a regular file, and never
+// blocks on a FIFO; on Unix it opens with O_NOFOLLOW|O_NONBLOCK (and
+// O_NOATIME where permitted), and Root.Open goes through OpenBeneath,
+// which cannot leave the evidence root (open_unix.go, beneath_*.go).
 type OSAccessor struct{}
 
 func (OSAccessor) Lstat(path string) (FileInfo, error) {
@@ -17,7 +21,7 @@ func (OSAccessor) Lstat(path string) (FileInfo, error) {
 }
 
 func (a OSAccessor) ReadDir(path string) ([]FileInfo, error) {
-	f, err := os.Open(path)
+	f, err := openDir(path)
 	if err != nil {
 		return nil, err
 	}
@@ -37,19 +41,11 @@ func (a OSAccessor) ReadDir(path string) ([]FileInfo, error) {
 	return out, err
 }
 
-func (OSAccessor) Open(path string) (File, error) {
-	// os.Open is O_RDONLY: evidence is never opened for writing.
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil && st.IsDir() {
-		f.Close()
-		return nil, &os.PathError{Op: "open", Path: path, Err: errIsDir}
-	}
-	return f, nil
-}
+// Open opens a regular file read-only (never for writing: evidence).
+func (OSAccessor) Open(path string) (File, error) { return openFile(path) }
+
+// Readlink is a symlink's target as stored in the link.
+func (OSAccessor) Readlink(path string) (string, error) { return os.Readlink(path) }
 
 func (OSAccessor) Join(dir, name string) string { return filepath.Join(dir, name) }
 

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -22,8 +23,13 @@ type Root struct {
 	Acc  Accessor
 	Base string // accessor path of the evidence root; "" = the running system's root
 
-	mu    sync.Mutex
-	lists map[string][]FileInfo // directory listings for case-insensitive lookups
+	// Logf receives what the Root skips on its own (a link met by Glob);
+	// nil drops it. vqlkit.OpenRoot points it at the query log.
+	Logf func(format string, args ...interface{})
+
+	mu       sync.Mutex
+	lists    map[string][]FileInfo // directory listings for case-insensitive lookups
+	reported map[string]bool       // what Report already logged
 }
 
 // NewRoot returns a Root. base "" means the running system.
@@ -113,7 +119,7 @@ func JoinOSPath(p string, names ...string) string { return ParseEvPath(p).Join(n
 func (r *Root) base(ev EvPath) (string, error) {
 	if r.Base != "" {
 		if ev.Windows && ev.Drive != "C:" {
-			return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: errors.New("evidence root holds the C: drive only")}
+			return "", &os.PathError{Op: "resolve", Path: ev.String(), Err: ErrWrongDrive}
 		}
 		return r.Base, nil
 	}
@@ -128,39 +134,58 @@ func (r *Root) base(ev EvPath) (string, error) {
 
 // Resolve maps an evidence path onto an accessor path. Windows paths are
 // matched case-insensitively, component by component, where the exact
-// name does not exist.
+// name does not exist. Every folder between Base and the last component
+// is checked (Lstat): a symlink there is refused (*RefusedError), so no
+// operation of Root ever leaves Base through a link.
 func (r *Root) Resolve(p string) (string, error) {
+	host, _, _, err := r.resolve("resolve", p)
+	return host, err
+}
+
+// resolve is Resolve for operation op; it also returns the accessor path
+// of the evidence root and the components below it as found.
+func (r *Root) resolve(op, p string) (host, base string, rel []string, err error) {
 	ev := ParseEvPath(p)
-	cur, err := r.base(ev)
+	base, err = r.base(ev)
 	if err != nil {
-		return "", err
+		return "", "", nil, err
 	}
-	for _, c := range ev.Parts {
-		next := r.Acc.Join(cur, c)
-		if !ev.Windows {
-			cur = next
-			continue
-		}
-		if _, err := r.Acc.Lstat(next); err == nil {
-			cur = next
-			continue
-		}
-		found := ""
-		for _, fi := range r.cachedList(cur) {
-			if strings.EqualFold(fi.Name, c) {
-				found = fi.Path
-				break
+	cur := base
+	rel = make([]string, 0, len(ev.Parts))
+	for i, c := range ev.Parts {
+		next, name := r.Acc.Join(cur, c), c
+		last := i == len(ev.Parts)-1
+		var fi FileInfo
+		var lerr error
+		if !last || ev.Windows {
+			fi, lerr = r.Acc.Lstat(next)
+			if lerr != nil && ev.Windows {
+				for _, e := range r.cachedList(cur) {
+					if strings.EqualFold(e.Name, c) {
+						next, name, fi, lerr = e.Path, e.Name, e, nil
+						break
+					}
+				}
 			}
 		}
-		if found == "" {
-			// Keep going with the literal name: the caller gets the
-			// accessor's own not-exist error for the full path.
-			cur = next
-			continue
+		rel = append(rel, name)
+		if last {
+			// The caller looks at the last component itself (Lstat
+			// reports a link, Open and ReadDir refuse one).
+			return next, base, rel, nil
 		}
-		cur = found
+		at := EvPath{Windows: ev.Windows, Drive: ev.Drive, Parts: rel}.String()
+		switch {
+		case lerr != nil:
+			return "", "", nil, pathErr(op, p, lerr)
+		case fi.IsLink:
+			return "", "", nil, &RefusedError{Op: op, Path: ev.String(), At: at, Type: "symlink", Target: r.readlink(next)}
+		case !fi.IsDir:
+			return "", "", nil, &os.PathError{Op: op, Path: ev.String(), Err: fmt.Errorf("%s is a %s, not a folder", at, entryType(fi))}
+		}
+		cur = next
 	}
-	return cur, nil
+	return cur, base, rel, nil
 }
 
 func (r *Root) cachedList(dir string) []FileInfo {
@@ -177,9 +202,20 @@ func (r *Root) cachedList(dir string) []FileInfo {
 	return l
 }
 
-// Lstat describes an evidence path.
+// readlink is a link's target when the accessor can read it.
+func (r *Root) readlink(host string) string {
+	if lr, ok := r.Acc.(LinkReader); ok {
+		if t, err := lr.Readlink(host); err == nil {
+			return t
+		}
+	}
+	return ""
+}
+
+// Lstat describes an evidence path without following a final link; a
+// link has its target in Target.
 func (r *Root) Lstat(p string) (Entry, error) {
-	host, err := r.Resolve(p)
+	host, _, _, err := r.resolve("lstat", p)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -187,15 +223,31 @@ func (r *Root) Lstat(p string) (Entry, error) {
 	if err != nil {
 		return Entry{}, withEvPath(err, p)
 	}
+	if fi.IsLink && fi.Target == "" {
+		fi.Target = r.readlink(host)
+	}
 	return Entry{FileInfo: fi, OSPath: ParseEvPath(p).String()}, nil
 }
 
 // ReadDir lists an evidence directory, sorted by name. Entries carry
-// their evidence path in OSPath.
+// their evidence path in OSPath (and a link its Target). A link where
+// the folder should be is refused, not listed.
 func (r *Root) ReadDir(p string) ([]Entry, error) {
-	host, err := r.Resolve(p)
+	host, _, rel, err := r.resolve("readdir", p)
 	if err != nil {
 		return nil, err
+	}
+	fi, err := r.Acc.Lstat(host)
+	if err != nil {
+		return nil, withEvPath(err, p)
+	}
+	switch {
+	case len(rel) == 0:
+		// The root itself: Base is trusted, and may be a link.
+	case fi.IsLink:
+		return nil, &RefusedError{Op: "readdir", Path: ParseEvPath(p).String(), Type: "symlink", Target: r.readlink(host)}
+	case !fi.IsDir:
+		return nil, &os.PathError{Op: "readdir", Path: ParseEvPath(p).String(), Err: fmt.Errorf("a %s, not a folder", entryType(fi))}
 	}
 	list, err := r.Acc.ReadDir(host)
 	if err != nil && len(list) == 0 {
@@ -204,23 +256,122 @@ func (r *Root) ReadDir(p string) ([]Entry, error) {
 	ev := ParseEvPath(p)
 	out := make([]Entry, 0, len(list))
 	for _, fi := range list {
+		if fi.IsLink && fi.Target == "" {
+			fi.Target = r.readlink(fi.Path)
+		}
 		out = append(out, Entry{FileInfo: fi, OSPath: ev.Join(fi.Name).String()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// Open opens an evidence file read-only.
+// Open opens an evidence file read-only. It is the one way plugins read
+// evidence content, and it only ever opens a regular file below Base:
+//
+//   - a symlink anywhere on the path is refused (*RefusedError with the
+//     link's target, errors.Is ErrSymlink), never followed;
+//   - a FIFO, socket, device or folder is refused with its type
+//     (errors.Is ErrNotRegular) before it is opened;
+//   - the OS accessor opens with openat2(RESOLVE_BENEATH|
+//     RESOLVE_NO_SYMLINKS) on Linux (a component-by-component O_NOFOLLOW
+//     walk where the kernel lacks it, and on other Unixes), non-blocking
+//     (a FIFO swapped in after the check cannot hang the query) and with
+//     O_NOATIME where the kernel permits it (docs/evidence.md).
 func (r *Root) Open(p string) (File, error) {
-	host, err := r.Resolve(p)
+	// Fast path: a confining opener needs no checks first (one openat2
+	// instead of a Lstat per folder); any failure takes the checked path
+	// below, which names the link or the type that was refused.
+	if bo, ok := r.Acc.(BeneathOpener); ok {
+		if ev := ParseEvPath(p); !ev.Windows {
+			if base, err := r.base(ev); err == nil {
+				if f, err := bo.OpenBeneath(base, ev.Parts); err == nil {
+					return f, nil
+				}
+			}
+		}
+	}
+	host, base, rel, err := r.resolve("open", p)
 	if err != nil {
 		return nil, err
 	}
-	f, err := r.Acc.Open(host)
+	fi, err := r.Acc.Lstat(host)
 	if err != nil {
-		return nil, withEvPath(err, p)
+		return nil, pathErr("open", p, err)
+	}
+	if t := entryType(fi); t != "file" {
+		re := &RefusedError{Op: "open", Path: ParseEvPath(p).String(), Type: t}
+		if fi.IsLink {
+			re.Target = r.readlink(host)
+		}
+		return nil, re
+	}
+	var f File
+	if bo, ok := r.Acc.(BeneathOpener); ok {
+		f, err = bo.OpenBeneath(base, rel)
+	} else {
+		f, err = r.Acc.Open(host)
+	}
+	if err != nil {
+		var re *RefusedError
+		if errors.As(err, &re) {
+			// Swapped between the check and the open: name the
+			// evidence path, not the accessor's.
+			return nil, &RefusedError{Op: "open", Path: ParseEvPath(p).String(), Type: re.Type, Target: re.Target}
+		}
+		return nil, pathErr("open", p, err)
 	}
 	return f, nil
+}
+
+// CheckFile is nil when a listed entry may be opened as a file, else the
+// *RefusedError that Open would return for it (a link with its target,
+// a FIFO, a folder...). Plugins that skip such an entry report this.
+func CheckFile(e Entry) error {
+	t := entryType(e.FileInfo)
+	if t == "file" {
+		return nil
+	}
+	return &RefusedError{Op: "open", Path: e.OSPath, Type: t, Target: e.Target}
+}
+
+// Readable is true when e, found in a listing or by Glob, is a regular
+// file; otherwise it reports why not (Report: a link with its target, a
+// FIFO, a folder where a file was expected) and is false. Plugins filter
+// globbed files through it so nothing is skipped without a word.
+func (r *Root) Readable(e Entry) bool {
+	err := CheckFile(e)
+	if err != nil {
+		r.Report(err)
+	}
+	return err == nil
+}
+
+// Report logs err once per path through Logf (when set): what the
+// evidence layer skipped while walking (Glob) and what a plugin skips in
+// a listing (CheckFile) reach the query log exactly once.
+func (r *Root) Report(err error) {
+	if err == nil || r.Logf == nil {
+		return
+	}
+	key := err.Error()
+	var re *RefusedError
+	if errors.As(err, &re) {
+		// One line per link or odd file, however many paths meet it.
+		key = re.At
+		if key == "" {
+			key = re.Path
+		}
+	}
+	r.mu.Lock()
+	if r.reported == nil {
+		r.reported = map[string]bool{}
+	}
+	seen := r.reported[key]
+	r.reported[key] = true
+	r.mu.Unlock()
+	if !seen {
+		r.Logf("%v", err)
+	}
 }
 
 // Exists says whether the evidence path exists.
@@ -246,6 +397,9 @@ func (r *Root) Glob(pattern string) ([]Entry, error) {
 			if !hasMeta(comp) {
 				e, err := r.Lstat(JoinOSPath(d.OSPath, comp))
 				if err != nil {
+					if IsRefused(err) {
+						r.Report(err)
+					}
 					continue
 				}
 				// Report the name as the pattern spelled it only when
@@ -254,13 +408,19 @@ func (r *Root) Glob(pattern string) ([]Entry, error) {
 					e.OSPath = JoinOSPath(d.OSPath, e.Name)
 				}
 				if !last && e.IsLink {
-					continue // symlinks are not followed: no loops
+					// Links are not followed (no loops, nothing outside
+					// Base): reported instead.
+					r.Report(&RefusedError{Op: "glob", Path: e.OSPath, Type: "symlink", Target: e.Target})
+					continue
 				}
 				next = append(next, e)
 				continue
 			}
 			list, err := r.ReadDir(d.OSPath)
 			if err != nil {
+				if !IsNotExist(err) && !errors.Is(err, ErrWrongDrive) && !errors.Is(err, ErrWrongOS) {
+					r.Report(err) // a link, or a folder that cannot be listed
+				}
 				continue
 			}
 			pc := comp
@@ -274,6 +434,7 @@ func (r *Root) Glob(pattern string) ([]Entry, error) {
 				}
 				if ok, _ := path.Match(pc, name); ok {
 					if !last && e.IsLink {
+						r.Report(&RefusedError{Op: "glob", Path: e.OSPath, Type: "symlink", Target: e.Target})
 						continue
 					}
 					next = append(next, e)

@@ -169,6 +169,8 @@ func TestDecodeText(t *testing.T) {
 		{utf16le, "[{}]", EncUTF16LE},
 		{noBOM, "[{}]", EncUTF16LE},
 		{[]byte{0xFE, 0xFF, 0, '[', 0, ']'}, "[]", EncUTF16BE},
+		{[]byte{0, '[', 0, '{', 0, '}', 0, ']'}, "[{}]", EncUTF16BE}, // BE without a BOM
+		{[]byte{0, '[', 'x', '{'}, "\x00[x{", EncUTF8},               // NULs not in every pair: not UTF-16
 		{nil, "", EncUTF8},
 	}
 	for _, c := range cases {

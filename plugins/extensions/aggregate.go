@@ -157,9 +157,8 @@ func (AggregateStatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args
 	a := &aggregateArgs{}
 	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
 		red := vqlkit.Redact(args, a.Redact)
-		r, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
-		if err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
+		r := vqlkit.OpenRoot(scope, name, a.Accessor, a.Root)
+		if r == nil {
 			return
 		}
 		logf := func(f string, x ...any) { vqlkit.Logf(scope, name, f, x...) }
@@ -184,6 +183,7 @@ func WalkAggregateStatus(ctx context.Context, r *evidence.Root, red bool, logf f
 		}
 		for _, e := range list {
 			if e.IsDir {
+				r.Report(evidence.CheckFile(e))
 				continue
 			}
 			files = append(files, file{g.OS, e})

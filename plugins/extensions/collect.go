@@ -87,6 +87,9 @@ func (c *execCollector) listSeqFiles(dir, ext string, fn func(extName string, se
 	}
 	for _, e := range list {
 		if e.IsDir {
+			if _, _, ok := ParseSeqFileName(e.Name, ext); ok {
+				c.r.Report(evidence.CheckFile(e)) // a folder named like a settings file
+			}
 			continue
 		}
 		if n, seq, ok := ParseSeqFileName(e.Name, ext); ok {
@@ -138,16 +141,23 @@ func (c *execCollector) collectWorkDirs(kind *catalog.Handler, dir, version stri
 		for _, e := range c.readDirQuiet(dir) {
 			if seq, ok := parseSeqDir(e); ok {
 				set(c.get(execKey{kind.Name, "", seq}, kind), e.OSPath)
+			} else if e.IsLink {
+				c.r.Report(evidence.CheckFile(e)) // a working folder that is a link: not followed
 			}
 		}
 	case catalog.LayoutNameSeq:
 		for _, n := range c.readDirQuiet(dir) {
+			if n.IsLink {
+				c.r.Report(evidence.CheckFile(n))
+			}
 			if !n.IsDir || n.IsLink {
 				continue
 			}
 			for _, e := range c.readDirQuiet(n.OSPath) {
 				if seq, ok := parseSeqDir(e); ok {
 					set(c.get(execKey{kind.Name, n.Name, seq}, kind), e.OSPath)
+				} else if e.IsLink {
+					c.r.Report(evidence.CheckFile(e))
 				}
 			}
 		}
@@ -183,6 +193,9 @@ func (c *execCollector) collect(ctx context.Context) {
 		c.hdirs[kind.Name] = append(c.hdirs[kind.Name], h.OSPath)
 		c.listSeqFiles(h.ConfigDir, ".settings", func(n string, seq int64, e evidence.Entry) {
 			p := c.get(execKey{kind.Name, n, seq}, kind)
+			if p.settings != nil && p.settings.OSPath != e.OSPath { // folders whose names differ only in case
+				c.logf("%s and %s: two settings files for one execution (folders named alike but for case); this row reads the second", p.settings.OSPath, e.OSPath)
+			}
 			p.settings = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 			p.version = h.Version
 		})
@@ -191,6 +204,9 @@ func (c *execCollector) collect(ctx context.Context) {
 			if temp {
 				p.leftovers = append(p.leftovers, e.OSPath)
 				return
+			}
+			if p.status != nil && p.status.OSPath != e.OSPath {
+				c.logf("%s and %s: two status files for one execution (folders named alike but for case); this row reads the second", p.status.OSPath, e.OSPath)
 			}
 			p.status = &partRef{OSPath: e.OSPath, Version: h.Version, Size: e.Size, Mtime: e.Mtime, IsLink: e.IsLink}
 		})

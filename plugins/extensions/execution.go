@@ -105,6 +105,9 @@ func (x *execution) readSettings() {
 		x.c.logf("%s: %v", ref.OSPath, perr)
 		x.settingsBad = true
 	}
+	for _, d := range s.Dups {
+		x.c.logf("%s: %s", ref.OSPath, d.Message(x.red))
+	}
 	x.set = s
 }
 
@@ -130,6 +133,9 @@ func (x *execution) readStatus() {
 	s, perr := ParseStatus(b)
 	if perr != nil {
 		x.c.logf("%s: %v", ref.OSPath, perr)
+	}
+	for _, d := range s.Dups {
+		x.c.logf("%s: %s", ref.OSPath, d.Message(x.red))
 	}
 	if !s.Empty {
 		x.sts = s
@@ -158,6 +164,7 @@ func (x *execution) scanWorkDir() {
 	list, err := c.r.ReadDir(p.workDir)
 	if err != nil {
 		c.logf("%s: %v", p.workDir, err)
+		list = byName(c.r, p.workDir, p.kind) // an unlistable (711) folder: its files by name
 	}
 	fold := p.kind.OS == catalog.Windows
 	uriScript := scriptURIName(x.set)
@@ -165,6 +172,9 @@ func (x *execution) scanWorkDir() {
 	for i := range list {
 		e := list[i]
 		plain := !e.IsDir && !e.IsLink
+		if !plain && (nameIn(e.Name, p.kind.ScriptNames, fold) || nameIn(e.Name, p.kind.StdoutNames, fold) || nameIn(e.Name, p.kind.StderrNames, fold)) {
+			c.r.Report(evidence.CheckFile(e)) // the handler's own file is a link or a folder: not read
+		}
 		switch {
 		// A symlink or folder under one of these names is not the
 		// handler's file: it is listed in Files instead.
@@ -246,7 +256,9 @@ func (x *execution) joinCommand() {
 	set, red := x.set, x.red
 	gs := x.c.goalFor(x.k)
 	var dsec protected.Decrypted
-	if set != nil && set.Protected {
+	if set != nil && set.ProtectedKind != "" {
+		dsec = x.c.dec.NotCiphertext(set.ProtectedKind)
+	} else if set != nil && set.Protected {
 		dsec = x.c.dec.Decrypt(set.ProtectedSettings, set.Thumbprint)
 	}
 	x.decrypted, x.decryptErr = dsec.Columns()

@@ -45,9 +45,8 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 	a := &executionsArgs{}
 	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
 		red := vqlkit.Redact(args, a.Redact)
-		r, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
-		if err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
+		r := vqlkit.OpenRoot(scope, name, a.Accessor, a.Root)
+		if r == nil {
 			return
 		}
 		logf := func(f string, x ...any) { vqlkit.Logf(scope, name, f, x...) }

@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,4 +227,60 @@ func TestGoalStateProtectedCommand(t *testing.T) {
 		"GoalState": "/var/lib/waagent/ExtensionsConfig.11.xml", "Protected": nil, "ProtectedSettingsDecrypted": nil, "DecryptError": nil})
 	rows, _ = runVQL(t, q, map[string]any{"Root": root, "D": false})
 	check(t, "decrypt=false", rows[0], map[string]any{"Command": nil, "CommandSource": nil, "GoalState": "/var/lib/waagent/ExtensionsConfig.11.xml"})
+}
+
+// TestSettingsKeysBesideFile (issue 17 §5): a .settings file given alone
+// (no root=, no keys=) is decrypted with the key the agent keeps in the
+// folder holding the handler folder; without key material there,
+// DecryptError says where it looked.
+func TestSettingsKeysBesideFile(t *testing.T) {
+	root := fixtureTree(t, "linux")
+	file := filepath.Join(root, filepath.FromSlash(fxH), "config", "0.settings")
+	rows, logs := runVQL(t, "SELECT * FROM azure_extension_settings(filename=F, decrypt=TRUE)", map[string]any{"F": file})
+	if len(rows) != 1 {
+		t.Fatalf("rows %d log %s", len(rows), logs)
+	}
+	check(t, "beside", rows[0], map[string]any{"DecryptError": nil,
+		"Command": "id; hostname; cat /etc/passwd | head -3", "CommandField": "protectedSettings.script"})
+
+	// The same file copied without the agent's folder around it.
+	lone := filepath.Join(t.TempDir(), "Microsoft.CPlat.Core.RunCommandLinux-1.0.5", "config")
+	if err := os.MkdirAll(lone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(lone, "0.settings")
+	if err := os.WriteFile(copied, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ = runVQL(t, "SELECT * FROM azure_extension_settings(filename=F, decrypt=TRUE)", map[string]any{"F": copied})
+	want := "no key for thumbprint 010F03CA0562E782EF60F02376591592CF2101F4 (no keys were loaded) (looked for " +
+		"<THUMB>.crt/.prv, Certificates.pem and Certificates.xml/.p7m with TransportPrivate.pem in " +
+		filepath.Dir(filepath.Dir(lone)) + "; pass keys= or root=)"
+	if len(rows) != 1 || rows[0]["DecryptError"] != want {
+		t.Errorf("DecryptError %v\nwant %s", rows[0]["DecryptError"], want)
+	}
+	// With root= the evidence's /var/lib/waagent is searched, and named.
+	rows, _ = runVQL(t, "SELECT * FROM azure_extension_settings(filename=F, root=R, decrypt=TRUE)",
+		map[string]any{"F": copied, "R": filepath.Dir(filepath.Dir(lone))})
+	if len(rows) != 1 || !strings.HasSuffix(fmt.Sprint(rows[0]["DecryptError"]), " in /var/lib/waagent; pass keys= or root=)") {
+		t.Errorf("DecryptError with root= %v", rows[0]["DecryptError"])
+	}
+}
+
+func TestWaagentDirOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"/mnt/vm/var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5/config/0.settings": "/mnt/vm/var/lib/waagent",
+		`D:\case\waagent\Microsoft.CPlat.Core.RunCommandLinux-1.0.5\config\3.settings`:         `D:\case\waagent`,
+		"/tmp/0.settings":          "",
+		"config/0.settings":        "",
+		"/x/handler/status/0.json": "",
+	} {
+		if got := waagentDirOf(in); got != want {
+			t.Errorf("waagentDirOf(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -43,11 +43,11 @@ func listLinuxHandlers(r *evidence.Root) ([]HandlerDir, error) {
 	}
 	var out []HandlerDir
 	for _, e := range entries {
-		if !e.IsDir || e.IsLink {
-			continue
-		}
 		h, v, ok := SplitLinuxHandlerDir(e.Name)
-		if !ok {
+		if ok && e.IsLink {
+			r.Report(evidence.CheckFile(e)) // a handler folder that is a link: evidence, not followed
+		}
+		if !ok || !e.IsDir || e.IsLink {
 			continue
 		}
 		out = append(out, HandlerDir{

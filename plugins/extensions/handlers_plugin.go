@@ -31,9 +31,8 @@ func (HandlersPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 	const name = "azure_extension_handlers"
 	a := &handlersArgs{}
 	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
-		r, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
-		if err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
+		r := vqlkit.OpenRoot(scope, name, a.Accessor, a.Root)
+		if r == nil {
 			return
 		}
 		logf := func(f string, x ...any) { vqlkit.Logf(scope, name, f, x...) }

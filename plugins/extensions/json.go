@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
@@ -24,16 +25,94 @@ var errTooDeep = errors.New("JSON nested too deeply")
 // timestamps) and bounds nesting. Trailing garbage after the document is
 // an error.
 func decodeJSON(data []byte) (any, error) {
+	v, _, err := decodeJSONDups(data)
+	return v, err
+}
+
+// decodeJSONDups is decodeJSON that also returns the keys an object
+// holds twice. Of a duplicated key the last value is kept: that is what
+// the programs that act on these files read (the Go handlers'
+// encoding/json, the Linux agent's Python json, the Windows agent's and
+// handlers' .NET Newtonsoft.Json all keep the last), so the row shows
+// what was acted on, and the Dup carries the value that was dropped.
+func decodeJSONDups(data []byte) (any, []Dup, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	st := &jstate{}
+	v, err := decodeValue(dec, 0, st)
 	if err != nil {
-		return nil, jsonErr(err, dec)
+		return nil, st.dups, jsonErr(err, dec)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return v, fmt.Errorf("unexpected data after the JSON document at offset %d", dec.InputOffset())
+		return v, st.dups, fmt.Errorf("unexpected data after the JSON document at offset %d", dec.InputOffset())
 	}
-	return v, nil
+	return v, st.dups, nil
+}
+
+// jstate is the decoder's state: the duplicates found and the path to
+// the value being decoded (a stack, made into text only for a message).
+type jstate struct {
+	dups []Dup
+	path []jelem
+}
+
+type jelem struct {
+	key   string
+	index int // -1 for an object member
+}
+
+func (st *jstate) pathString() string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, e := range st.path {
+		if e.index >= 0 {
+			b.WriteString("[" + strconv.Itoa(e.index) + "]")
+		} else {
+			b.WriteString("." + e.key)
+		}
+	}
+	return b.String()
+}
+
+// maxDups bounds the duplicates remembered per document (hostile input).
+const maxDups = 32
+
+// Dup is a key written twice in one JSON object (or twice in letters
+// that differ only in case, which Go's encoding/json, matching struct
+// fields case-insensitively, also reads as one key).
+type Dup struct {
+	Path        string // JSON path of the object: $.runtimeSettings[0].handlerSettings.publicSettings
+	Key, Other  string // the key kept, and the other spelling when only the case differs
+	First, Last any    // the dropped value and the kept one
+}
+
+// Message says what was duplicated and what each reader keeps; values
+// are redacted when red is set.
+func (d Dup) Message(red bool) string {
+	first, last := d.First, d.Last
+	if red {
+		first = redact.Value(map[string]any{d.Key: first}).(map[string]any)[d.Key]
+		last = redact.Value(map[string]any{d.Key: last}).(map[string]any)[d.Key]
+	}
+	if d.Other != "" {
+		return fmt.Sprintf("keys %q and %q in %s differ only in case: values %s, then %s; handlers that match "+
+			"names case-insensitively (Go encoding/json, .NET Newtonsoft.Json into a class) act on the one written last; "+
+			"the row's columns read the spelling they look for exactly",
+			d.Other, d.Key, d.Path, shortJSON(first), shortJSON(last))
+	}
+	return fmt.Sprintf("key %q written twice in %s: first %s, then %s; the last is kept, as Go encoding/json, "+
+		"Python json and .NET Newtonsoft.Json read it", d.Key, d.Path, shortJSON(first), shortJSON(last))
+}
+
+func shortJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	if len(b) > 200 {
+		return string(b[:200]) + "...(" + strconv.Itoa(len(b)) + " bytes)"
+	}
+	return string(b)
 }
 
 func jsonErr(err error, dec *json.Decoder) error {
@@ -43,15 +122,15 @@ func jsonErr(err error, dec *json.Decoder) error {
 	return fmt.Errorf("invalid JSON near offset %d: %v", dec.InputOffset(), err)
 }
 
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
+func decodeValue(dec *json.Decoder, depth int, st *jstate) (any, error) {
 	t, err := dec.Token()
 	if err != nil {
 		return nil, err
 	}
-	return decodeToken(dec, t, depth)
+	return decodeToken(dec, t, depth, st)
 }
 
-func decodeToken(dec *json.Decoder, t json.Token, depth int) (any, error) {
+func decodeToken(dec *json.Decoder, t json.Token, depth int, st *jstate) (any, error) {
 	switch v := t.(type) {
 	case json.Delim:
 		if depth >= maxJSONDepth {
@@ -69,9 +148,24 @@ func decodeToken(dec *json.Decoder, t json.Token, depth int) (any, error) {
 				if !ok {
 					return nil, fmt.Errorf("object key is not a string")
 				}
-				val, err := decodeValue(dec, depth+1)
+				st.path = append(st.path, jelem{k, -1})
+				val, err := decodeValue(dec, depth+1, st)
+				st.path = st.path[:len(st.path)-1]
 				if err != nil {
 					return nil, err
+				}
+				if len(st.dups) < maxDups {
+					if old, ok := d.Get(k); ok {
+						st.dups = append(st.dups, Dup{Path: st.pathString(), Key: k, First: old, Last: val})
+					} else if d.Len() <= 64 { // bounded: hostile objects with many keys
+						for _, o := range d.Keys() {
+							if strings.EqualFold(o, k) {
+								ov, _ := d.Get(o)
+								st.dups = append(st.dups, Dup{Path: st.pathString(), Key: k, Other: o, First: ov, Last: val})
+								break
+							}
+						}
+					}
 				}
 				d.Set(k, val)
 			}
@@ -82,7 +176,9 @@ func decodeToken(dec *json.Decoder, t json.Token, depth int) (any, error) {
 		case '[':
 			arr := []any{}
 			for dec.More() {
-				val, err := decodeValue(dec, depth+1)
+				st.path = append(st.path, jelem{"", len(arr)})
+				val, err := decodeValue(dec, depth+1, st)
+				st.path = st.path[:len(st.path)-1]
 				if err != nil {
 					return nil, err
 				}

@@ -28,7 +28,30 @@ const (
 )
 
 // readDoc reads a settings/status document through the accessor, capped.
-func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, bool, error) {
+// A file below root (what glob(root=...) returns) is read through the
+// evidence Root, so a linked folder on its way is refused as everywhere
+// else; a path outside root is the caller's own and only its last
+// component is checked.
+func readDoc(acc evidence.Accessor, root, path string) ([]byte, evidence.FileInfo, bool, error) {
+	if root != "" {
+		if ev := OSPathFor(root, path); ev != path {
+			r := evidence.NewRoot(acc, root)
+			e, err := r.Lstat(ev)
+			if err != nil {
+				return nil, e.FileInfo, false, err
+			}
+			if err := evidence.CheckFile(e); err != nil {
+				return nil, e.FileInfo, false, refusedReason(path, e.FileInfo, err)
+			}
+			f, err := r.Open(ev)
+			if err != nil {
+				return nil, e.FileInfo, false, err
+			}
+			defer f.Close()
+			data, trunc, err := evidence.ReadAllCapped(f, MaxDocBytes)
+			return data, e.FileInfo, trunc, err
+		}
+	}
 	fi, err := acc.Lstat(path)
 	if err != nil {
 		return nil, fi, false, err
@@ -39,6 +62,10 @@ func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, boo
 	if fi.IsLink {
 		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: ErrSymlink}
 	}
+	if t := evidence.TypeName(fi.Mode); t != "file" {
+		// A FIFO would block the open forever; a device is not a document.
+		return nil, fi, false, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("a %s, %w", t, evidence.ErrNotRegular)}
+	}
 	f, err := acc.Open(path)
 	if err != nil {
 		return nil, fi, false, err
@@ -46,6 +73,18 @@ func readDoc(acc evidence.Accessor, path string) ([]byte, evidence.FileInfo, boo
 	defer f.Close()
 	data, trunc, err := evidence.ReadAllCapped(f, MaxDocBytes)
 	return data, fi, trunc, err
+}
+
+// refusedReason keeps readDoc's documented reasons ("open: symlink not
+// followed", "open: is a directory") for a refused last component.
+func refusedReason(path string, fi evidence.FileInfo, err error) error {
+	switch {
+	case fi.IsDir && !fi.IsLink:
+		return &fs.PathError{Op: "open", Path: path, Err: errIsDir}
+	case fi.IsLink:
+		return &fs.PathError{Op: "open", Path: path, Err: ErrSymlink}
+	}
+	return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("a %s, %w", evidence.TypeName(fi.Mode), evidence.ErrNotRegular)}
 }
 
 // ---------------------------------------------------------------------
@@ -89,9 +128,10 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			return
 		}
 		popts.Plugin = name
-		dec := protected.NewDecryptor(scope, evidence.NewRoot(acc, a.Root), popts)
+		keys := newSettingsKeys(scope, evidence.NewRoot(acc, a.Root), popts, a.Root)
 		for _, fn := range a.Filenames {
-			data, fi, trunc, rerr := readDoc(acc, fn)
+			dec, looked := keys.For(fn)
+			data, fi, trunc, rerr := readDoc(acc, a.Root, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {
@@ -101,7 +141,7 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 					continue
 				}
 				m.ReadErr = rerr
-				if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, nil, nil, red)) {
+				if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, looked, m, nil, nil, red)) {
 					return
 				}
 				continue
@@ -110,7 +150,10 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			if perr != nil {
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
 			}
-			if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, m, s, perr, red)) {
+			for _, d := range s.Dups {
+				vqlkit.Logf(scope, name, "%s: %s", m.OSPath, d.Message(red))
+			}
+			if !vqlkit.Send(ctx, out, settingsRowDecrypt(dec, looked, m, s, perr, red)) {
 				return
 			}
 		}
@@ -150,7 +193,7 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 			return
 		}
 		for _, fn := range a.Filenames {
-			data, fi, trunc, rerr := readDoc(acc, fn)
+			data, fi, trunc, rerr := readDoc(acc, a.Root, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {
@@ -168,6 +211,9 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 			s, perr := ParseStatus(data)
 			if perr != nil {
 				vqlkit.Logf(scope, name, "%s: %v", m.OSPath, perr)
+			}
+			for _, d := range s.Dups {
+				vqlkit.Logf(scope, name, "%s: %s", m.OSPath, d.Message(red))
 			}
 			if !vqlkit.Send(ctx, out, StatusRow(m, s, perr, red)) {
 				return
@@ -189,11 +235,13 @@ func reason(err error) error {
 // settingsRowDecrypt is SettingsRow with the ProtectedSettingsDecrypted
 // and DecryptError columns after ProtectedSettings, and the command of
 // the decrypted settings when the public ones have none.
-func settingsRowDecrypt(dec *protected.Decryptor, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
+func settingsRowDecrypt(dec *protected.Decryptor, looked string, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
 	row := SettingsRow(m, s, perr, red)
 	var d protected.Decrypted
-	if s != nil {
-		d = dec.Decrypt(s.ProtectedSettings, s.Thumbprint)
+	if s != nil && s.ProtectedKind != "" {
+		d = dec.NotCiphertext(s.ProtectedKind)
+	} else if s != nil {
+		d = withLooked(dec.Decrypt(s.ProtectedSettings, s.Thumbprint), looked)
 	}
 	row = d.InsertColumns(row, "ProtectedSettings")
 	if s != nil && s.Command == "" && d.Command != "" {

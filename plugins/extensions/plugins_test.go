@@ -141,11 +141,16 @@ func TestHandlersPlugin(t *testing.T) {
 		"OS", "Handler", "Version", "OSPath", "State", "HandlerStatus", "MostRecentSeq", "Running", "Pid", "PidStart",
 		"Manifest", "Environment", "SettingsCount", "StatusCount", "Mtime"})
 
-	// An empty tree and a missing root give no rows and no errors.
+	// An empty tree gives no rows and one warning (issue 12: is this the
+	// VM's root?); a missing root is an error naming it.
 	empty := t.TempDir()
 	rows, logs = runVQL(t, "SELECT * FROM azure_extension_handlers(root=Root)", map[string]any{"Root": empty})
-	if len(rows) != 0 || logs != "" {
+	if len(rows) != 0 || !strings.HasPrefix(logs, "WARN:azure_extension_handlers: ") || !strings.Contains(logs, "is this the root") || strings.Count(logs, "\n") != 1 {
 		t.Errorf("empty tree: %v %q", rows, logs)
+	}
+	rows, logs = runVQL(t, "SELECT * FROM azure_extension_handlers(root=Root)", map[string]any{"Root": empty + "/nonexistent"})
+	if len(rows) != 0 || !strings.HasPrefix(logs, "ERROR:azure_extension_handlers: ") || !strings.Contains(logs, "nonexistent\": does not exist") {
+		t.Errorf("missing root: %v %q", rows, logs)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/scripttext"
 )
 
@@ -22,6 +23,7 @@ type Settings struct {
 	Thumbprint        string // protectedSettingsCertThumbprint
 	ProtectedSettings string // base64 CMS ciphertext, as found
 	Protected         bool   // ciphertext present
+	ProtectedKind     string // protectedSettings is not a string: "a JSON object", "a number", ...
 
 	Public    *ordereddict.Dict // publicSettings when it is an object
 	PublicRaw any               // publicSettings when it is something else (string, list)
@@ -31,6 +33,7 @@ type Settings struct {
 	CommandNote  string // decoding remarks (not base64, gzip ended early, capped)
 	FileUris     []string
 	RuntimeCount int // elements of runtimeSettings (1 when well formed)
+	Dups         []Dup
 }
 
 // ParseSettings parses the bytes of a .settings file. It returns what it
@@ -43,7 +46,8 @@ func ParseSettings(data []byte) (*Settings, error) {
 		s.Empty = true
 		return s, nil
 	}
-	v, err := decodeJSON(text)
+	v, dups, err := decodeJSONDups(text)
+	s.Dups = dups
 	if err != nil {
 		return s, err
 	}
@@ -73,6 +77,9 @@ func ParseSettings(data []byte) (*Settings, error) {
 		s.Protected = strings.TrimSpace(t) != ""
 	case *ordereddict.Dict:
 		s.Protected = t.Len() > 0
+		s.ProtectedKind = protected.JSONKind(t)
+	default:
+		s.ProtectedKind = protected.JSONKind(t)
 	}
 	pub, _ := get(hs, "publicSettings")
 	switch t := pub.(type) {

@@ -22,6 +22,7 @@ const (
 
 // Status is what a .status file says.
 type Status struct {
+	Dups     []Dup // keys written twice (the last value is kept)
 	Empty    bool
 	Encoding string
 	Items    int // elements of the top-level array (1 for an object)
@@ -74,7 +75,8 @@ func ParseStatus(data []byte) (*Status, error) {
 		s.Empty = true
 		return s, nil
 	}
-	v, err := decodeJSON(text)
+	v, dups, err := decodeJSONDups(text)
+	s.Dups = dups
 	if err != nil {
 		return s, err
 	}

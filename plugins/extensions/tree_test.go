@@ -148,6 +148,20 @@ func (f failOpen) Open(p string) (evidence.File, error) {
 	return f.OSAccessor.Open(p)
 }
 
+// OpenBeneath is what Root.Open uses on the OS accessor: fail it too.
+func (f failOpen) OpenBeneath(base string, rel []string) (evidence.File, error) {
+	p := filepath.Join(append([]string{base}, rel...)...)
+	for _, s := range f.suffixes {
+		if strings.HasSuffix(filepath.ToSlash(p), s) {
+			return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
+		}
+	}
+	if bo, ok := any(f.OSAccessor).(evidence.BeneathOpener); ok {
+		return bo.OpenBeneath(base, rel)
+	}
+	return f.OSAccessor.Open(p) // no confining opener on this OS
+}
+
 var registerOnce sync.Once
 
 func init() {

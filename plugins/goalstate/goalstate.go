@@ -201,7 +201,7 @@ func (w *Walker) files(pattern string) []evidence.Entry {
 	list, _ := w.Root.Glob(pattern)
 	out := list[:0]
 	for _, e := range list {
-		if !e.IsDir && w.regular(e) {
+		if w.regular(e) {
 			out = append(out, e)
 		}
 	}
@@ -213,7 +213,11 @@ func (w *Walker) files(pattern string) []evidence.Entry {
 // devices, pipes and sockets are not opened.
 func (w *Walker) regular(e evidence.Entry) bool {
 	if e.IsLink {
-		w.Logf("%s: symlink, not followed", e.OSPath)
+		w.Logf("%s: symlink, not followed (target %q)", e.OSPath, e.Target)
+		return false
+	}
+	if e.IsDir {
+		w.Logf("%s: a folder, not a file: not read", e.OSPath)
 		return false
 	}
 	if e.Mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0 {
@@ -242,6 +246,9 @@ func (w *Walker) walkLinuxTop(ctx context.Context) bool {
 
 func (w *Walker) walkLinuxHistory(ctx context.Context) bool {
 	if _, err := w.Root.Lstat(linuxHistoryDir); err != nil {
+		if evidence.IsRefused(err) {
+			w.Logf("%v", err) // a link on the way: reported, not followed
+		}
 		return true // absent, or a Linux path on a Windows host without root=
 	}
 	items, err := w.Root.ReadDir(linuxHistoryDir)
@@ -460,9 +467,8 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 		if _, set := args.Get("redact"); set {
 			opts.Redact = a.Redact
 		}
-		root, err := evidence.OpenRoot(scope, a.Accessor, a.Root)
-		if err != nil {
-			vqlkit.Logf(scope, PluginName, "%v", err)
+		root := vqlkit.OpenRoot(scope, PluginName, a.Accessor, a.Root)
+		if root == nil {
 			return
 		}
 		popts, err := protected.NewOptions(a.Decrypt, a.Keys, a.Password, a.Accessor, opts.Redact)
@@ -522,12 +528,20 @@ func (w *Walker) settingRow(src source, doc *Doc, inc *int64, s Setting) *Row {
 	if w.Opts.Redact {
 		r.PublicSettings = protected.RedactSettings(r.PublicSettings)
 		r.Command = redact.CommandLine(r.Command)
+		if s.ProtectedKind != "" { // JSON text kept as found: not ciphertext, may hold secrets
+			r.ProtectedSettings = redact.String(r.ProtectedSettings)
+		}
 		for i, u := range r.FileUris {
 			r.FileUris[i] = redact.String(u)
 		}
 	}
 	if s.ProtectedSettings != "" && w.Opts.Decryptor != nil {
-		dec := w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
+		var dec protected.Decrypted
+		if s.ProtectedKind != "" {
+			dec = w.Opts.Decryptor.NotCiphertext(s.ProtectedKind)
+		} else {
+			dec = w.Opts.Decryptor.Decrypt(s.ProtectedSettings, s.Thumbprint)
+		}
 		r.ProtectedSettingsDecrypted, _ = dec.Columns()
 		r.DecryptError = dec.Error
 		if r.Command == "" && dec.Command != "" {

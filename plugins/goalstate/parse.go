@@ -14,6 +14,8 @@ import (
 	"github.com/Velocidex/ordereddict"
 
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
+	"github.com/azvql/azvql/plugins/redact"
 )
 
 // Document formats (the Format column).
@@ -39,6 +41,7 @@ type Setting struct {
 	PublicSettings    interface{}
 	Thumbprint        string
 	ProtectedSettings string // ciphertext or the redaction marker, as found
+	ProtectedKind     string // protectedSettings is not a string: "a JSON object", "a number", ...
 }
 
 // Doc is one parsed goal-state document.
@@ -332,9 +335,14 @@ func (doc *Doc) fillHandlerSettings(s *Setting, thumb, prot, pub json.RawMessage
 	s.HasSettings = true
 	s.Thumbprint = rawText(thumb)
 	s.ProtectedSettings = rawText(prot)
-	v, err := publicSettings(pub)
+	s.ProtectedKind = protected.RawJSONKind(prot)
+	var dups []string
+	v, err := publicSettings(pub, &dups)
 	if err != nil {
 		doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s: publicSettings: %v", describe(*s), err))
+	}
+	for _, d := range dups {
+		doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s: publicSettings: %s", describe(*s), d))
 	}
 	s.PublicSettings = v
 }
@@ -369,7 +377,8 @@ func rawInt(raw json.RawMessage) *int64 {
 // publicSettings parses publicSettings: a JSON object (ExtensionsConfig)
 // or a string holding a JSON object (VmSettings). Values that are neither
 // are returned as found, with an error saying why.
-func publicSettings(raw json.RawMessage) (interface{}, error) {
+// dups collects the keys written twice (see decodeValue).
+func publicSettings(raw json.RawMessage, dups *[]string) (interface{}, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -383,26 +392,46 @@ func publicSettings(raw json.RawMessage) (interface{}, error) {
 		if t == "" {
 			return nil, nil
 		}
-		v, err := DecodeOrderedJSON([]byte(t))
+		v, err := decodeOrderedJSON([]byte(t), dups)
 		if err != nil {
 			return s, fmt.Errorf("string is not JSON: %v", err)
 		}
 		return v, nil
 	}
-	v, err := DecodeOrderedJSON(raw)
+	v, err := decodeOrderedJSON(raw, dups)
 	if err != nil {
 		return string(raw), err
 	}
 	return v, nil
 }
 
+// redactedJSON is v under key k as short, redacted JSON for a message.
+func redactedJSON(k string, v interface{}) string {
+	v = redact.Value(map[string]interface{}{k: v}).(map[string]interface{})[k]
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	if len(b) > 200 {
+		return string(b[:200]) + "...(" + strconv.Itoa(len(b)) + " bytes)"
+	}
+	return string(b)
+}
+
 // DecodeOrderedJSON decodes one JSON value keeping the order of object
 // keys (*ordereddict.Dict), strings as strings, integers as int64 (uint64
 // above its range) and other numbers as float64.
-func DecodeOrderedJSON(data []byte) (interface{}, error) {
+func DecodeOrderedJSON(data []byte) (interface{}, error) { return decodeOrderedJSON(data, nil) }
+
+// decodeOrderedJSON is DecodeOrderedJSON that appends to dups (when not
+// nil) a message for each key an object holds twice. The last value is
+// kept: the handlers (Go encoding/json, .NET Newtonsoft.Json) and the
+// Linux agent (Python json) all read the last. The values in the message
+// are redacted: it is built before the plugin's redact= is known.
+func decodeOrderedJSON(data []byte, dups *[]string) (interface{}, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := decodeValue(dec, 0)
+	v, err := decodeValue(dec, 0, dups)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +441,7 @@ func DecodeOrderedJSON(data []byte) (interface{}, error) {
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder, depth int) (interface{}, error) {
+func decodeValue(dec *json.Decoder, depth int, dups *[]string) (interface{}, error) {
 	if depth > maxJSONDepth {
 		return nil, errors.New("JSON nested too deeply")
 	}
@@ -437,9 +466,13 @@ func decodeValue(dec *json.Decoder, depth int) (interface{}, error) {
 				if !ok {
 					return nil, fmt.Errorf("object key is %T", kt)
 				}
-				v, err := decodeValue(dec, depth+1)
+				v, err := decodeValue(dec, depth+1, dups)
 				if err != nil {
 					return nil, err
+				}
+				if old, ok := d.Get(k); ok && dups != nil && len(*dups) < 32 {
+					*dups = append(*dups, fmt.Sprintf("key %q written twice: first %s, then %s; the last is kept, "+
+						"as Go encoding/json, Python json and .NET Newtonsoft.Json read it", k, redactedJSON(k, old), redactedJSON(k, v)))
 				}
 				d.Set(k, v)
 			}
@@ -450,7 +483,7 @@ func decodeValue(dec *json.Decoder, depth int) (interface{}, error) {
 		case '[':
 			arr := []interface{}{}
 			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
+				v, err := decodeValue(dec, depth+1, dups)
 				if err != nil {
 					return nil, err
 				}

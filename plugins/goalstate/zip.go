@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/azvql/azvql/plugins/evidence"
 )
@@ -18,6 +19,11 @@ const (
 	maxMember      = 64 << 20 // one decompressed member
 	maxDocument    = 64 << 20 // one goal-state file
 )
+
+// maxZipTotal bounds what one zip's members decompress to in all: a
+// hostile zip can point many central-directory entries at one compressed
+// bomb, each allowed maxMember. A variable so a test can lower it.
+var maxZipTotal = 256 << 20
 
 // zipMember is one member read from a zip.
 type zipMember struct {
@@ -38,6 +44,7 @@ var errCut = errors.New("member data ends early")
 // damage. The zip is read through io.ReaderAt when the file offers it,
 // else capped into memory. Nothing is written to disk.
 func readZip(f evidence.File, size int64, accepts func(string) bool, fn func(zipMember) bool, logf func(string, ...interface{})) {
+	fn = boundTotal(fn, logf)
 	var (
 		ra  io.ReaderAt
 		mem []byte
@@ -66,6 +73,7 @@ func readZip(f evidence.File, size int64, accepts func(string) bool, fn func(zip
 	if err == nil || errors.Is(err, zip.ErrInsecurePath) {
 		for _, zf := range zr.File {
 			if !accepts(zf.Name) {
+				nestedZip(zf.Name, logf)
 				continue
 			}
 			m := zipMember{Name: zf.Name}
@@ -111,6 +119,32 @@ func readZip(f evidence.File, size int64, accepts func(string) bool, fn func(zip
 	}
 	logf("zip ends early or is damaged (%v); reading the members before the damage from their local headers", err)
 	scanLocalHeaders(mem, accepts, fn, logf)
+}
+
+// nestedZip reports a zip member that is itself a zip: the agent writes
+// none and never reads one, so its content is not a goal state the agent
+// had; it is named so the analyst can extract and look at it.
+func nestedZip(name string, logf func(string, ...interface{})) {
+	if len(name) > 4 && strings.EqualFold(name[len(name)-4:], ".zip") {
+		logf("member %s: a zip inside the zip: not opened (the agent neither writes nor reads nested zips; extract it to examine it)", name)
+	}
+}
+
+// boundTotal wraps fn so that reading stops, with a message, once the
+// members handed over exceed maxZipTotal bytes in all.
+func boundTotal(fn func(zipMember) bool, logf func(string, ...interface{})) func(zipMember) bool {
+	total := 0
+	return func(m zipMember) bool {
+		total += len(m.Data)
+		if !fn(m) {
+			return false
+		}
+		if total > maxZipTotal {
+			logf("members decompress to more than %d MiB in all; the members after %s are not read", maxZipTotal>>20, m.Name)
+			return false
+		}
+		return true
+	}
 }
 
 var (
@@ -179,6 +213,9 @@ func scanLocalHeaders(data []byte, accepts func(string) bool, fn func(zipMember)
 		m := zipMember{Name: name}
 		consumed := len(comp)
 		want := accepts(name)
+		if !want {
+			nestedZip(name, logf)
+		}
 		switch {
 		case encrypted:
 			m.Err = errors.New("member is encrypted")

@@ -7,17 +7,22 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
-	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
 const execPluginName = "azure_log_executions"
 
+// ExitCodeSource values: where an execution's ExitCode comes from.
+const (
+	ExitLogged   = "handler log"
+	ExitInferred = `inferred: event="executed command" with no error`
+)
+
 // ExecColumns are the row columns of azure_log_executions, in order.
 var ExecColumns = []string{
 	"Handler", "ExtensionName", "SeqNo", "Version", "Started", "Finished", "LastSeen", "Operations",
-	"Command", "CommandKind", "Outcome", "ExitCode", "Error", "Records", "Sources",
+	"Command", "CommandKind", "Outcome", "ExitCode", "ExitCodeSource", "Error", "Records", "Sources",
 }
 
 // DefaultLogGlobs are the logs azure_log_executions reads when it is given
@@ -63,9 +68,12 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			vqlkit.Logf(scope, execPluginName, "tz %q: %v", arg.Tz, err)
 			return
 		}
-		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
-		if err != nil {
-			vqlkit.Logf(scope, execPluginName, "%v", err)
+		open := vqlkit.OpenRoot
+		if len(arg.Filenames) > 0 {
+			open = vqlkit.OpenRootForFile
+		}
+		root := open(scope, execPluginName, arg.Accessor, arg.Root)
+		if root == nil {
 			return
 		}
 		files := arg.Filenames
@@ -73,7 +81,7 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			for _, g := range DefaultLogGlobs {
 				list, _ := root.Glob(g)
 				for _, e := range list {
-					if !e.IsDir && !e.IsLink {
+					if root.Readable(e) {
 						files = append(files, e.OSPath)
 					}
 				}
@@ -123,6 +131,7 @@ type Execution struct {
 	agentOutcome                    string // the agent logs' word (waagent, waappagent)
 	ExitCode                        int64
 	HasExitCode                     bool
+	exitInferred                    bool // ExitCode 0 from event="executed command", not written
 	Error                           string
 	errEnable                       string
 	Records                         int64
@@ -143,10 +152,13 @@ func (e *Execution) Row() *ordereddict.Dict {
 		Set("Command", vqlkit.Str(e.Command)).
 		Set("CommandKind", vqlkit.Str(e.CommandKind)).
 		Set("Outcome", e.outcome())
-	if e.HasExitCode {
-		row.Set("ExitCode", e.ExitCode)
-	} else {
-		row.Set("ExitCode", nil)
+	switch {
+	case !e.HasExitCode:
+		row.Set("ExitCode", nil).Set("ExitCodeSource", nil)
+	case e.exitInferred:
+		row.Set("ExitCode", e.ExitCode).Set("ExitCodeSource", ExitInferred)
+	default:
+		row.Set("ExitCode", e.ExitCode).Set("ExitCodeSource", ExitLogged)
 	}
 	errText := e.Error
 	if errText == "" {
@@ -268,7 +280,11 @@ func (b *ExecBuilder) Add(r *Record) {
 		}
 	}
 	if r.HasExitCode && (!e.HasExitCode || e.ExitCode == 0) {
-		e.ExitCode, e.HasExitCode = r.ExitCode, true
+		e.ExitCode, e.HasExitCode, e.exitInferred = r.ExitCode, true, false
+	} else if !e.HasExitCode && r.Format == FormatLogfmt && r.Event == EvExecuted && r.Error == "" {
+		// The Go handlers log event="executed command" when the command
+		// returned no error: it exited 0, which no line writes.
+		e.ExitCode, e.HasExitCode, e.exitInferred = 0, true, true
 	}
 	if cmd := commandOfRecord(r); cmd != "" && e.Command == "" {
 		e.Command = strings.Clone(cmd)

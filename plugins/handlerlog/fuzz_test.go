@@ -43,6 +43,7 @@ func FuzzHandlerLog(f *testing.F) {
 	for _, b := range fixtureLogs(f) {
 		f.Add(b, uint8(0))
 	}
+	f.Add([]byte("[07/11/2019 21:04:19.62] [INFO] no thread\n[07/11/2019 21:04:20.01] [WARN]  x\n"), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, fmtSel uint8) {
 		format := ""
 		if int(fmtSel) < len(Formats) {

@@ -85,9 +85,8 @@ func (HandlerLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			vqlkit.Logf(scope, pluginName, "format %q: unknown (one of %v)", arg.Format, Formats)
 			return
 		}
-		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
-		if err != nil {
-			vqlkit.Logf(scope, pluginName, "%v", err)
+		root := vqlkit.OpenRootForFile(scope, pluginName, arg.Accessor, arg.Root)
+		if root == nil {
 			return
 		}
 		opt := Options{Format: arg.Format, Name: arg.Filename, Loc: loc, Redact: arg.Redact}

@@ -122,10 +122,10 @@ func (p *Assembler) logfmtRecord(r *Record, keys, vals []string) {
 		if n, ok := exitStatus(r.Error); ok {
 			r.ExitCode, r.HasExitCode = n, true
 		}
-	} else if r.Event == "executed command" {
-		// Exec returned no error: the command exited 0.
-		r.ExitCode, r.HasExitCode = 0, true
 	}
+	// event="executed command" without an error means the command exited
+	// 0, but the line does not write it: the record's ExitCode stays NULL;
+	// azure_log_executions infers 0 and says so (ExitCodeSource).
 }
 
 // goVersion turns "v1.0.5/git@5b1e3a7-clean" into "1.0.5".

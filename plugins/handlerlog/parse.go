@@ -257,16 +257,22 @@ func (p *Assembler) winPluginLine(b []byte, r *Record) bool {
 }
 
 // waAppAgentLine: [00000011] [12/11/2018 06:27:55.66] [WARN]  msg
-// or [00000018] 2021-01-12T16:35:45Z [INFO]  msg
+// or [00000018] 2021-01-12T16:35:45Z [INFO]  msg, or without the thread
+// ([07/11/2019 21:04:19.62] [INFO] msg, as Microsoft's troubleshooting
+// pages show WaAppAgent.log): Tid is then NULL.
 func (p *Assembler) waAppAgentLine(b []byte, r *Record) bool {
 	if len(b) < 20 || b[0] != '[' {
 		return false
 	}
 	tid, i, ok := digits(b, 1)
-	if !ok || !at(b, i, "] ") {
+	switch {
+	case ok && at(b, i, "] "):
+		i += 2
+	case ok && i < len(b) && b[i] == '/':
+		tid, i = -1, 0 // [MM/DD/YYYY ...: no thread written
+	default:
 		return false
 	}
-	i += 2
 	var t time.Time
 	if i < len(b) && b[i] == '[' {
 		t, i, ok = p.mdyTime(b, i+1)
@@ -301,7 +307,8 @@ func (p *Assembler) ostcLine(b []byte, r *Record) bool {
 	i++
 	*r = newRecord(p.line, FormatOSTC)
 	r.Time = t
-	r.Level = "INFO"
+	// A level only when written: these loggers prefix warnings and errors
+	// only, so a line without a prefix holds none (Level NULL).
 	switch {
 	case at(b, i, "WARNING:"):
 		r.Level, i = "WARNING", i+8

@@ -114,6 +114,35 @@ func TestOSTC(t *testing.T) {
 	if recs[4].Level != "ERROR" || recs[4].Error != "script failed" {
 		t.Errorf("%+v", recs[4])
 	}
+	// No prefix, no level: NULL rather than an assumed INFO (issue 11 §4).
+	if recs[0].Level != "" {
+		t.Errorf("level of a line without one: %q", recs[0].Level)
+	}
+}
+
+// WaAppAgent.log as Microsoft's troubleshooting pages show it: no
+// [thread] before the time. Tid is NULL; time, level and message are read.
+func TestWaAppAgentNoThread(t *testing.T) {
+	const log = `[07/11/2019 21:04:19.62] [INFO] WindowsAzureGuestAgent starting. Version 2.7.41491.949
+[07/11/2019 21:04:20.01] [WARN]  Unable to open the extension status file
+[07/11/2019 21:04:21.35] [ERROR] Failed to download the extension plugin
+  continuation of the error
+`
+	recs, f := parseAll(t, `C:\WindowsAzure\Logs\WaAppAgent.log`, log, true)
+	if f != FormatWaAppAgent || len(recs) != 3 {
+		t.Fatalf("%q %d %+v", f, len(recs), recs)
+	}
+	want := time.Date(2019, 7, 11, 21, 4, 19, 620000000, time.UTC)
+	if r := recs[0]; r.Tid != -1 || !r.Time.Equal(want) || r.Level != "INFO" || r.Unparsed ||
+		r.Message != "WindowsAzureGuestAgent starting. Version 2.7.41491.949" {
+		t.Errorf("%+v", r)
+	}
+	if r := recs[1]; r.Level != "WARN" || r.Message != "Unable to open the extension status file" {
+		t.Errorf("%+v", r)
+	}
+	if r := recs[2]; r.Level != "ERROR" || r.Message != "Failed to download the extension plugin\n  continuation of the error" {
+		t.Errorf("%+v", r)
+	}
 }
 
 const logfmt = `+ /var/lib/waagent/Microsoft.Azure.Extensions.CustomScript-2.1.3/bin/custom-script-extension install
@@ -197,5 +226,44 @@ func TestUTF16(t *testing.T) {
 	recs, f := parseAll(t, "x.log", string(b), true)
 	if f != FormatWinPlugin || len(recs) != 1 || recs[0].Event != EvStart {
 		t.Fatalf("%q %+v", f, recs)
+	}
+}
+
+// event="executed command" holds no exit code: the record's ExitCode is
+// NULL; the execution infers 0 and says so. A written exit status wins.
+func TestExitCodeSource(t *testing.T) {
+	const ok = `time=2023-04-07T04:09:21Z version=v2.1.3 operation=enable seq=0 event="executing command"
+time=2023-04-07T04:09:22Z version=v2.1.3 operation=enable seq=0 event="executed command"
+time=2023-04-07T04:09:30Z version=v2.1.3 operation=enable seq=1 event="executing command"
+time=2023-04-07T04:09:31Z version=v2.1.3 operation=enable seq=1 event="failed to execute command" error="failed to execute command: command terminated with exit status=2"
+`
+	recs, _ := parseAll(t, "/var/log/azure/custom-script/handler.log", ok, true)
+	if len(recs) != 4 || recs[1].Event != EvExecuted || recs[1].HasExitCode {
+		t.Fatalf("executed command record: %+v", recs)
+	}
+	b := NewExecBuilder()
+	b.StartFile("handler.log")
+	for i := range recs {
+		b.Add(&recs[i])
+	}
+	ex := b.Executions()
+	if len(ex) != 2 {
+		t.Fatalf("%d executions", len(ex))
+	}
+	r0, r1 := ex[0].Row(), ex[1].Row()
+	if v, _ := r0.Get("ExitCode"); v != int64(0) {
+		t.Errorf("seq 0 ExitCode %v", v)
+	}
+	if v, _ := r0.Get("ExitCodeSource"); v != ExitInferred {
+		t.Errorf("seq 0 ExitCodeSource %v", v)
+	}
+	if v, _ := r1.Get("ExitCode"); v != int64(2) {
+		t.Errorf("seq 1 ExitCode %v", v)
+	}
+	if v, _ := r1.Get("ExitCodeSource"); v != ExitLogged {
+		t.Errorf("seq 1 ExitCodeSource %v", v)
+	}
+	if got := strings.Join(r0.Keys(), ","); got != strings.Join(ExecColumns, ",") {
+		t.Errorf("columns %s", got)
 	}
 }

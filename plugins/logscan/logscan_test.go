@@ -64,4 +64,24 @@ func TestUTF16(t *testing.T) {
 	if string(out) != "hi\n\U0001F600" {
 		t.Fatalf("%q", out)
 	}
+	// Without a BOM: NULs in every odd byte (LE) or every even byte (BE).
+	for _, c := range []struct {
+		in   string
+		want string
+	}{
+		{"t\x00i\x00m\x00e\x00=\x00x\x00", "le"},
+		{"\x00t\x00i\x00m\x00e\x00=\x00x", "be"},
+		{"time=x\x00\x00", ""},
+	} {
+		br := bufio.NewReader(strings.NewReader(c.in))
+		if got := UTF16(br); got != c.want {
+			t.Errorf("UTF16(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if c.want == "be" {
+			out, _ := io.ReadAll(NewUTF16Reader(br, true))
+			if string(out) != "time=x" {
+				t.Errorf("BE read %q", out)
+			}
+		}
+	}
 }

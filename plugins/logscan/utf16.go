@@ -9,7 +9,8 @@ import (
 
 // UTF16 names the UTF-16 flavour of a stream from its first bytes: "le"
 // or "be" for a BOM, "le" for BOM-less text with NULs in every odd byte
-// (Windows tools), "" otherwise. It does not consume anything.
+// (Windows tools), "be" with NULs in every even byte, "" otherwise. It
+// does not consume anything.
 func UTF16(br *bufio.Reader) string {
 	b, _ := br.Peek(64)
 	switch {
@@ -22,12 +23,19 @@ func UTF16(br *bufio.Reader) string {
 	if n < 8 {
 		return ""
 	}
-	for i := 0; i < n; i += 2 {
-		if b[i+1] != 0 || b[i] == 0 {
-			return ""
+	for _, enc := range []struct {
+		name string
+		high int
+	}{{"le", 1}, {"be", 0}} {
+		ok := true
+		for i := 0; i < n && ok; i += 2 {
+			ok = b[i+enc.high] == 0 && b[i+1-enc.high] != 0
+		}
+		if ok {
+			return enc.name
 		}
 	}
-	return "le"
+	return ""
 }
 
 // utf16Reader converts a UTF-16 stream to UTF-8 as it is read.

@@ -8,6 +8,8 @@ package protected
 // key file.
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -98,6 +100,10 @@ type Options struct {
 	Accessor string
 	// Plugin prefixes log lines (default azure_decrypt).
 	Plugin string
+	// WaagentDir is the folder (a path under the root) the agent's key
+	// material is read from instead of /var/lib/waagent: the folder
+	// holding a handler folder, for a lone .settings file.
+	WaagentDir string
 }
 
 // NewOptions builds Options from a plugin's decrypt=, keys=, password=,
@@ -145,6 +151,7 @@ func (d *Decryptor) load() {
 			password: d.opts.Password,
 			plugin:   d.opts.Plugin,
 			quiet:    d.opts.Decrypt == Auto,
+			dir:      d.opts.WaagentDir,
 		})
 		d.entry, d.ring, d.store = e, e.ring, e.store
 		d.on = d.opts.Decrypt == On || len(d.ring.Keys()) > 0 || d.store != nil
@@ -271,6 +278,55 @@ func (d *Decryptor) Decrypt(blob, thumbprint string) Decrypted {
 		out.Command = redact.CommandLine(out.Command)
 	}
 	return out
+}
+
+// NotCiphertext is the result for a protectedSettings value that is not
+// a string (kind says what it is: "a JSON object", "a number", ...): there
+// is nothing to decrypt, and unless decryption is off the row says so in
+// DecryptError rather than leaving both columns NULL.
+func (d *Decryptor) NotCiphertext(kind string) Decrypted {
+	if d == nil || d.opts.Decrypt == Off || kind == "" {
+		return Decrypted{}
+	}
+	err := fmt.Errorf("protectedSettings is %s, not base64 ciphertext: nothing to decrypt", kind)
+	return Decrypted{Attempted: true, Err: err, Error: err.Error()}
+}
+
+// JSONKind names a settings value that is not a string or null: "a JSON
+// object", "a list", "a number", "a boolean"; "" for a string or nil.
+func JSONKind(v any) string {
+	switch v.(type) {
+	case nil, string:
+		return ""
+	case []any:
+		return "a list"
+	case bool:
+		return "a boolean"
+	case float64, int64, int, uint64, json.Number:
+		return "a number"
+	case *ordereddict.Dict, map[string]any:
+		return "a JSON object"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// RawJSONKind is JSONKind for raw JSON text.
+func RawJSONKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	switch c := raw[0]; {
+	case c == '{':
+		return "a JSON object"
+	case c == '[':
+		return "a list"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == '-' || c >= '0' && c <= '9':
+		return "a number"
+	}
+	return ""
 }
 
 // RedactSettings redacts extension settings (public or decrypted

@@ -148,6 +148,7 @@ type ringSpec struct {
 	password string
 	plugin   string // log prefix
 	quiet    bool   // no log line when no key is found at all (decrypt=auto)
+	dir      string // the waagent folder under root ("": WaagentDir)
 }
 
 func (s ringSpec) id() string {
@@ -156,7 +157,7 @@ func (s ringSpec) id() string {
 		acc = evidence.DefaultAccessor
 	}
 	pw := sha256.Sum256([]byte(s.password))
-	return strings.Join([]string{acc, s.root, strings.Join(s.keys, "\x00"), hex.EncodeToString(pw[:])}, "\x01")
+	return strings.Join([]string{acc, s.root, strings.Join(s.keys, "\x00"), hex.EncodeToString(pw[:]), s.dir}, "\x01")
 }
 
 func argsSpec(a *DecryptArgs) ringSpec {
@@ -206,7 +207,7 @@ func loadRing(scope vfilter.Scope, spec ringSpec) *KeyRing {
 		}
 	}
 	for _, p := range spec.keys {
-		f, err := acc.Open(p)
+		f, err := evidence.OpenFile(acc, p)
 		if err != nil {
 			logf("keys: %v", err)
 			continue
@@ -222,9 +223,12 @@ func loadRing(scope vfilter.Scope, spec ringSpec) *KeyRing {
 		}
 	}
 	root := evidence.NewRoot(acc, spec.root)
-	_, err := ring.LoadWaagent(root, "")
+	root.Logf = logf // links met on the way are reported, never followed
+	_, err := ring.LoadWaagent(root, spec.dir)
 	switch {
 	case err == nil:
+	case evidence.IsRefused(err):
+		logf("%v", err) // /var/lib/waagent is a link: said even when decrypt=auto
 	case evidence.IsNotExist(err) && (len(spec.keys) > 0 || spec.quiet):
 	case spec.quiet && len(ring.Keys()) == 0 && len(ring.Warnings()) == 0:
 	default:

@@ -43,8 +43,12 @@ func (k *KeyRing) LoadWaagent(root *evidence.Root, dir string) (int, error) {
 	if dir == "" {
 		dir = WaagentDir
 	}
-	if _, err := root.Lstat(dir); err != nil {
+	if e, err := root.Lstat(dir); err != nil {
 		return 0, err
+	} else if e.IsLink {
+		// Key files are never loaded through a link: on a mounted image
+		// it would decrypt with (or parse) the analyst's own files.
+		return 0, evidence.CheckFile(e)
 	}
 	n := 0
 	read := func(p string) ([]byte, bool) {
@@ -65,6 +69,7 @@ func (k *KeyRing) LoadWaagent(root *evidence.Root, dir string) (int, error) {
 		list, _ := root.Glob(evidence.JoinOSPath(dir, pat))
 		for _, e := range list {
 			if e.IsDir {
+				k.warnf("%s: a folder, not a key file: not read", e.OSPath)
 				continue
 			}
 			data, ok := read(e.OSPath)

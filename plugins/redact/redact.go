@@ -1,8 +1,11 @@
-// Package redact removes secrets from values azvql plugins emit: SAS
-// signatures (sig=) in URLs and strings, storage account keys,
-// runAsPassword, protectedParameters values, and passwords handlers echo
-// into logs. Every plugin applies it by default; callers pass redact=false
-// to see the secrets.
+// Package redact removes secrets from values azvql plugins emit: settings
+// values under secret key names (Value), and in free text every form of
+// the catalogue (catalogue.go: SAS signatures, passwords and tokens in
+// assignments, URLs, headers, connection strings, PEM keys and on the
+// command lines of database clients, sshpass, curl, net user, PowerShell,
+// ...). MayHoldSecret is the cheap test, derived from the catalogue, that
+// lets hot loops skip text that holds none. Every plugin applies it by
+// default; callers pass redact=false to see the secrets.
 //
 // Redaction keeps the shape of the evidence: a SAS URL keeps its host,
 // path and every query parameter but sig; a protectedParameters list keeps
@@ -10,7 +13,6 @@
 package redact
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
@@ -34,7 +36,9 @@ var secretKeys = map[string]bool{
 
 // IsSecretKey reports whether a settings key holds a secret by name
 // (case-insensitive).
-func IsSecretKey(k string) bool { return secretKeys[strings.ToLower(k)] }
+func IsSecretKey(k string) bool {
+	return secretKeys[strings.ToLower(k)] || secretNameRe.MatchString(k) && !sasName(k)
+}
 
 // Value returns v with secrets redacted. It walks *ordereddict.Dict,
 // map[string]any, []any and []string; strings are passed through String.
@@ -86,7 +90,7 @@ func keyed(k string, e any, depth int) any {
 	if lk == "protectedparameters" {
 		return protectedParams(e, depth)
 	}
-	if secretKeys[lk] {
+	if secretKeys[lk] || secretNameRe.MatchString(k) && !sasName(k) {
 		if e == nil {
 			return nil
 		}
@@ -139,63 +143,43 @@ func protectedParams(e any, depth int) any {
 	return out
 }
 
-// Patterns for secrets inside free text (JSON in strings, log lines,
-// connection strings). The value stops at a quote, backslash (escaped
-// JSON), whitespace, comma, semicolon, ampersand or closing brace.
-var (
-	keyInText = regexp.MustCompile(`(?i)((?:storageAccountKey|runAsPassword|adminPassword|AccountKey)\\*"?\s*[:=]\s*\\*"?)([^"\\\s,;&}]+)`)
-	// az CLI / azcopy style flags
-	keyFlag = regexp.MustCompile(`(?i)(--(?:account-key|sas-token|password)[ =]+)("[^"]*"|'[^']*'|[^\s"']+)`)
-	// echo <password> | sudo -S ...   (RC v2 handler.log runAs line)
-	echoSudo = regexp.MustCompile(`(?i)(echo\s+)(\S+)(\s*\|\s*sudo\s+-S)`)
-	// protectedParameters inside JSON text: redact each "value": "..."
-	// up to the end of the list.
-	protParams = regexp.MustCompile(`(?i)protectedParameters\\*"?\s*:\s*\[[^\]]*\]`)
-	paramValue = regexp.MustCompile(`(?i)(\\*"value\\*"\s*:\s*\\*")((?:[^"\\]|\\[^"])*)`)
-)
-
-// String redacts secrets in free text: SAS sig= values (also
-// percent-encoded, sig%3D, and after %26/%3F), key=value and "key": "value"
-// forms of storage account keys and passwords, and "echo <pw> | sudo -S".
+// String redacts every form of secret in the catalogue (catalogue.go;
+// the README lists them): SAS sig= values, key=value and "key": "value"
+// secrets (passwords, tokens, account keys, connection strings,
+// environment assignments), URL user:password@, Authorization headers,
+// PEM private keys, and passwords typed on command lines (database
+// clients, sshpass, curl/wget, net user, cmdkey, PowerShell -Password,
+// ConvertTo-SecureString, echo | sudo -S, ...). The shape around a secret
+// is kept; only the secret becomes Marker.
 func String(s string) string {
-	if s == "" || !mayHoldSecret(s) {
+	if s == "" {
 		return s
 	}
-	s = redactSig(s)
-	if indexFold(s, "key") >= 0 || indexFold(s, "password") >= 0 {
-		s = keyInText.ReplaceAllStringFunc(s, func(m string) string {
-			sub := keyInText.FindStringSubmatch(m)
-			if sub[2] == Marker {
-				return m
-			}
-			return sub[1] + Marker
-		})
+	found, na := scan(gate, bytesOf(s), false)
+	if !na && !gate.complete(found) {
+		return s
 	}
-	if indexFold(s, "--") >= 0 {
-		s = keyFlag.ReplaceAllStringFunc(s, func(m string) string {
-			sub := keyFlag.FindStringSubmatch(m)
-			if strings.Trim(sub[2], `"'`) == Marker {
-				return m
-			}
-			return sub[1] + Marker
-		})
-	}
-	if indexFold(s, "sudo") >= 0 {
-		s = echoSudo.ReplaceAllString(s, "${1}"+Marker+"${3}")
-	}
-	if indexFold(s, "protectedParameters") >= 0 {
-		s = protParams.ReplaceAllStringFunc(s, func(m string) string {
-			return paramValue.ReplaceAllString(m, "${1}"+Marker)
-		})
+	for i, r := range catalogue {
+		if na || ruleNeeded(gate.ruleOf[i], found) {
+			s = r.apply(s)
+		}
 	}
 	return s
 }
 
-func mayHoldSecret(s string) bool {
-	return indexFold(s, "sig") >= 0 || indexFold(s, "key") >= 0 ||
-		indexFold(s, "password") >= 0 || indexFold(s, "sudo") >= 0 ||
-		indexFold(s, "sas-token") >= 0 ||
-		indexFold(s, "protectedParameters") >= 0
+// CommandLine is String. It is kept for callers that redact command text
+// (handler logs, commandToExecute): every command-line form is in the
+// catalogue String applies, since scripts echo commands into their output
+// and logs quote them.
+func CommandLine(s string) string { return String(s) }
+
+func ruleNeeded(masks []uint64, found uint64) bool {
+	for _, m := range masks {
+		if found&m == m {
+			return true
+		}
+	}
+	return false
 }
 
 // redactSig replaces the value of every sig= query parameter.
@@ -311,58 +295,4 @@ func lower(c byte) byte {
 		return c + 32
 	}
 	return c
-}
-
-// Secrets on command lines, as handlers log them after decryption (the
-// Windows Custom Script handler logs the protected commandToExecute in
-// clear: "Asynchronously executing command: '... cmdkey /pass:X ...'").
-var (
-	// cmdkey /pass:X, net use /password:X, schtasks /rp X
-	slashPass = regexp.MustCompile(`(?i)((?:^|[\s"'(])/(?:pass|password|rp)(?::|\s+))("[^"]*"|'[^']*'|[^\s"';]+)`)
-	// PowerShell -Password X, -AdminPassword X, -Pwd X, -Secret X, -Passphrase X
-	psSecret = regexp.MustCompile(`(?i)((?:^|[\s"'(])-(?:\w*Password|Pwd|Secret|Passphrase)(?::|\s+))("[^"]*"|'[^']*'|[^\s"';)]+)`)
-	// ConvertTo-SecureString [-String] 'X' -AsPlainText
-	secureString = regexp.MustCompile(`(?i)(ConvertTo-SecureString\s+(?:-String\s+)?)("[^"]*"|'[^']*'|[^\s"'-][^\s"']*)`)
-	// net user <name> <password> [/add]
-	netUser = regexp.MustCompile(`(?i)(\bnet(?:\.exe)?\s+user\s+(?:"[^"]*"|\S+)\s+)("[^"]*"|'[^']*'|[^\s/"'*][^\s"']*)`)
-)
-
-// CommandLine redacts what String does plus passwords passed on command
-// lines: cmdkey /pass:X, /password:X, schtasks /rp X, PowerShell
-// -Password X (any parameter ending in Password, -Pwd, -Secret,
-// -Passphrase), ConvertTo-SecureString 'X' -AsPlainText, net user <name>
-// <password>. Use it for text that holds commands handlers ran (handler
-// logs, commandToExecute).
-func CommandLine(s string) string {
-	s = String(s)
-	if s == "" {
-		return s
-	}
-	keep := func(re *regexp.Regexp, s string) string {
-		return re.ReplaceAllStringFunc(s, func(m string) string {
-			sub := re.FindStringSubmatch(m)
-			v := strings.Trim(sub[2], `"'`)
-			if v == Marker || v == "" {
-				return m
-			}
-			q := ""
-			if c := sub[2][0]; c == '"' || c == '\'' {
-				q = string(c)
-			}
-			return sub[1] + q + Marker + q
-		})
-	}
-	if indexFold(s, "/pass") >= 0 || indexFold(s, "/rp") >= 0 {
-		s = keep(slashPass, s)
-	}
-	if indexFold(s, "pass") >= 0 || indexFold(s, "pwd") >= 0 || indexFold(s, "secret") >= 0 {
-		s = keep(psSecret, s)
-	}
-	if indexFold(s, "securestring") >= 0 {
-		s = keep(secureString, s)
-	}
-	if indexFold(s, "user") >= 0 {
-		s = keep(netUser, s)
-	}
-	return s
 }

@@ -30,7 +30,7 @@ func TestString(t *testing.T) {
 		{"connection string",
 			"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=bXlrZXk9PQ==;EndpointSuffix=core.windows.net",
 			"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[REDACTED];EndpointSuffix=core.windows.net"},
-		{"az cli flag", "az storage blob upload --account-name a --account-key 'abc=='", "az storage blob upload --account-name a --account-key [REDACTED]"},
+		{"az cli flag", "az storage blob upload --account-name a --account-key 'abc=='", "az storage blob upload --account-name a --account-key '[REDACTED]'"},
 		{"runas log line",
 			`time=2024-05-02T10:20:30Z message="RunAs cmd is echo S3cret! | sudo -S -u bob /home/bob/script.sh"`,
 			`time=2024-05-02T10:20:30Z message="RunAs cmd is echo [REDACTED] | sudo -S -u bob /home/bob/script.sh"`},

@@ -93,9 +93,12 @@ func (EventsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddi
 	arg := &Args{}
 	return vqlkit.Run(ctx, scope, args, pluginName, arg, func(out chan vfilter.Row) {
 		arg.Redact = vqlkit.Redact(args, arg.Redact)
-		root, err := evidence.OpenRoot(scope, arg.Accessor, arg.Root)
-		if err != nil {
-			vqlkit.Logf(scope, pluginName, "%v", err)
+		open := vqlkit.OpenRoot
+		if arg.Filename != "" {
+			open = vqlkit.OpenRootForFile
+		}
+		root := open(scope, pluginName, arg.Accessor, arg.Root)
+		if root == nil {
 			return
 		}
 		var files []string
@@ -105,7 +108,7 @@ func (EventsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddi
 			for _, g := range Globs {
 				list, _ := root.Glob(g)
 				for _, e := range list {
-					if !e.IsDir && !e.IsLink {
+					if root.Readable(e) {
 						files = append(files, e.OSPath)
 					}
 				}

@@ -10,8 +10,8 @@
 #      `velociraptor config generate`) lands as a flow with every source's rows and the upload.
 #
 # VELOCIRAPTOR=<stock binary> (default bin/velociraptor-stock). Without one the test is skipped
-# (exit 0 and a SKIP line). Needs python3 (a local HTTP server for the tool downloads the CLI's
-# inventory insists on, and the comparisons). Run from anywhere: tests/exchange/run.sh
+# (exit 0 and a SKIP line). No tools server: the pack is exported pinned (--tools-dir), so VqlBinary
+# needs no tool. Needs python3 (the comparisons). Run from anywhere: tests/exchange/run.sh
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,9 +30,7 @@ fi
 command -v python3 >/dev/null || { echo "FAIL: python3 is needed"; exit 1; }
 
 W=$(mktemp -d /tmp/azvql-exchange.XXXXXX)
-HTTPD=""
 cleanup() {
-	if [ -n "$HTTPD" ]; then kill "$HTTPD" 2>/dev/null || true; fi
 	if [ -z "${KEEP:-}" ]; then rm -rf "$W"; else echo "kept $W"; fi
 }
 trap cleanup EXIT
@@ -43,20 +41,13 @@ echo "== building vql"
 VQL=$W/vql
 "$VQL" fixtures touch "$SRC/tests/fixtures" >/dev/null
 
-# The CLI's tool inventory downloads every declared tool before it runs an artifact, even when
-# VqlBinary makes the edition skip the tool: serve the binary under the three tool names.
+# No tools server: the pack is pinned to the binaries (--tools-dir), so a collection with VqlBinary
+# needs no tool at all (docs/exchange.md). The stand-ins are the vql built here, under the tool names.
 mkdir -p "$W/tools"
 for b in vql-linux-amd64 vql-linux-arm64 vql-windows-amd64.exe; do cp "$VQL" "$W/tools/$b"; done
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$W/tools" >"$W/httpd.log" 2>&1 &
-HTTPD=$!
-for _ in $(seq 50); do
-	python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/vql-linux-amd64')" 2>/dev/null && break
-	sleep 0.1
-done
 
 echo "== exporting the pack"
-"$VQL" artifacts export --output "$W/pack.zip" --tools-url "http://127.0.0.1:$PORT"
+"$VQL" artifacts export --output "$W/pack.zip" --tools-dir "$W/tools"
 mkdir -p "$W/pack"
 python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$W/pack.zip" "$W/pack"
 mapfile -t EDITIONS < <(cd "$W/pack" && find Exchange -name '*.yaml' | sort)
@@ -67,6 +58,26 @@ for f in "${EDITIONS[@]}"; do n=${f%.yaml}; NAMES+=("${n//\//.}"); done
 echo "== stock velociraptor artifacts verify (${#EDITIONS[@]} editions)"
 (cd "$W/pack" && "$VR" artifacts verify "${EDITIONS[@]}") >"$W/verify.log" 2>&1 || { cat "$W/verify.log"; fail "artifacts verify"; }
 "$VQL" artifacts verify --stock --definitions "$W/pack" >/dev/null || fail "vql artifacts verify --stock"
+
+# Each edition declares only its OS's tools (Generic.* all three): a Linux-only hunt needs only the
+# Linux tools on the server.
+for f in "${EDITIONS[@]}"; do
+	tools=$(sed -n 's/^  - name: \(Azvql_[a-z0-9_]*\)$/\1/p' "$W/pack/$f" | sort | tr '\n' ' ')
+	case "$f" in
+	Exchange/Linux/*) want="Azvql_linux_amd64 Azvql_linux_arm64 " ;;
+	Exchange/Windows/*) want="Azvql_windows_amd64 " ;;
+	*) want="Azvql_linux_amd64 Azvql_linux_arm64 Azvql_windows_amd64 " ;;
+	esac
+	[ "$tools" = "$want" ] || fail "$f declares the tools '$tools', want '$want'"
+done
+
+# Without VqlBinary and with no tool available, the collection fails loudly: an ERROR with the fix.
+"$VR" artifacts collect Exchange.Linux.Azure.RunCommand --definitions "$W/pack" --format jsonl \
+	--args "Root=$SRC/tests/fixtures/linux" >"$W/notool.out" 2>"$W/notool.err" || true
+[ ! -s "$W/notool.out" ] || fail "rows without a vql binary"
+grep -q '^\[ERROR\].*no vql binary: the tool Azvql_linux_amd64 could not be fetched.*tools upload --name Azvql_linux_amd64 vql-linux-amd64.*or set VqlBinary' "$W/notool.err" ||
+	{ cat "$W/notool.err"; fail "no ERROR naming the fix when the tool is missing"; }
+echo "ok   no vql binary and no tool: ERROR with the fix"
 
 # Every fixture tree (TREES="linux windows" to narrow it). On linux and windows every edition runs
 # (the other OS's editions must find nothing, or the same as natively); on the other trees the
@@ -89,10 +100,15 @@ for tree in $TREES; do
 			esac
 		fi
 		out=$W/$tree.$native
-		"$VQL" artifacts collect "$native" --args "Root=$root" --format jsonl >"$out.native" 2>"$out.native.err" ||
+		# Artifacts that join Activity Log exports get the tenant's exports fixture with every tree.
+		extra=()
+		if "$VQL" artifacts show "$native" | grep -c '^  - name: ActivityLogs$' >/dev/null; then
+			extra=(--args "ActivityLogs=$SRC/tests/fixtures/activitylog/exports/**")
+		fi
+		"$VQL" artifacts collect "$native" --args "Root=$root" "${extra[@]}" --format jsonl >"$out.native" 2>"$out.native.err" ||
 			{ cat "$out.native.err"; fail "vql collect $native on $tree"; }
 		"$VR" artifacts collect "$ed" --definitions "$W/pack" --format jsonl \
-			--args "Root=$root" --args "VqlBinary=$VQL" >"$out.vr" 2>"$out.vr.err" ||
+			--args "Root=$root" "${extra[@]}" --args "VqlBinary=$VQL" >"$out.vr" 2>"$out.vr.err" ||
 			{ tail -20 "$out.vr.err"; fail "velociraptor collect $ed on $tree"; }
 		# Velociraptor's CLI exits 0 when the edition logged an error (vql missing or failed):
 		# an ERROR line fails the test, even when the rows happen to match (none on both sides).

@@ -9,8 +9,12 @@
 package exchange
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -41,6 +45,54 @@ type Tool struct {
 	Arch   string `json:"arch"` // info().Architecture
 	Binary string `json:"binary"`
 	URL    string `json:"url,omitempty"`
+	// Hash is the SHA-256 (hex) of the binary the pack was exported
+	// with (PinTools). A declared tool with a hash is known to
+	// Velociraptor's inventory without being downloaded: collecting an
+	// edition then needs the tool only when the edition fetches it
+	// (VqlBinary empty), not when the collection is compiled.
+	Hash string `json:"sha256,omitempty"`
+}
+
+// ToolsFor are the tools an edition of the native artifact declares:
+// its OS's for Linux.* and Windows.*, all of them for Generic.*.
+func ToolsFor(native string, tools []Tool) []Tool {
+	var os string
+	switch {
+	case strings.HasPrefix(native, "Linux."):
+		os = "linux"
+	case strings.HasPrefix(native, "Windows."):
+		os = "windows"
+	default:
+		return tools
+	}
+	var res []Tool
+	for _, t := range tools {
+		if t.OS == os {
+			res = append(res, t)
+		}
+	}
+	return res
+}
+
+// PinTools sets each tool's Hash from its binary in dir (the `make
+// cross` output folder); every binary must be there.
+func PinTools(tools []Tool, dir string) ([]Tool, error) {
+	res := append([]Tool(nil), tools...)
+	var missing []string
+	for i := range res {
+		path := filepath.Join(dir, res[i].Binary)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			missing = append(missing, path)
+			continue
+		}
+		sum := sha256.Sum256(data)
+		res[i].Hash = hex.EncodeToString(sum[:])
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("tool binaries missing (build them with make cross): %s", strings.Join(missing, ", "))
+	}
+	return res, nil
 }
 
 // Tools are the platforms the editions support: the tool name is
@@ -62,9 +114,18 @@ func Tools(urlBase string) []Tool {
 
 // Options tune the generated editions.
 type Options struct {
-	// ToolsURL, when set, is where the server downloads the tools
-	// from (URL/<binary>); else the admin uploads them (serve_locally).
+	// ToolsURL, when set, is where the tools are downloaded from
+	// (URL/<binary>); else the admin uploads them (serve_locally).
 	ToolsURL string
+	// Tools, when set, replace Tools(ToolsURL): pinned ones (PinTools).
+	Tools []Tool
+}
+
+func (o Options) tools() []Tool {
+	if o.Tools != nil {
+		return o.Tools
+	}
+	return Tools(o.ToolsURL)
 }
 
 // Edition is one generated exchange artifact.
@@ -159,10 +220,11 @@ func Generate(native *artifacts.Artifact, schema Schema, opts Options) (*Edition
 	if native.Author != "" {
 		fmt.Fprintf(&b, "author: %s\n", q(native.Author))
 	}
-	tools := Tools(opts.ToolsURL)
-	var toolNames []string
+	tools := ToolsFor(native.Name, opts.tools())
+	var toolNames, toolBinaries []string
 	for _, t := range tools {
 		toolNames = append(toolNames, t.Name)
+		toolBinaries = append(toolBinaries, t.Name+"="+vqlString(t.Binary))
 	}
 	block(&b, "", "description", fmt.Sprintf(`Exchange edition of %s for stock Velociraptor clients
 (generated from it by azvql's vql artifacts export).
@@ -193,7 +255,23 @@ errors, never returned as an empty result.
 		if t.URL != "" {
 			fmt.Fprintf(&b, "    url: %s\n", q(t.URL))
 		}
-		b.WriteString("    serve_locally: true\n")
+		if t.Hash == "" {
+			// The server (or the CLI) downloads the tool from url when
+			// the collection is compiled, or the admin uploads it.
+			b.WriteString("    serve_locally: true\n")
+			continue
+		}
+		// Pinned: the inventory takes the tool as known (filename and
+		// hash) without downloading it, so a collection compiles with no
+		// tool available and only FetchBinary (VqlBinary empty) needs it.
+		// With a url the endpoints download it from there themselves (a
+		// pinned tool is never downloaded by the server); without, from
+		// the server once the admin uploaded it.
+		fmt.Fprintf(&b, "    filename: %s\n", q(t.Binary))
+		fmt.Fprintf(&b, "    hash: %s\n", t.Hash)
+		if t.URL == "" {
+			b.WriteString("    serve_locally: true\n")
+		}
 	}
 
 	b.WriteString("\nparameters:\n")
@@ -255,8 +333,10 @@ LET VqlRun <= SELECT * FROM if(condition=VqlPath AND VqlArgsWritten,
   else={ SELECT * FROM scope()
          WHERE log(level='ERROR', dedup=-1, message='%[4]s: %%v', args=[if(condition=VqlPath,
                    then='could not write the arguments file ' + VqlArgsFile,
-                   else='no vql binary: the tool ' + VqlTool[0].Name +
-                        ' is not available (upload it to the server, or set %[1]s)')]) AND FALSE })
+                   else='no vql binary: the tool ' + VqlTool[0].Name + ' could not be fetched (this edition declares %[7]s). ' +
+                        'Fix: upload it on the server (velociraptor --config server.config.yaml tools upload --name ' +
+                        VqlTool[0].Name + ' ' + (get(item=dict(%[8]s), field=VqlTool[0].Name) || 'VQL_BINARY') +
+                        '), or set %[1]s to the path of vql on this endpoint')]) AND FALSE })
 LET VqlExit <= SELECT ReturnCode FROM VqlRun WHERE Complete OR ReturnCode != 0
 LET VqlFailed <= VqlPath AND ( NOT VqlExit OR VqlExit[0].ReturnCode != 0 )
 LET VqlLogged <= SELECT * FROM chain(
@@ -275,7 +355,7 @@ LET VqlLogged <= SELECT * FROM chain(
                 FROM parse_jsonl(filename=OSPath) WHERE level = 'WARN' }) })
 LET VqlResults <= SELECT Name, OSPath FROM glob(globs='*.json', root=path_join(components=[VqlOutput, 'results']))
 `, VqlBinaryParameter, strings.Join(argv, ",\n           "), StdoutBufferLength, name, EscapeMarker,
-		strings.Join(argExprs, ",\n  "))
+		strings.Join(argExprs, ",\n  "), strings.Join(toolNames, ", "), strings.Join(toolBinaries, ", "))
 	b.WriteString("\n")
 	block(&b, "", "export", export)
 

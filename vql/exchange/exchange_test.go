@@ -31,11 +31,61 @@ func editions(t *testing.T, opts Options) (*artifacts.Repository, Schema, []*Edi
 	return repo, schema, eds
 }
 
+// standInTools are the tools pinned (PinTools) to stand-in files
+// holding their own binary name.
+func standInTools(t *testing.T) []Tool {
+	dir := t.TempDir()
+	for _, tl := range Tools("") {
+		if err := os.WriteFile(filepath.Join(dir, tl.Binary), []byte(tl.Binary+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tools, err := PinTools(Tools(""), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tools
+}
+
+// TestPinTools: each tool gets its file's SHA-256; a missing binary
+// is an error naming it.
+func TestPinTools(t *testing.T) {
+	tools := standInTools(t)
+	// sha256("vql-linux-amd64\n"), as sha256sum prints it.
+	if tools[0].Name != "Azvql_linux_amd64" || tools[0].Hash != "115a0a10b26c0d4f76f1495edd87414530291096d546961fb59b70c6546ef7f4" {
+		t.Errorf("pinned %+v", tools[0])
+	}
+	// Pinned with a url: the endpoints download it themselves (a pinned
+	// tool is never downloaded by the server, so not serve_locally).
+	withURL := standInTools(t)
+	for i := range withURL {
+		withURL[i].URL = "https://example.com/azvql/" + withURL[i].Binary
+	}
+	_, _, eds := editions(t, Options{Tools: withURL})
+	for _, e := range eds {
+		if e.Native != "Windows.Azure.RunCommand" {
+			continue
+		}
+		want := "tools:\n  - name: Azvql_windows_amd64\n    url: \"https://example.com/azvql/vql-windows-amd64.exe\"\n" +
+			"    filename: \"vql-windows-amd64.exe\"\n    hash: " + withURL[2].Hash + "\n\nparameters:"
+		if !strings.Contains(e.YAML, want) {
+			t.Errorf("pinned tool with a url:\n%s", e.YAML[strings.Index(e.YAML, "tools:"):strings.Index(e.YAML, "parameters:")])
+		}
+	}
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "vql-linux-amd64"), []byte("x"), 0o644)
+	_, err := PinTools(Tools(""), dir)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "vql-windows-amd64.exe")) ||
+		strings.Contains(err.Error(), filepath.Join(dir, "vql-linux-amd64")+",") {
+		t.Errorf("missing binaries: %v", err)
+	}
+}
+
 // TestGoldenRunCommand compares the edition of Linux.Azure.RunCommand
 // with testdata/Exchange.Linux.Azure.RunCommand.yaml (reviewed by
 // hand; -update rewrites it).
 func TestGoldenRunCommand(t *testing.T) {
-	_, _, eds := editions(t, Options{})
+	_, _, eds := editions(t, Options{Tools: standInTools(t)})
 	var got string
 	for _, e := range eds {
 		if e.Name == "Exchange.Linux.Azure.RunCommand" {
@@ -62,7 +112,8 @@ func TestGoldenRunCommand(t *testing.T) {
 }
 
 // TestEditionsShape: every edition has the native sources one to one,
-// the native parameters plus VqlBinary, the three tools, and only
+// the native parameters plus VqlBinary, its OS's tools (all three for
+// Generic.*), and only
 // stock VQL (verified as `vql artifacts verify --stock` does).
 func TestEditionsShape(t *testing.T) {
 	repo, schema, eds := editions(t, Options{ToolsURL: "https://example.com/azvql/"})
@@ -115,9 +166,18 @@ func TestEditionsShape(t *testing.T) {
 			tools = append(tools, tl.Name+" "+tl.Url)
 		}
 		sort.Strings(tools)
-		want := "Azvql_linux_amd64 https://example.com/azvql/vql-linux-amd64," +
-			"Azvql_linux_arm64 https://example.com/azvql/vql-linux-arm64," +
-			"Azvql_windows_amd64 https://example.com/azvql/vql-windows-amd64.exe"
+		// Only the tools of the edition's OS: a Linux-only hunt needs
+		// only the Linux tools on the server.
+		linux := "Azvql_linux_amd64 https://example.com/azvql/vql-linux-amd64," +
+			"Azvql_linux_arm64 https://example.com/azvql/vql-linux-arm64"
+		windows := "Azvql_windows_amd64 https://example.com/azvql/vql-windows-amd64.exe"
+		want := linux + "," + windows
+		switch {
+		case strings.HasPrefix(e.Native, "Linux."):
+			want = linux
+		case strings.HasPrefix(e.Native, "Windows."):
+			want = windows
+		}
 		if strings.Join(tools, ",") != want {
 			t.Errorf("%s: tools %v", e.Name, tools)
 		}

@@ -44,23 +44,35 @@ func README(natives []*artifacts.Artifact, editions []*Edition, schema Schema, t
 		"`vql artifacts collect <Name> --format jsonl --output <tempdir> --args ...`) and returns its rows\n" +
 		"with the native artifact's sources, columns and types (times as timestamps).\n\n")
 	b.WriteString("## Install\n\n" +
-		"1. Build the binaries: `make cross` in the azvql repository (`bin/vql-linux-amd64`,\n" +
-		"   `bin/vql-linux-arm64`, `bin/vql-windows-amd64.exe`).\n" +
+		"1. Build the binaries and export the pack pinned to them: `make cross` then\n" +
+		"   `bin/vql artifacts export --tools-dir bin --output azvql-exchange.zip` in the azvql repository.\n" +
 		"2. Add the artifacts to the server: copy the `Exchange/` folder into a folder named by the server's\n" +
 		"   `Frontend.artifact_definitions_directory` (or `--definitions`), or upload this zip in the GUI\n" +
 		"   (View Artifacts > Upload Artifact Pack).\n" +
-		"3. Upload each binary as its tool, on the server:\n" +
+		"3. Upload the tools of the platforms you collect from, on the server (a Linux edition declares the\n" +
+		"   Linux tools only, a Windows edition the Windows tool, `Generic.*` all three):\n" +
 		"   `velociraptor --config server.config.yaml tools upload --name Azvql_linux_amd64 vql-linux-amd64`\n" +
-		"   (and the other two; or in the GUI: open an Exchange artifact, Tools, upload), or export the pack\n" +
-		"   with `vql artifacts export --tools-url URL` where URL serves the binaries.\n" +
-		"4. Collect or hunt any artifact below. An endpoint that cannot fetch tools from the server: copy the\n" +
-		"   binary there and set `VqlBinary` to its path.\n\n" +
+		"   (or in the GUI: open an Exchange artifact, Tools, upload), or export the pack with\n" +
+		"   `--tools-url URL` where URL serves the binaries.\n" +
+		"4. Collect or hunt any artifact below. An endpoint that cannot fetch tools (air-gapped, no tool\n" +
+		"   uploaded): copy the binary there and set `VqlBinary` to its path; with a pack exported with\n" +
+		"   `--tools-dir` nothing then needs the tool.\n\n" +
 		"Failures of the tool (no binary, a non-zero exit, error output) are logged as errors in the\n" +
 		"collection's log, never returned as a silently empty result. Full instructions: `docs/exchange.md`\n" +
 		"in the azvql repository.\n\n")
-	b.WriteString("## Tools\n\n| tool | endpoint (info() OS / Architecture) | binary |\n|---|---|---|\n")
-	for _, t := range tools {
-		fmt.Fprintf(&b, "| `%s` | %s / %s | `%s` |\n", t.Name, t.OS, t.Arch, t.Binary)
+	pinned := len(tools) > 0 && tools[0].Hash != ""
+	if pinned {
+		b.WriteString("## Tools\n\n| tool | endpoint (info() OS / Architecture) | binary | SHA-256 |\n|---|---|---|---|\n")
+		for _, t := range tools {
+			fmt.Fprintf(&b, "| `%s` | %s / %s | `%s` | `%s` |\n", t.Name, t.OS, t.Arch, t.Binary, t.Hash)
+		}
+	} else {
+		b.WriteString("## Tools\n\n| tool | endpoint (info() OS / Architecture) | binary |\n|---|---|---|\n")
+		for _, t := range tools {
+			fmt.Fprintf(&b, "| `%s` | %s / %s | `%s` |\n", t.Name, t.OS, t.Arch, t.Binary)
+		}
+		b.WriteString("\nNot pinned (exported without `--tools-dir`): Velociraptor resolves the declared tools when a\n" +
+			"collection starts, so they must be uploaded or served even for a collection with `VqlBinary`.\n")
 	}
 	b.WriteString("\n## Artifacts\n")
 	byName := map[string]*artifacts.Artifact{}

@@ -248,6 +248,11 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 			if hasRoot {
 				params = append(params, &artifacts.Env{Key: "Root", Value: root})
 			}
+			if hasActivityLogs(a) {
+				// Activity Log exports are not on a VM: the tenant's exports
+				// fixture goes with every tree.
+				params = append(params, &artifacts.Env{Key: "ActivityLogs", Value: filepath.Join(fixtures, "activitylog", "exports", "**")})
+			}
 			requests, err := repo.Compile(a.Name, params, artifacts.CompilerOptions{})
 			if err != nil {
 				return nil, err
@@ -268,4 +273,15 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 		}
 	}
 	return b.schema(all), nil
+}
+
+// hasActivityLogs: the artifact joins Activity Log exports (ActivityLogs
+// parameter) to the VM's evidence.
+func hasActivityLogs(a *artifacts.Artifact) bool {
+	for _, p := range a.Parameters {
+		if p.Name == "ActivityLogs" {
+			return true
+		}
+	}
+	return false
 }

@@ -118,12 +118,17 @@ func (a *Accessor) ReadDir(p string) ([]evidence.FileInfo, error) {
 	}
 	// Velociraptor's accessors list a file as an empty directory; the
 	// evidence contract wants an error for a path that is not a directory.
-	if st, serr := a.acc.LstatWithOSPath(op); serr != nil {
-		return nil, pathErr("readdir", p, serr)
-	} else if !st.IsDir() {
+	// Some cannot stat a volume's own root (the ntfs accessors under a
+	// dead-disk remapping fail Lstat of C:\ yet list it): a listing with
+	// entries is then proof enough that it is a directory.
+	st, serr := a.acc.LstatWithOSPath(op)
+	if serr == nil && !st.IsDir() {
 		return nil, &os.PathError{Op: "readdir", Path: p, Err: errors.New("not a directory")}
 	}
 	list, err := a.acc.ReadDirWithOSPath(op)
+	if serr != nil && len(list) == 0 {
+		return nil, pathErr("readdir", p, serr)
+	}
 	out := make([]evidence.FileInfo, 0, len(list))
 	for _, fi := range list {
 		full := op.Append(fi.Name()).String()
@@ -167,7 +172,7 @@ func (a *Accessor) Join(dir, name string) string {
 }
 
 func convert(fi accessors.FileInfo, full string) evidence.FileInfo {
-	return evidence.FileInfo{
+	out := evidence.FileInfo{
 		Name:   fi.Name(),
 		Path:   full,
 		Size:   fi.Size(),
@@ -179,6 +184,14 @@ func convert(fi accessors.FileInfo, full string) evidence.FileInfo {
 		Ctime:  utc(fi.Ctime()),
 		Btime:  utc(fi.Btime()),
 	}
+	// A link is reported with its target (never followed: evidence.Root
+	// refuses it before any Open).
+	if out.IsLink {
+		if l, err := fi.GetLink(); err == nil && l != nil {
+			out.Target = l.String()
+		}
+	}
+	return out
 }
 
 // mtime is Mtime() at the precision the source has: Velociraptor's Linux

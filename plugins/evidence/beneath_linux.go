@@ -1,0 +1,60 @@
+//go:build linux
+
+package evidence
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+const oNoatime = unix.O_NOATIME
+
+// Folders on the way are opened with O_PATH: search permission is enough
+// (a 711 folder can be passed through, as the kernel's own lookup can).
+const walkDirFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+
+// noOpenat2 is set once openat2 turns out to be missing (kernels before
+// 5.6, or a seccomp filter that rejects it): the walk is used from then on.
+var noOpenat2 atomic.Bool
+
+// OpenBeneath opens base/rel with openat2(RESOLVE_BENEATH|
+// RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS): the kernel refuses any link
+// on the way and any escape from base, atomically. Where openat2 is
+// missing it walks component by component (walkOpen).
+func (OSAccessor) OpenBeneath(base string, rel []string) (File, error) {
+	display := filepath.Join(append([]string{base}, rel...)...)
+	dirfd, err := unix.Open(base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: base, Err: err}
+	}
+	defer unix.Close(dirfd)
+	if len(rel) == 0 {
+		return nil, &RefusedError{Op: "open", Path: display, Type: "directory"}
+	}
+	if !noOpenat2.Load() {
+		fd, err := openNoatime(func(extra int) (int, error) {
+			return unix.Openat2(dirfd, strings.Join(rel, "/"), &unix.OpenHow{
+				Flags:   uint64(fileFlags | extra),
+				Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+			})
+		})
+		switch {
+		case err == nil:
+			return fileFromFD(fd, display)
+		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM), errors.Is(err, unix.EINVAL), errors.Is(err, unix.E2BIG):
+			// Not available here (or filtered): walk, now and later.
+			noOpenat2.Store(true)
+		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV), errors.Is(err, unix.ENXIO):
+			// A link (or a socket) on the way: the walk finds which and
+			// says so, still without following anything.
+		default:
+			return nil, &os.PathError{Op: "open", Path: display, Err: err}
+		}
+	}
+	return walkOpen(dirfd, rel, display)
+}

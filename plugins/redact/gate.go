@@ -1,0 +1,144 @@
+package redact
+
+import "unsafe"
+
+// The gate answers "can String change this text?" in one pass, so the
+// common log line skips the regexps. It is derived from the catalogue's
+// need sets: the words of every set are numbered (at most 64), a pass
+// over the text marks the words it holds (a table of the bytes that can
+// start one), and the answer is yes as soon as one set is complete. Any
+// byte >= 0x80 also says yes: the rules' (?i) regexps fold Unicode
+// (U+017F 'ſ' matches s, U+212A KELVIN SIGN matches k), which an ASCII
+// word test cannot see. String runs a rule only when its set is complete
+// (or the text is not ASCII), so the gate is right by construction;
+// TestGateCoversCatalogue and FuzzRedactGate check it.
+
+type gateTable struct {
+	words  []string     // lower-case ASCII
+	first  [256][]uint8 // word numbers by first byte (both cases)
+	sets   []uint64     // one mask per need set of every rule
+	ruleOf [][]uint64   // each rule's masks, in catalogue order
+	start  [256]bool    // first[c] is not empty, or c >= 0x80
+	// second[c] has bit b set when some word starting with c has b
+	// (either case) as its second byte, or is one byte long: most
+	// start bytes are then passed over without a word compare.
+	second [256][4]uint64
+}
+
+var gate = buildGate(catalogue)
+
+func buildGate(rules []*rule) *gateTable {
+	g := &gateTable{}
+	num := map[string]uint8{}
+	for _, r := range rules {
+		var masks []uint64
+		for _, set := range r.need {
+			var m uint64
+			for _, w := range set {
+				k, ok := num[w]
+				if !ok {
+					if len(g.words) == 64 {
+						panic("redact: more than 64 gate words")
+					}
+					k = uint8(len(g.words))
+					num[w] = k
+					g.words = append(g.words, w)
+					for _, c := range []byte{w[0], upper(w[0])} {
+						if len(g.first[c]) > 0 && g.first[c][len(g.first[c])-1] == k {
+							continue
+						}
+						g.first[c] = append(g.first[c], k)
+						for b := 0; b < 256; b++ {
+							if len(w) == 1 || lower(byte(b)) == w[1] {
+								g.second[c][b>>6] |= 1 << (b & 63)
+							}
+						}
+					}
+				}
+				m |= 1 << k
+			}
+			masks = append(masks, m)
+			g.sets = append(g.sets, m)
+		}
+		g.ruleOf = append(g.ruleOf, masks)
+	}
+	for c := 0; c < 256; c++ {
+		g.start[c] = len(g.first[c]) > 0 || c >= 0x80
+	}
+	return g
+}
+
+// scan marks the words text holds. With stop set it returns as soon as a
+// need set is complete. nonASCII reports a byte >= 0x80 (scan stops there).
+func scan(g *gateTable, m []byte, stop bool) (found uint64, nonASCII bool) {
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !g.start[c] {
+			continue
+		}
+		if c >= 0x80 {
+			return found, true
+		}
+		if i+1 < len(m) {
+			if b := m[i+1]; g.second[c][b>>6]&(1<<(b&63)) == 0 {
+				continue
+			}
+		}
+		for _, k := range g.first[c] {
+			if found&(1<<k) != 0 || !foldAt(m, i, g.words[k]) {
+				continue
+			}
+			found |= 1 << k
+			if stop && g.complete(found) {
+				return found, false
+			}
+		}
+	}
+	return found, false
+}
+
+func (g *gateTable) complete(found uint64) bool {
+	for _, m := range g.sets {
+		if found&m == m {
+			return true
+		}
+	}
+	return false
+}
+
+// MayHoldSecret reports whether String (and so CommandLine) may change
+// m. No means m holds none of the catalogue's forms. Use it to skip
+// redaction of the common line cheaply.
+func MayHoldSecret(m []byte) bool {
+	found, na := scan(gate, m, true)
+	return na || gate.complete(found)
+}
+
+// MayHoldSecretString is MayHoldSecret for a string.
+func MayHoldSecretString(s string) bool {
+	found, na := scan(gate, bytesOf(s), true)
+	return na || gate.complete(found)
+}
+
+// foldAt: m[i:] starts with w (lower-case ASCII), ASCII case-folded.
+func foldAt(m []byte, i int, w string) bool {
+	if len(m)-i < len(w) {
+		return false
+	}
+	for k := 0; k < len(w); k++ {
+		if lower(m[i+k]) != w[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 32
+	}
+	return c
+}
+
+// bytesOf views s as bytes without a copy; scan only reads them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
