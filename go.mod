@@ -12,6 +12,8 @@ require (
 	github.com/Velocidex/yaml/v2 v2.2.8
 	github.com/alecthomas/kingpin/v2 v2.4.0
 	github.com/araddon/dateparse v0.0.0-20210429162001-6b43995a97de
+	github.com/klauspost/compress v1.18.0
+	github.com/ulikunitz/xz v0.5.15
 	golang.org/x/sys v0.33.0
 	golang.org/x/text v0.21.0
 	gopkg.in/yaml.v3 v3.0.1

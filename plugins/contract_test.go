@@ -12,6 +12,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/vqlkit"
+	"github.com/azvql/azvql/vql/builtins"
 	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/types"
 )
@@ -179,6 +180,7 @@ func TestDeclaredColumns(t *testing.T) {
 	}
 	scope := vfilter.NewScope()
 	scope.SetLogger(log.New(io.Discard, "", 0))
+	scope.AppendPlugins(builtins.ParseEvtxPlugin{}, builtins.ParseJournaldPlugin{}) // eventlog and azure_waagent_journal read through the host's parsers
 	tm := types.NewTypeMap()
 	trees := fixtureTrees(t)
 	for _, p := range All() {

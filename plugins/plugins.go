@@ -5,6 +5,7 @@ package plugins
 import (
 	"github.com/azvql/azvql/plugins/activitylog"
 	"github.com/azvql/azvql/plugins/agentlog"
+	"github.com/azvql/azvql/plugins/eventlog"
 	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/goalstate"
 	"github.com/azvql/azvql/plugins/handlerlog"
@@ -21,6 +22,7 @@ func All() []vfilter.PluginGeneratorInterface {
 	out = append(out, goalstate.Plugins()...)
 	out = append(out, handlerlog.Plugins()...)
 	out = append(out, telemetry.Plugins()...)
+	out = append(out, eventlog.Plugins()...)
 	out = append(out, activitylog.Plugins()...)
 	return out
 }

@@ -36,7 +36,7 @@ var Columns = []string{
 
 // Plugins returns the plugins of this package.
 func Plugins() []vfilter.PluginGeneratorInterface {
-	return []vfilter.PluginGeneratorInterface{WaagentLogPlugin{}}
+	return []vfilter.PluginGeneratorInterface{WaagentLogPlugin{}, WaagentJournalPlugin{}}
 }
 
 // Functions returns the functions of this package (none).

@@ -151,6 +151,23 @@ func ByName(name string) *Handler {
 	return nil
 }
 
+// ByProcess is the handler on os that runs as the program named name
+// (a file name, case-insensitively), or nil.
+func ByProcess(os, name string) *Handler {
+	for i := range Handlers {
+		h := &Handlers[i]
+		if h.OS != os {
+			continue
+		}
+		for _, p := range h.Processes {
+			if strings.EqualFold(p, name) {
+				return h
+			}
+		}
+	}
+	return nil
+}
+
 // ByLinuxLogDir is the handler that writes to the hard-coded log folder
 // /var/log/azure/<dir> (dir is the folder's name), or nil.
 func ByLinuxLogDir(dir string) *Handler {

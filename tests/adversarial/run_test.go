@@ -71,6 +71,19 @@ var queries = []query{
 		query={SELECT * FROM azure_activity_operations(filename=OSPath, root=Tree, accessor=Acc)})`},
 	{plugins: []string{"azure_activity_correlate"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
 		query={SELECT * FROM azure_activity_correlate(filename=OSPath, root=Tree, accessor=Acc)})`},
+	// Event logs and the journal are read through the host's parsers;
+	// every file of the tree is also offered as a journal (links and
+	// FIFOs among them).
+	{plugins: []string{"azure_agent_events"}, vql: `SELECT * FROM azure_agent_events(root=Tree, accessor=Acc)`},
+	{plugins: []string{"azure_handler_processes"}, vql: `SELECT * FROM azure_handler_processes(root=Tree, accessor=Acc)`},
+	{plugins: []string{"azure_handler_powershell"}, vql: `SELECT * FROM azure_handler_powershell(root=Tree, accessor=Acc)`},
+	{plugins: []string{"azure_eventlog_executions"}, vql: `SELECT * FROM azure_eventlog_executions(root=Tree, accessor=Acc,
+		executions={SELECT * FROM azure_run_executions(root=Tree, accessor=Acc)})`},
+	{plugins: []string{"azure_eventlog_summary"}, vql: `SELECT * FROM azure_eventlog_summary(root=Tree, accessor=Acc)`},
+	{plugins: []string{"azure_waagent_journal"}, vql: `SELECT * FROM azure_waagent_journal(root=Tree, accessor=Acc)`, linux: true},
+	{plugins: []string{"azure_waagent_journal"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
+		query={SELECT * FROM azure_waagent_journal(filename=OSPath, root=Tree, accessor=Acc)})`, linux: true},
+	{vql: `SELECT * FROM Artifact.Windows.Azure.EventLogs(Root=Tree)`, windows: true},
 	{vql: `SELECT * FROM Artifact.Generic.Azure.Executions(Root=Tree)`},
 	{vql: `SELECT * FROM Artifact.Linux.Azure.RunCommand(Root=Tree)`, linux: true},
 	{vql: `SELECT * FROM Artifact.Linux.Azure.CustomScript(Root=Tree)`, linux: true},

@@ -11,10 +11,13 @@ import (
 	"github.com/Velocidex/yaml/v2"
 )
 
-var update = flag.Bool("update", false, "rewrite tests/fixtures/evtx/<vm>/ from tools/evtxwriter/fixtures/*.yaml")
+var update = flag.Bool("update", false, "rewrite tests/fixtures/evtx/<vm>/ (or the tree: a description names) from tools/evtxwriter/fixtures/*.yaml")
 
 // fixtureLogs is one fixtures/<vm>.yaml: the event logs of one VM.
 type fixtureLogs struct {
+	// Tree, when set, is the fixture tree under tests/fixtures that gets
+	// the logs (a C: drive with other evidence), instead of evtx/<vm>.
+	Tree string `yaml:"tree"`
 	Logs []struct {
 		File   string  `yaml:"file"`
 		Events []Event `yaml:"events"`
@@ -57,7 +60,11 @@ func TestFixtures(t *testing.T) {
 			if got := parse(t, buf.Bytes()); len(got) != len(l.Events) {
 				t.Errorf("%s %s: %d events read back, %d written", spec, l.File, len(got), len(l.Events))
 			}
-			path := filepath.Join("..", "..", "tests", "fixtures", "evtx", vm, "Windows", "System32", "winevt", "Logs", l.File)
+			tree := filepath.Join("evtx", vm)
+			if doc.Tree != "" {
+				tree = doc.Tree
+			}
+			path := filepath.Join("..", "..", "tests", "fixtures", tree, "Windows", "System32", "winevt", "Logs", l.File)
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)

@@ -26,6 +26,7 @@ var List = []Entry{
 	{"parse_lines", "plugin", "A file's lines as rows {Line} (gzip aware, BOM dropped)."},
 	{"parse_jsonl", "plugin", "A JSON-lines file as rows."},
 	{"parse_evtx", "plugin", "Windows event log (.evtx) records: System, EventData or UserData, Message; damaged chunks logged and skipped."},
+	{"parse_journald", "plugin", "systemd journal entries (online, archived, damaged; compressed fields decoded): System and EventData, or raw fields."},
 	{"parse_csv", "plugin", "A CSV file (or, with accessor='data', a CSV string) as rows, cells typed as Velociraptor does."},
 	{"parse_json", "function", "A JSON object string as an ordered dict."},
 	{"parse_json_array", "function", "A JSON array string as a list."},
@@ -66,6 +67,7 @@ func Plugins() []vfilter.PluginGeneratorInterface {
 		ParseRecordsWithRegex{},
 		ParseCSVPlugin{},
 		ParseEvtxPlugin{},
+		ParseJournaldPlugin{},
 	}
 }
 

@@ -158,7 +158,12 @@ func TestBuiltinsDoc(t *testing.T) {
 		"  after its chunk header are read (Velociraptor stops at the header's count), a forged record that would\n" +
 		"  hang the parser ends its chunk, `workers` is accepted but chunks are read in order, and `messagedb`\n" +
 		"  needs an SQLite driver the `vql` host does not have (it logs that). Message is \"\" off Windows, as in\n" +
-		"  Velociraptor.\n\n")
+		"  Velociraptor.\n" +
+		"- `parse_journald()` has Velociraptor's arguments and row shape (System: Seq, Timestamp, the trusted\n" +
+		"  `_` fields; EventData: the rest; `raw=TRUE`: Timestamp and every field as text), written from\n" +
+		"  systemd's JOURNAL_FILE_FORMAT: it also decodes XZ, LZ4 and ZSTD compressed fields (Velociraptor\n" +
+		"  returns their compressed bytes), gives times in UTC, and logs what it skips (an online file, a bad\n" +
+		"  object header and the bytes skipped to the next object, a truncated arena, an unreadable item).\n\n")
 	b.WriteString("| Name | Kind | Description |\n|---|---|---|\n")
 	for _, e := range builtins.List {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.Name, e.Kind, e.Summary)

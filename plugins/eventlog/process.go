@@ -1,0 +1,225 @@
+package eventlog
+
+import (
+	"strings"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/redact"
+	"github.com/azvql/azvql/plugins/vqlkit"
+)
+
+// Process-creation sources.
+const (
+	ChanSecurity = "Security"
+	ChanSysmon   = "Microsoft-Windows-Sysmon/Operational"
+	evProcess    = 4688 // Security: a new process has been created
+	evBoot       = 4608 // Security: Windows is starting up
+	evSysmonProc = 1    // Sysmon: process create
+)
+
+// Match values: why a process is in a handler's tree.
+const (
+	MatchHandlerProcess = "handler process"           // its image is a handler's program or under Packages\Plugins
+	MatchHandlerParent  = "parent is handler process" // its parent's creation is not logged, the parent's image is
+	MatchCommandLine    = "command line names handler folder"
+	MatchDescendant     = "descendant"
+)
+
+// ProcessColumns are azure_handler_processes' columns.
+var ProcessColumns = []string{
+	"Time", "Channel", "EventID", "Boot", "Handler", "HandlerFolder", "Match", "Depth", "RootPid",
+	"Pid", "ParentPid", "Image", "ParentImage", "CommandLine", "User", "Computer", "RecordID", "OSPath",
+}
+
+var processColumns = vqlkit.NewColumns(ProcessColumns...)
+
+// Process is one process creation in a handler's tree.
+type Process struct {
+	Time        time.Time
+	Channel     string
+	EventID     int64
+	Boot        int64 // 4608 boot markers seen before it in its log
+	Handler     string
+	Folder      string
+	Match       string
+	Depth       int64
+	RootPid     int64
+	Pid         int64
+	ParentPid   int64
+	Image       string
+	ParentImage string
+	CommandLine string
+	User        string
+	Computer    string
+	RecordID    int64
+	OSPath      string
+}
+
+type procNode struct {
+	p      Process
+	inTree bool
+}
+
+// ProcessTrees rebuilds the process trees of one log's creation events
+// (in the order they were logged; 4688 and 4608 from Security, or
+// Sysmon 1) and returns the processes a handler started and their
+// descendants. A process id names the latest process created with it
+// within one boot; a 4608 ends the boot (ids are reused across boots).
+func ProcessTrees(events []Event) []Process {
+	var out []Process
+	b := newTreeBuilder()
+	for i := range events {
+		if p, ok := b.add(&events[i]); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// treeBuilder keeps what the trees need of the processes seen so far:
+// one small node per live process id, not the events, so a large
+// Security log is streamed.
+type treeBuilder struct {
+	live map[int64]*procNode
+	boot int64
+}
+
+func newTreeBuilder() *treeBuilder { return &treeBuilder{live: map[int64]*procNode{}} }
+
+// add reads one event; ok when it is a process in a handler's tree.
+func (b *treeBuilder) add(ev *Event) (Process, bool) {
+	if ev.Channel == ChanSecurity && ev.EventID == evBoot {
+		b.boot++
+		b.live = map[int64]*procNode{}
+		return Process{}, false
+	}
+	p, ok := creation(ev)
+	if !ok {
+		return p, false
+	}
+	p.Boot = b.boot
+	n := &procNode{p: p}
+	parent := b.live[p.ParentPid]
+	switch {
+	case parent != nil && parent.inTree:
+		n.inTree = true
+		n.p.Match, n.p.Depth, n.p.RootPid = MatchDescendant, parent.p.Depth+1, parent.p.RootPid
+		n.p.Handler, n.p.Folder = parent.p.Handler, parent.p.Folder
+		if n.p.ParentImage == "" {
+			n.p.ParentImage = parent.p.Image
+		}
+	default:
+		n.root()
+	}
+	if n.inTree {
+		b.live[p.Pid] = n
+		return n.p, true
+	}
+	// Outside the trees only the id matters (a later child is not a
+	// handler's): keep a bare node.
+	b.live[p.Pid] = &procNode{p: Process{Pid: p.Pid}}
+	return n.p, false
+}
+
+// root marks a process whose parent is not in a tree: a handler's
+// program, the child of one whose creation was not logged, or a command
+// line naming a handler folder.
+func (n *procNode) root() {
+	p := &n.p
+	if h, name := HandlerOfImage(p.Image); name != "" {
+		n.inTree, p.Match, p.RootPid, p.Folder = true, MatchHandlerProcess, p.Pid, name
+		if h != nil {
+			p.Handler = h.Name
+		}
+	} else if h, name := HandlerOfImage(p.ParentImage); name != "" {
+		n.inTree, p.Match, p.Depth, p.RootPid, p.Folder = true, MatchHandlerParent, 1, p.ParentPid, name
+		if h != nil {
+			p.Handler = h.Name
+		}
+	} else if h, name := HandlerInPath(p.CommandLine); name != "" {
+		n.inTree, p.Match, p.RootPid, p.Folder = true, MatchCommandLine, p.Pid, name
+		if h != nil {
+			p.Handler = h.Name
+		}
+	}
+}
+
+// creation reads a 4688 or Sysmon 1 event.
+func creation(ev *Event) (Process, bool) {
+	p := Process{Time: ev.Time, Channel: ev.Channel, EventID: ev.EventID, Computer: ev.Computer,
+		RecordID: ev.RecordID, OSPath: ev.OSPath}
+	switch {
+	case ev.Channel == ChanSecurity && ev.EventID == evProcess:
+		p.Pid, _ = ev.Int("NewProcessId")
+		p.ParentPid, _ = ev.Int("ProcessId")
+		p.Image = ev.Str("NewProcessName")
+		p.ParentImage = ev.Str("ParentProcessName") // version 2 and later
+		p.CommandLine = ev.Str("CommandLine")
+		p.User = joinUser(ev.Str("SubjectDomainName"), ev.Str("SubjectUserName"))
+	case ev.Channel == ChanSysmon && ev.EventID == evSysmonProc:
+		p.Pid, _ = ev.Int("ProcessId")
+		p.ParentPid, _ = ev.Int("ParentProcessId")
+		p.Image = ev.Str("Image")
+		p.ParentImage = ev.Str("ParentImage")
+		p.CommandLine = ev.Str("CommandLine")
+		p.User = ev.Str("User")
+	default:
+		return p, false
+	}
+	return p, true
+}
+
+func joinUser(domain, user string) string {
+	if user == "" || user == "-" {
+		return ""
+	}
+	if domain == "" || domain == "-" {
+		return user
+	}
+	return domain + `\` + user
+}
+
+func (p *Process) row(red bool) *ordereddict.Dict {
+	cl := p.CommandLine
+	if red {
+		cl = redact.CommandLine(cl)
+	}
+	return processColumns.Row(vqlkit.Time(p.Time), p.Channel, p.EventID, p.Boot, vqlkit.Str(p.Handler),
+		vqlkit.Str(p.Folder), p.Match, p.Depth, p.RootPid, p.Pid, p.ParentPid, vqlkit.Str(p.Image),
+		vqlkit.Str(p.ParentImage), vqlkit.Str(cl), vqlkit.Str(p.User), vqlkit.Str(p.Computer), p.RecordID, p.OSPath)
+}
+
+// isProcessEvent keeps what ProcessTrees reads.
+func isProcessEvent(ev *Event) bool {
+	return (ev.Channel == ChanSecurity && (ev.EventID == evProcess || ev.EventID == evBoot)) ||
+		(ev.Channel == ChanSysmon && ev.EventID == evSysmonProc)
+}
+
+// HandlerProcesses reads Security and Sysmon, each in the order it was
+// logged, and returns each log's handler trees, Security first.
+func (l *Logs) HandlerProcesses() ([]Process, bool) {
+	var out []Process
+	for _, name := range []string{LogSecurity, LogSysmon} {
+		for _, f := range l.Files(name) {
+			b := newTreeBuilder()
+			ok := l.ReadFile(f, func(ev Event) bool {
+				if isProcessEvent(&ev) {
+					if p, in := b.add(&ev); in {
+						out = append(out, p)
+					}
+				}
+				return true
+			})
+			if !ok {
+				return out, false
+			}
+		}
+	}
+	return out, true
+}
+
+// lowerContains is a case-insensitive strings.Contains.
+func lowerContains(s, sub string) bool {
+	return sub != "" && strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
