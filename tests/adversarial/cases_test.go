@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/azvql/azvql/internal/fixtures"
 	"golang.org/x/sys/unix"
 	"www.velocidex.com/golang/vfilter"
 )
@@ -428,6 +429,19 @@ func cases() []kase {
 		tr.must(os.Symlink(tr.root, l))
 		return l
 	}, check: hasRow("SELECT * FROM azure_run_executions", 4)})
+	// Disk images given to azure_mft_entries: garbage and a FIFO named
+	// like one are errors naming the file; a real NTFS volume is read.
+	add(kase{name: "image garbage named like a VHD", setup: func(tr *tree) { tr.write("/root/c.vhd", strings.Repeat("conectix", 200)) },
+		exit: "error", names: []string{"c.vhd"}})
+	add(kase{name: "image FIFO named like a disk", setup: func(tr *tree) { fifo(tr, "/root/c.img") },
+		exit: "error", names: []string{"c.img", "not a regular file"}})
+	add(kase{name: "image NTFS volume", setup: func(tr *tree) {
+		img, err := fixtures.UnpackNTFSImage("../..", tr.t.TempDir())
+		tr.must(err)
+		b, err := os.ReadFile(img)
+		tr.must(err)
+		tr.must(os.WriteFile(tr.clear("/root/c.img"), b, 0o644))
+	}, check: hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.vhd'", 50)})
 	add(kase{name: "accessor typo", accessor: "fiel", exit: "error", names: []string{"fiel"}})
 	return cs
 }
