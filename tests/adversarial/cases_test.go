@@ -443,7 +443,7 @@ func cases() []kase {
 		tr.must(os.WriteFile(tr.clear("/root/c.img"), b, 0o644))
 	}, check: func(t *testing.T, r result) {
 		hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.img'", 50)(t, r)
-		hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.vhd'", 14)(t, r)
+		hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.vhd'", 21)(t, r)
 	}})
 	add(kase{name: "accessor typo", accessor: "fiel", exit: "error", names: []string{"fiel"}})
 	return cs

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/internal/fixtures"
 	"github.com/azvql/azvql/vql/artifacts"
 	"github.com/azvql/azvql/vql/host"
 	"www.velocidex.com/golang/vfilter"
@@ -237,16 +238,33 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 	var all []string
 	for _, a := range HuntArtifacts(repo) {
 		all = append(all, SourceNames(a)...)
-		hasRoot := false
+		hasRoot, hasImage := false, false
 		for _, p := range a.Parameters {
-			if p.Name == "Root" {
+			switch p.Name {
+			case "Root":
 				hasRoot = true
+			case "Image":
+				hasImage = true
 			}
 		}
-		for _, root := range roots {
+		runs := roots
+		if hasImage {
+			// An artifact of the MFT reads a disk image, not a folder:
+			// the committed NTFS image of the Windows fixture.
+			img, err := imageFixture(fixtures)
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(filepath.Dir(img))
+			runs = []string{img}
+		}
+		for _, root := range runs {
 			var params []*artifacts.Env
 			if hasRoot {
 				params = append(params, &artifacts.Env{Key: "Root", Value: root})
+			}
+			if hasImage {
+				params = append(params, &artifacts.Env{Key: "Image", Value: root})
 			}
 			if hasActivityLogs(a) {
 				// Activity Log exports are not on a VM: the tenant's exports
@@ -273,6 +291,15 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 		}
 	}
 	return b.schema(all), nil
+}
+
+// imageFixture unpacks the committed NTFS image into a temporary folder.
+func imageFixture(fixturesDir string) (string, error) {
+	dir, err := os.MkdirTemp("", "azvql-schema-")
+	if err != nil {
+		return "", err
+	}
+	return fixtures.UnpackNTFSImage(filepath.Join(fixturesDir, "..", ".."), dir)
 }
 
 // hasActivityLogs: the artifact joins Activity Log exports (ActivityLogs
