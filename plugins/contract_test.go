@@ -175,11 +175,7 @@ func filesIn(t *testing.T, tree string) []string {
 // (handler folders deleted) as an accessor, for the plugins that read a
 // volume's MFT; the folder fixtures hold none.
 func ntfsAccessor(t *testing.T) string {
-	img, err := fixtures.UnpackNTFSImage("..", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	image, err := diskimage.Open(img, diskimage.AutoPartition)
+	image, err := diskimage.Open(fixtures.NTFSImage(".."), diskimage.AutoPartition)
 	if err != nil {
 		t.Fatal(err)
 	}

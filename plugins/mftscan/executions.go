@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/redact"
@@ -45,37 +46,68 @@ type runInfo struct {
 	files               []string
 }
 
-var (
-	scriptSeq   = regexp.MustCompile(`(?i)^script(\d+)\.ps1$`)
-	downloadSeq = regexp.MustCompile(`(?i)\\downloads\\(?:([^\\]+)\\)?(\d+)(?:\\|$)`)
-)
+// flatScript is a flat-layout script name, script<seq>.<ext>
+// (catalog.LayoutFlatScript).
+var flatScript = regexp.MustCompile(`(?i)^script(\d+)\.[a-z0-9]+$`)
 
 // runOf says which run an entry belongs to and what kind of evidence it
-// is ("" when it belongs to none).
+// is ("" when it belongs to none). The working-folder layout comes from
+// the catalogue: <Downloads>\script<seq>.ps1 (flat), <Downloads>\<seq>\
+// (seq) or <Downloads>\<name>\<seq>\ (name/seq).
 func runOf(e Entry) (runKey, string) {
 	handler, version := extensions.HandlerFromPath(e.Path)
 	if handler == "" {
 		return runKey{}, ""
 	}
 	k := runKey{handler: handler, version: version}
-	name := e.Name
-	lower := strings.ToLower(e.Path)
 	if !e.IsDir {
 		for _, ext := range []string{".settings", ".status"} {
-			if x, seq, ok := extensions.ParseSeqFileName(name, ext); ok {
+			if x, seq, ok := extensions.ParseSeqFileName(e.Name, ext); ok {
 				k.ext, k.seq = x, seq
 				return k, ext[1:]
 			}
 		}
-		if m := scriptSeq.FindStringSubmatch(name); m != nil && strings.Contains(lower, `\downloads\`) {
-			k.seq, _ = strconv.ParseInt(m[1], 10, 64)
-			return k, "script"
+	}
+	h := catalog.Lookup(catalog.Windows, handler)
+	if h == nil || h.HandlerDownloadDir == "" {
+		return runKey{}, ""
+	}
+	// The parts after <handler>\<version>\<Downloads>\.
+	parts := strings.Split(e.Path, `\`)
+	i := 0
+	for ; i+2 < len(parts); i++ {
+		if strings.EqualFold(parts[i], handler) && parts[i+1] == version && strings.EqualFold(parts[i+2], h.HandlerDownloadDir) {
+			break
 		}
 	}
-	if m := downloadSeq.FindStringSubmatch(e.Path); m != nil {
-		k.ext = m[1]
-		k.seq, _ = strconv.ParseInt(m[2], 10, 64)
-		return k, "downloads"
+	rest := parts[min(i+3, len(parts)):]
+	if i+2 >= len(parts) || len(rest) == 0 {
+		return runKey{}, ""
+	}
+	seqOf := func(s string) (int64, bool) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil && n >= 0
+	}
+	switch h.Layout {
+	case catalog.LayoutFlatScript:
+		if m := flatScript.FindStringSubmatch(rest[0]); m != nil && len(rest) == 1 && !e.IsDir {
+			if seq, ok := seqOf(m[1]); ok {
+				k.seq = seq
+				return k, "script"
+			}
+		}
+	case catalog.LayoutSeq:
+		if seq, ok := seqOf(rest[0]); ok {
+			k.seq = seq
+			return k, "downloads"
+		}
+	case catalog.LayoutNameSeq:
+		if len(rest) >= 2 {
+			if seq, ok := seqOf(rest[1]); ok {
+				k.ext, k.seq = rest[0], seq
+				return k, "downloads"
+			}
+		}
 	}
 	return runKey{}, ""
 }

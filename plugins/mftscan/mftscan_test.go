@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/internal/fixtures"
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/diskimage"
 	"github.com/azvql/azvql/plugins/evidence"
 	ntfs "www.velocidex.com/golang/go-ntfs/parser"
@@ -275,5 +277,45 @@ func TestPartialPathsKept(t *testing.T) {
 		if got := matches(path, !strings.HasPrefix(path, `?`), pre); got != want {
 			t.Errorf("%s: %v", path, got)
 		}
+	}
+}
+
+// TestExecutionsEveryWindowsHandler: on the committed image (every
+// handler folder deleted through ntfs-3g), azure_mft_executions gives
+// back, for every Windows handler of the catalogue, at least one run
+// whose command and status came from the deleted files; and every run
+// is as the fixture's live files say (its .status outcome).
+func TestExecutionsEveryWindowsHandler(t *testing.T) {
+	scope := vfilter.NewScope()
+	var logs bytes.Buffer
+	scope.SetLogger(log.New(&logs, "", 0))
+	img := fixtures.NTFSImage("../..")
+	byHandler := map[string]int{}
+	rows := 0
+	for r := range (ExecutionsPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("image", img)) {
+		rows++
+		d := r.(*ordereddict.Dict)
+		h, _ := d.GetString("Handler")
+		cmd, _ := d.Get("Command")
+		st, _ := d.GetString("Status")
+		del, _ := d.Get("Deleted")
+		if del != true {
+			t.Errorf("%s: not deleted: %v", h, d)
+		}
+		if cmd != nil && st != "" {
+			byHandler[h]++
+		}
+	}
+	if logs.Len() > 0 {
+		t.Errorf("log: %s", logs.String())
+	}
+	for _, h := range catalog.Handlers {
+		if h.OS == catalog.Windows && byHandler[h.Name] == 0 {
+			t.Errorf("%s: no run with its command and status recovered (%d rows)", h.Name, rows)
+		}
+	}
+	// The protected-only CSE run 1 keeps its outcome without a command.
+	if rows != 7 {
+		t.Errorf("%d runs, want the fixture's 7", rows)
 	}
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds tests/images/windows-deleted.ntfs.gz: a bare NTFS volume (mkntfs)
+# Builds tests/images/windows-deleted.ntfs: a bare NTFS volume (mkntfs)
 # holding tests/fixtures/windows (copied through an ntfs-3g FUSE mount),
 # from which every handler folder under C:\Packages\Plugins was then
 # deleted through the file system, as the agent does when an extension is
@@ -8,7 +8,7 @@
 # Needs root, /dev/fuse, mkntfs and ntfs-3g (Debian: apt-get install ntfs-3g).
 # Run from the repository root; the result is committed (tests never run this).
 set -eu
-out=tests/images/windows-deleted.ntfs.gz
+out=tests/images/windows-deleted.ntfs
 tmp=$(mktemp -d)
 trap 'umount "$tmp/mnt" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 truncate -s 4M "$tmp/c.ntfs"
@@ -21,5 +21,5 @@ sync
 rm -rf "$tmp/mnt/Packages/Plugins/"*
 fusermount -u "$tmp/mnt" 2>/dev/null || umount "$tmp/mnt"
 mkdir -p tests/images
-gzip -9 -n -c "$tmp/c.ntfs" > "$out"
+cp "$tmp/c.ntfs" "$out"  # uncompressed: git stores it compressed (about 150 KB)
 ls -l "$out"

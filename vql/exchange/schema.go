@@ -221,15 +221,15 @@ func SourceNames(a *artifacts.Artifact) []string {
 // DeriveSchema runs every hunt artifact over every folder under
 // fixtures (Root=<folder>) and records the columns of each source and
 // the kind of value each holds.
-func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures string) (Schema, error) {
-	entries, err := os.ReadDir(fixtures)
+func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixturesDir string) (Schema, error) {
+	entries, err := os.ReadDir(fixturesDir)
 	if err != nil {
 		return nil, err
 	}
 	var roots []string
 	for _, e := range entries {
 		if e.IsDir() {
-			roots = append(roots, filepath.Join(fixtures, e.Name()))
+			roots = append(roots, filepath.Join(fixturesDir, e.Name()))
 		}
 	}
 	sort.Strings(roots)
@@ -251,12 +251,7 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 		if hasImage {
 			// An artifact of the MFT reads a disk image, not a folder:
 			// the committed NTFS image of the Windows fixture.
-			img, err := imageFixture(fixtures)
-			if err != nil {
-				return nil, err
-			}
-			defer os.RemoveAll(filepath.Dir(img))
-			runs = []string{img}
+			runs = []string{fixtures.NTFSImage(filepath.Join(fixturesDir, "..", ".."))}
 		}
 		for _, root := range runs {
 			var params []*artifacts.Env
@@ -269,7 +264,7 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 			if hasActivityLogs(a) {
 				// Activity Log exports are not on a VM: the tenant's exports
 				// fixture goes with every tree.
-				params = append(params, &artifacts.Env{Key: "ActivityLogs", Value: filepath.Join(fixtures, "activitylog", "exports", "**")})
+				params = append(params, &artifacts.Env{Key: "ActivityLogs", Value: filepath.Join(fixturesDir, "activitylog", "exports", "**")})
 			}
 			requests, err := repo.Compile(a.Name, params, artifacts.CompilerOptions{})
 			if err != nil {
@@ -291,15 +286,6 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 		}
 	}
 	return b.schema(all), nil
-}
-
-// imageFixture unpacks the committed NTFS image into a temporary folder.
-func imageFixture(fixturesDir string) (string, error) {
-	dir, err := os.MkdirTemp("", "azvql-schema-")
-	if err != nil {
-		return "", err
-	}
-	return fixtures.UnpackNTFSImage(filepath.Join(fixturesDir, "..", ".."), dir)
 }
 
 // hasActivityLogs: the artifact joins Activity Log exports (ActivityLogs
