@@ -99,24 +99,9 @@ func Scan(ctx context.Context, v *ntfs.NTFSContext, prefixes []string,
 
 func scanRecords(ctx context.Context, v *ntfs.NTFSContext, n int64, prefixes []string,
 	emit func(Entry) error, problem func(Problem)) error {
-	rs := v.GetRecordSize()
-	nodes := make([]node, n)
-	for id := int64(0); id < n; id++ {
-		if id%1024 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		e, err := getMFT(v, id)
-		if err != nil {
-			if !isEmptyRecord(err) {
-				problem(Problem{id, id * rs, err.Error()})
-			}
-			continue
-		}
-		fn := bestName(v, e)
-		if fn == nil {
-			continue
-		}
-		nodes[id] = node{name: fn.Name(), parent: int64(fn.MftReference()), parentSeq: fn.Seq_num(), seq: e.Sequence_value(), ok: true}
+	nodes, err := buildNodes(ctx, v, n, problem)
+	if err != nil {
+		return err
 	}
 	for i := range prefixes {
 		prefixes[i] = strings.ToLower(strings.TrimSuffix(prefixes[i], `\`) + `\`)
@@ -143,6 +128,47 @@ func scanRecords(ctx context.Context, v *ntfs.NTFSContext, n int64, prefixes []s
 		}
 	}
 	return nil
+}
+
+// buildNodes reads the name and parent of every record.
+func buildNodes(ctx context.Context, v *ntfs.NTFSContext, n int64, problem func(Problem)) ([]node, error) {
+	rs := v.GetRecordSize()
+	nodes := make([]node, n)
+	for id := int64(0); id < n; id++ {
+		if id%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e, err := getMFT(v, id)
+		if err != nil {
+			if !isEmptyRecord(err) {
+				problem(Problem{id, id * rs, err.Error()})
+			}
+			continue
+		}
+		fn := bestName(v, e)
+		if fn == nil {
+			continue
+		}
+		nodes[id] = node{name: fn.Name(), parent: int64(fn.MftReference()), parentSeq: fn.Seq_num(), seq: e.Sequence_value(), ok: true}
+	}
+	return nodes, nil
+}
+
+// pathUnder rebuilds the path of a name in folder parent (with the
+// sequence number the reference kept), as rebuild does for a record:
+// for a USN record, whose file may be long gone.
+func pathUnder(nodes []node, parent int64, parentSeq uint16, name string) (string, bool, string) {
+	if parent == rootRecord {
+		return `C:\` + name, true, ""
+	}
+	if parent < 0 || parent >= int64(len(nodes)) || !nodes[parent].ok {
+		return `?\` + name, false, fmt.Sprintf("parent record %d unreadable or without a name", parent)
+	}
+	if s := nodes[parent].seq; s != parentSeq && s != parentSeq+1 {
+		return `?\` + name, false, fmt.Sprintf("parent record %d was reused (sequence %d, expected %d)", parent, s, parentSeq)
+	}
+	p, complete, note := rebuild(nodes, parent)
+	return p + `\` + name, complete, note
 }
 
 // partialKeep are the parts of a partial path that still place it in

@@ -197,5 +197,5 @@ func parseRecovered(e Entry, redactOn bool) parsed {
 
 // Plugins lists this package's plugins.
 func Plugins() []vfilter.PluginGeneratorInterface {
-	return []vfilter.PluginGeneratorInterface{EntriesPlugin{}, SettingsPlugin, StatusPlugin, ExecutionsPlugin{}}
+	return []vfilter.PluginGeneratorInterface{EntriesPlugin{}, SettingsPlugin, StatusPlugin, ExecutionsPlugin{}, USNPlugin{}}
 }

@@ -203,3 +203,38 @@ func (r Record) Has(name string) bool {
 	}
 	return false
 }
+
+// Base is the $J offset of the first byte of a file holding a journal
+// or an excerpt of one: 0 when its first non-zero bytes are not a
+// record, else the USN of that record less its offset in the file.
+func Base(r io.ReaderAt, size int64) int64 {
+	buf := make([]byte, min(size, int64(chunk)))
+	n, _ := r.ReadAt(buf, 0)
+	buf = buf[:n]
+	for off := 0; off+8 <= len(buf); off += 8 {
+		if binary.LittleEndian.Uint32(buf[off:]) == 0 {
+			continue
+		}
+		w := buf[off:]
+		if len(w) < v2Header+8 {
+			return 0
+		}
+		usn := int64(binary.LittleEndian.Uint64(w[usnField(w):]))
+		if usn < int64(off) {
+			return 0
+		}
+		if _, why := decode(w, usn, usn+int64(len(w))); why != "" {
+			return 0
+		}
+		return usn - int64(off)
+	}
+	return 0
+}
+
+// usnField is where the Usn lies in a record of w's version.
+func usnField(w []byte) int {
+	if binary.LittleEndian.Uint16(w[4:]) == 3 {
+		return 40
+	}
+	return 24
+}

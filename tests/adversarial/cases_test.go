@@ -443,6 +443,14 @@ func cases() []kase {
 		hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.img'", 50)(t, r)
 		hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.vhd'", 21)(t, r)
 	}})
+	// Extracted USN journals: a FIFO is refused by name; a real one is read.
+	add(kase{name: "usn journal FIFO", setup: func(tr *tree) { fifo(tr, "/root/$Extend/$J") },
+		exit: "error", names: []string{"$J"}})
+	add(kase{name: "usn journal sample", setup: func(tr *tree) {
+		b, err := os.ReadFile("../../plugins/usnjrnl/testdata/go-ntfs-usn-sample.bin")
+		tr.must(err)
+		tr.must(os.WriteFile(tr.clear("/root/$Extend/$J"), b, 0o644))
+	}, check: hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**/$J'", 208)})
 	add(kase{name: "accessor typo", accessor: "fiel", exit: "error", names: []string{"fiel"}})
 	return cs
 }
