@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	ntfs "www.velocidex.com/golang/go-ntfs/parser"
 )
 
 // sampleBase is the $J offset of the sample's first byte.
@@ -123,4 +125,26 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d records from %d bytes", n, len(b))
 		}
 	})
+}
+
+// TestSameAsGoNTFS: go-ntfs's own walk of the sample (the reader its
+// test uses) finds the same records, names and times.
+func TestSameAsGoNTFS(t *testing.T) {
+	data, _ := os.ReadFile("testdata/go-ntfs-usn-sample.bin")
+	recs, _ := parseSample(t, data)
+	r := based{bytes.NewReader(data), sampleBase}
+	ctx := &ntfs.NTFSContext{DiskReader: r, Profile: ntfs.NewNTFSProfile()}
+	i := 0
+	for rec := ntfs.NewUSN_RECORD(ctx, r, sampleBase); rec != nil; rec = rec.Next(sampleBase + int64(len(data))) {
+		if i >= len(recs) {
+			t.Fatalf("go-ntfs finds more than our %d records", len(recs))
+		}
+		if rec.Offset != recs[i].Offset || rec.Filename() != recs[i].Name || !rec.TimeStamp().Time.Equal(recs[i].Time) {
+			t.Fatalf("record %d: go-ntfs %d %q %v, ours %d %q %v", i, rec.Offset, rec.Filename(), rec.TimeStamp().Time, recs[i].Offset, recs[i].Name, recs[i].Time)
+		}
+		i++
+	}
+	if i != len(recs) {
+		t.Errorf("go-ntfs %d records, ours %d", i, len(recs))
+	}
 }
