@@ -93,7 +93,7 @@ func filetime(t int64) time.Time {
 // once per damaged stretch, and reading resumes at the next 8-byte
 // boundary that holds a plausible record.
 func Parse(r io.ReaderAt, start, end int64, emit func(Record) error, problem func(Problem)) error {
-	buf := make([]byte, 0, chunk+maxLen)
+	buf := make([]byte, 0, min(chunk+maxLen, max(end-start, 0)+8))
 	bufAt := int64(-1)
 	// window returns the bytes at off (up to maxLen of them).
 	window := func(off int64) []byte {
