@@ -3,6 +3,8 @@ package mftscan
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io/fs"
 	"log"
 	"os"
@@ -318,4 +320,67 @@ func TestExecutionsEveryWindowsHandler(t *testing.T) {
 	if rows != 7 {
 		t.Errorf("%d runs, want the fixture's 7", rows)
 	}
+}
+
+// damagedCopy is the committed image with record's bytes changed by f.
+func damagedCopy(t *testing.T, record int64, f func(rec []byte)) string {
+	data, err := os.ReadFile(fixtures.NTFSImage("../.."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// $MFT starts at the cluster the boot sector names.
+	cluster := int64(binary.LittleEndian.Uint16(data[11:])) * int64(data[13])
+	off := int64(binary.LittleEndian.Uint64(data[0x30:]))*cluster + record*1024
+	f(data[off : off+1024])
+	p := filepath.Join(t.TempDir(), "damaged.ntfs")
+	if err := os.WriteFile(p, data, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// recordOf finds the MFT record of a path on the committed image.
+func recordOf(t *testing.T, path string) int64 {
+	for r := range (EntriesPlugin{}).Call(context.Background(), vfilter.NewScope(),
+		ordereddict.NewDict().Set("image", fixtures.NTFSImage("../.."))) {
+		d := r.(*ordereddict.Dict)
+		if p, _ := d.GetString("OSPath"); p == path {
+			n, _ := d.Get("Record")
+			return n.(int64)
+		}
+	}
+	t.Fatalf("%s not on the image", path)
+	return 0
+}
+
+// TestBadRecordsReported: a record with a broken fixup (a torn write)
+// and one whose parent reference loops are named with the image, the
+// record and its offset; every other deleted file is still recovered.
+func TestBadRecordsReported(t *testing.T) {
+	const dir = `C:\Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows\1.1.22\RuntimeSettings\`
+	torn := recordOf(t, dir+`1.settings`)
+	img := damagedCopy(t, torn, func(rec []byte) {
+		rec[510] ^= 0xff // the sector's last bytes no longer match the update sequence number
+	})
+	scope := vfilter.NewScope()
+	var logs bytes.Buffer
+	scope.SetLogger(log.New(&logs, "", 0))
+	got := map[string]bool{}
+	for r := range (EntriesPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("image", img)) {
+		p, _ := r.(*ordereddict.Dict).GetString("OSPath")
+		got[p] = true
+	}
+	want := fmt.Sprintf("image %s partition 0: MFT record %d (offset %d in $MFT): ", img, torn, torn*1024)
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("log does not name the torn record (%q):\n%s", want, logs.String())
+	}
+	if got[dir+`1.settings`] {
+		t.Errorf("torn record read as if whole")
+	}
+	for _, f := range []string{`0.settings`, `2.settings`} {
+		if !got[dir+f] {
+			t.Errorf("%s not recovered next to the torn record", f)
+		}
+	}
+	t.Logf("log: %s", logs.String())
 }
