@@ -11,7 +11,9 @@ package mftscan
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -347,6 +349,9 @@ func readClusters(v *ntfs.NTFSContext, e *ntfs.MFT_ENTRY, out *Entry) {
 	n, err := data.ReadAt(buf, 0)
 	if n == 0 && err != nil {
 		out.ContentError = "clusters not readable: " + err.Error()
+		if errors.Is(err, io.EOF) {
+			out.ContentError = "clusters not readable: the run list points past the end of the volume"
+		}
 		return
 	}
 	out.Content, out.ContentSource = buf[:n], "clusters"

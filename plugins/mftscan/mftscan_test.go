@@ -384,3 +384,54 @@ func TestBadRecordsReported(t *testing.T) {
 	}
 	t.Logf("log: %s", logs.String())
 }
+
+// TestRunOutsideVolume: a deleted file whose run list points past the
+// end of the volume gets a ContentError, not another file's bytes or
+// zeros; the scan goes on.
+func TestRunOutsideVolume(t *testing.T) {
+	const path = `C:\Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows\1.1.22\RuntimeSettings\0.settings`
+	rec := recordOf(t, path)
+	img := damagedCopy(t, rec, func(r []byte) {
+		for a := int(binary.LittleEndian.Uint16(r[20:])); a+16 < len(r); {
+			typ, length := binary.LittleEndian.Uint32(r[a:]), int(binary.LittleEndian.Uint32(r[a+4:]))
+			if typ == 0xffffffff || length <= 0 {
+				break
+			}
+			if typ == 0x80 && r[a+8] == 1 { // non-resident $DATA
+				run := a + int(binary.LittleEndian.Uint16(r[a+32:]))
+				lenBytes, offBytes := int(r[run]&0xf), int(r[run]>>4)
+				for i := 0; i < offBytes; i++ {
+					r[run+1+lenBytes+i] = 0x7f // a cluster far past the 4 MiB volume
+				}
+				r[run+1+lenBytes+offBytes-1] = 0x3f // positive
+				return
+			}
+			a += length
+		}
+		t.Fatal("no non-resident $DATA in the record")
+	})
+	scope := vfilter.NewScope()
+	var logs bytes.Buffer
+	scope.SetLogger(log.New(&logs, "", 0))
+	rows := 0
+	var row *ordereddict.Dict
+	for r := range (EntriesPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("image", img)) {
+		rows++
+		if p, _ := r.(*ordereddict.Dict).GetString("OSPath"); p == path {
+			row = r.(*ordereddict.Dict)
+		}
+	}
+	if row == nil {
+		t.Fatalf("%s not found (%d rows); log:\n%s", path, rows, logs.String())
+	}
+	cerr, _ := row.Get("ContentError")
+	src, _ := row.Get("ContentSource")
+	content, _ := row.Get("Content")
+	t.Logf("ContentError %v, ContentSource %v, %d rows", cerr, src, rows)
+	if cerr != "clusters not readable: the run list points past the end of the volume" || src != nil || content != nil {
+		t.Errorf("run outside the volume: ContentError %v, ContentSource %v, Content %v", cerr, src, content)
+	}
+	if rows < 70 {
+		t.Errorf("%d rows: the rest was not read", rows)
+	}
+}
