@@ -141,7 +141,7 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 		defer closeVol()
 		red := vqlkit.Redact(args, a.Redact)
 		runs := map[runKey]*runInfo{}
-		err = Scan(ctx, vol.NTFSContext(), []string{`C:\Packages\Plugins`}, func(e Entry) error {
+		err = Scan(ctx, vol.NTFSContext(), []string{catalog.WindowsPluginsDir}, func(e Entry) error {
 			k, kind := runOf(e)
 			if kind == "" {
 				return nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/diskimage"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/extensions"
@@ -18,7 +19,7 @@ import (
 // ExtensionPrefixes are where the Windows agent and its handlers keep
 // what an investigation of extension runs needs.
 var ExtensionPrefixes = []string{
-	`C:\Packages\Plugins`,
+	catalog.WindowsPluginsDir,
 	`C:\WindowsAzure\Logs`,
 	`C:\WindowsAzure\Config`,
 	`C:\WindowsAzure\CollectGuestLogsTemp`,
