@@ -4,9 +4,10 @@
 // be found by where they were. Small files' content lives inside the
 // record ("resident") and survives until the record is reused.
 //
-// Status (issue 14 section 2): this is the MFT half of
-// Windows.Azure.DeletedExtensions; the USN journal, non-resident content
-// and the Executions source are not built yet.
+// It backs Windows.Azure.DeletedExtensions: azure_mft_entries,
+// azure_mft_settings/_status (recovered files in the live plugins'
+// columns), azure_mft_executions and azure_usn_entries (the change
+// journal, parsed by plugins/usnjrnl). docs/plugins-mftscan.md.
 package mftscan
 
 import (
