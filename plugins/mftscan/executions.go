@@ -13,7 +13,9 @@ import (
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/redact"
+	"github.com/azvql/azvql/plugins/usnjrnl"
 	"github.com/azvql/azvql/plugins/vqlkit"
+	ntfs "www.velocidex.com/golang/go-ntfs/parser"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -25,7 +27,7 @@ import (
 
 var execColumns = vqlkit.NewColumns("Handler", "HandlerVersion", "ExtensionName", "SeqNo",
 	"Command", "CommandField", "Protected", "Status", "StatusCode", "StatusTime", "StatusMessage",
-	"SettingsCreated", "StatusModified", "FirstSeen", "LastSeen", "Deleted", "Evidence", "Files")
+	"SettingsCreated", "StatusModified", "FirstSeen", "LastSeen", "USNCreated", "USNDeleted", "Deleted", "Evidence", "Files")
 
 // runKey names one run: a handler folder and a sequence number (and the
 // Run Command name of multi-config handlers).
@@ -41,7 +43,9 @@ type runInfo struct {
 	statusModified      time.Time
 	first, last         time.Time
 	deleted             bool
-	script, scriptName  string // a recovered script<seq>.ps1, the command when the settings are gone
+	script, scriptName  string    // a recovered script<seq>.ps1, the command when the settings are gone
+	usnCreated          time.Time // first FILE_CREATE of the run's files in the USN journal
+	usnDeleted          time.Time // last FILE_DELETE
 	evidence            map[string]bool
 	files               []string
 }
@@ -123,7 +127,8 @@ func (ExecutionsPlugin) Info(scope vfilter.Scope, tm *vfilter.TypeMap) *vfilter.
 		Doc: "Extension runs rebuilt from an NTFS volume's MFT, also after the handler folder was deleted: one row per " +
 			"handler folder and sequence number found in recovered .settings/.status names or content, script<seq>.ps1 " +
 			"and Downloads\\<seq>\\ entries. Command and Status come from the recovered content (NULL when it is gone); " +
-			"Evidence lists the kinds of entries found, Files their paths, Deleted whether none is in use.",
+			"Evidence lists the kinds of entries found (usn: named in the USN journal, also after the MFT record was reused; " +
+			"USNCreated/USNDeleted: its first FILE_CREATE and last FILE_DELETE), Files their paths, Deleted whether none is in use.",
 		ArgType: tm.AddType(scope, &entriesArgs{}),
 		Version: 1,
 	}
@@ -156,6 +161,14 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 		}, func(p Problem) { vqlkit.Warnf(scope, name, "%s: %v", volumeName(vol, a), p) })
 		if err != nil && err != context.Canceled {
 			vqlkit.Errorf(scope, name, "%v", err)
+		}
+		// The journal names files whose MFT records were reused since:
+		// runs known from it alone, and when each was created and deleted.
+		// A volume without one is said by azure_usn_entries.
+		if v := vol.NTFSContext(); ctx.Err() == nil {
+			if stream, err := openJournal(v); err == nil {
+				usnRuns(ctx, v, stream, runs, func(p string) { vqlkit.Warnf(scope, name, "%s: %s", volumeName(vol, a), p) })
+			}
 		}
 		for _, k := range sortedKeys(runs) {
 			if !vqlkit.Send(ctx, out, runs[k].row(k)) {
@@ -221,7 +234,7 @@ func (r *runInfo) row(k runKey) *ordereddict.Dict {
 	return execColumns.Row(k.handler, vqlkit.Str(k.version), vqlkit.Str(k.ext), k.seq,
 		p.command, p.field, p.protected, p.state, p.code, p.time, p.message,
 		vqlkit.Time(r.settingsCreated), vqlkit.Time(r.statusModified), vqlkit.Time(r.first), vqlkit.Time(r.last),
-		r.deleted, strings.Join(kinds, ","), r.files)
+		vqlkit.Time(r.usnCreated), vqlkit.Time(r.usnDeleted), r.deleted, strings.Join(kinds, ","), r.files)
 }
 
 func sortedKeys(runs map[runKey]*runInfo) []runKey {
@@ -243,4 +256,65 @@ func sortedKeys(runs map[runKey]*runInfo) []runKey {
 		return a.seq < b.seq
 	})
 	return keys
+}
+
+// usnRuns adds to runs what the USN journal says of the files under the
+// handler folders.
+func usnRuns(ctx context.Context, v *ntfs.NTFSContext, stream ntfs.RangeReaderAt, runs map[runKey]*runInfo, warn func(string)) {
+	n, err := RecordCount(v)
+	if err != nil {
+		warn(err.Error())
+		return
+	}
+	nodes, err := buildNodes(ctx, v, n, func(Problem) {}) // reported by the MFT scan
+	if err != nil {
+		return
+	}
+	prefixes := normPrefixes([]string{catalog.WindowsPluginsDir})
+	for _, rng := range stream.Ranges() {
+		if rng.IsSparse {
+			continue
+		}
+		usnjrnl.Parse(stream, rng.Offset, rng.Offset+rng.Length, func(rec usnjrnl.Record) error {
+			path, complete, _ := pathUnder(nodes, rec.ParentID, rec.ParentSeq, rec.Name)
+			if matches(path, complete, prefixes) {
+				addUSN(runs, rec, path)
+			}
+			return ctx.Err()
+		}, func(p usnjrnl.Problem) { warn(p.Error()) })
+	}
+}
+
+// addUSN files one journal record under the run its path names.
+func addUSN(runs map[runKey]*runInfo, rec usnjrnl.Record, path string) {
+	const dirAttr = 0x10 // FILE_ATTRIBUTE_DIRECTORY
+	k, kind := runOf(Entry{Name: rec.Name, Path: path, IsDir: rec.Attrs&dirAttr != 0})
+	if kind == "" {
+		return
+	}
+	r := runs[k]
+	if r == nil {
+		r = &runInfo{evidence: map[string]bool{}, deleted: true}
+		runs[k] = r
+	}
+	r.evidence["usn"] = true
+	t := rec.Time
+	if r.first.IsZero() || t.Before(r.first) {
+		r.first = t
+	}
+	if t.After(r.last) {
+		r.last = t
+	}
+	if rec.Has("FILE_CREATE") && (r.usnCreated.IsZero() || t.Before(r.usnCreated)) {
+		r.usnCreated = t
+	}
+	if rec.Has("FILE_DELETE") && t.After(r.usnDeleted) {
+		r.usnDeleted = t
+	}
+	for _, f := range r.files {
+		if f == path {
+			return
+		}
+	}
+	r.files = append(r.files, path)
 }

@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/internal/fixtures"
 	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/diskimage"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/usnjrnl"
 	ntfs "www.velocidex.com/golang/go-ntfs/parser"
 	"www.velocidex.com/golang/vfilter"
 )
@@ -433,5 +435,50 @@ func TestRunOutsideVolume(t *testing.T) {
 	}
 	if rows < 70 {
 		t.Errorf("%d rows: the rest was not read", rows)
+	}
+}
+
+// TestRunsFromUSNNames: a run whose files are gone from the MFT is
+// rebuilt from journal names alone (script3.ps1, 3.settings, the
+// Downloads\3 folder of a seq-layout handler), with the journal's
+// create and delete times; unrelated names add nothing.
+func TestRunsFromUSNNames(t *testing.T) {
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	const rc = `C:\Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows\1.1.22`
+	const cse = `C:\Packages\Plugins\Microsoft.Compute.CustomScriptExtension\1.10.18`
+	runs := map[runKey]*runInfo{}
+	for _, c := range []struct {
+		path    string
+		reasons []string
+		attrs   uint32
+		when    string
+	}{
+		{rc + `\Downloads\script3.ps1`, []string{"FILE_CREATE"}, 0x20, "2025-06-10T16:00:00Z"},
+		{rc + `\RuntimeSettings\3.settings`, []string{"CLOSE", "FILE_CREATE"}, 0x20, "2025-06-10T15:59:58Z"},
+		{rc + `\RuntimeSettings\3.settings`, []string{"CLOSE", "FILE_DELETE"}, 0x20, "2025-06-10T16:10:00Z"},
+		{rc + `\Downloads\script3.ps1`, []string{"CLOSE", "FILE_DELETE"}, 0x20, "2025-06-10T16:10:01Z"},
+		{cse + `\Downloads\3`, []string{"FILE_CREATE"}, 0x10, "2025-06-10T17:00:00Z"},
+		{rc + `\HandlerManifest.json`, []string{"FILE_DELETE"}, 0x20, "2025-06-10T16:10:02Z"},
+	} {
+		name := c.path[strings.LastIndex(c.path, `\`)+1:]
+		addUSN(runs, usnjrnl.Record{Name: name, Reasons: c.reasons, Attrs: c.attrs, Time: at(c.when)}, c.path)
+	}
+	if len(runs) != 2 {
+		t.Fatalf("%d runs: %v", len(runs), runs)
+	}
+	r := runs[runKey{handler: "Microsoft.CPlat.Core.RunCommandWindows", version: "1.1.22", seq: 3}]
+	if r == nil {
+		t.Fatalf("run 3 of RunCommandWindows not rebuilt: %v", runs)
+	}
+	row := r.row(runKey{handler: "Microsoft.CPlat.Core.RunCommandWindows", version: "1.1.22", seq: 3})
+	created, _ := row.Get("USNCreated")
+	deleted, _ := row.Get("USNDeleted")
+	ev, _ := row.GetString("Evidence")
+	cmd, _ := row.Get("Command")
+	if created != at("2025-06-10T15:59:58Z") || deleted != at("2025-06-10T16:10:01Z") || ev != "usn" || cmd != nil || len(r.files) != 2 {
+		t.Errorf("run 3: %v", row)
+	}
+	if runs[runKey{handler: "Microsoft.Compute.CustomScriptExtension", version: "1.10.18", seq: 3}] == nil {
+		t.Errorf("CSE Downloads\\3 folder not a run: %v", runs)
 	}
 }
