@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/internal/fixtures"
+	"github.com/azvql/azvql/plugins/diskimage"
+	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/vqlkit"
 	"github.com/azvql/azvql/vql/builtins"
 	"www.velocidex.com/golang/vfilter"
@@ -169,10 +172,27 @@ func filesIn(t *testing.T, tree string) []string {
 	return out
 }
 
+// usnSample is a $UsnJrnl:$J excerpt written by Windows.
+const usnSample = "usnjrnl/testdata/go-ntfs-usn-sample.bin"
+
+// ntfsAccessor registers the committed NTFS image of the Windows fixture
+// (handler folders deleted) as an accessor, for the plugins that read a
+// volume's MFT; the folder fixtures hold none.
+func ntfsAccessor(t *testing.T) string {
+	image, err := diskimage.Open(fixtures.NTFSImage(".."), diskimage.AutoPartition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { image.Close() })
+	evidence.Register("contract_ntfs", func(vfilter.Scope) (evidence.Accessor, error) { return image.Accessor(), nil })
+	return "contract_ntfs"
+}
+
 // TestDeclaredColumns runs every plugin over every fixture tree (root=
 // the tree; a plugin with a filename argument also once per file of the
 // tree, damaged ones included, given both as an accessor path and as a
-// path on the evidence system) and checks that each row has exactly the
+// path on the evidence system; a plugin with an accessor argument also
+// on the NTFS image's volume) and checks that each row has exactly the
 // declared columns, in order.
 func TestDeclaredColumns(t *testing.T) {
 	if testing.Short() {
@@ -183,6 +203,7 @@ func TestDeclaredColumns(t *testing.T) {
 	scope.AppendPlugins(builtins.ParseEvtxPlugin{}, builtins.ParseJournaldPlugin{}) // eventlog and azure_waagent_journal read through the host's parsers
 	tm := types.NewTypeMap()
 	trees := fixtureTrees(t)
+	ntfsAcc := ntfsAccessor(t)
 	for _, p := range All() {
 		info := p.Info(scope, tm)
 		d, ok := p.(vqlkit.Declared)
@@ -191,7 +212,7 @@ func TestDeclaredColumns(t *testing.T) {
 		}
 		want := strings.Join(d.Columns(), ",")
 		var fileArg *arg
-		hasRoot := false
+		hasRoot, hasAccessor := false, false
 		for _, a := range argsOf(t, scope, tm, info.ArgType) {
 			a := a
 			switch a.name {
@@ -199,6 +220,8 @@ func TestDeclaredColumns(t *testing.T) {
 				fileArg = &a
 			case "root":
 				hasRoot = true
+			case "accessor":
+				hasAccessor = true
 			}
 		}
 		if !hasRoot {
@@ -230,6 +253,18 @@ func TestDeclaredColumns(t *testing.T) {
 					run(ordereddict.NewDict().Set("root", tree).Set(fileArg.name, "/"+filepath.ToSlash(f[len(tree)+1:])))
 				}
 			}
+		}
+		if hasAccessor && fileArg == nil {
+			run(ordereddict.NewDict().Set("root", `C:\`).Set("accessor", ntfsAcc))
+		}
+		if fileArg != nil && !fileArg.required {
+			// A Windows-written USN journal excerpt: no fixture tree
+			// holds one (ntfs-3g writes none).
+			abs, err := filepath.Abs(usnSample)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(ordereddict.NewDict().Set(fileArg.name, abs))
 		}
 		if rows == 0 {
 			t.Errorf("plugin %s: no row on any fixture: its columns are unchecked", info.Name)

@@ -9,6 +9,7 @@ import (
 	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/goalstate"
 	"github.com/azvql/azvql/plugins/handlerlog"
+	"github.com/azvql/azvql/plugins/mftscan"
 	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/telemetry"
 	"www.velocidex.com/golang/vfilter"
@@ -24,6 +25,7 @@ func All() []vfilter.PluginGeneratorInterface {
 	out = append(out, telemetry.Plugins()...)
 	out = append(out, eventlog.Plugins()...)
 	out = append(out, activitylog.Plugins()...)
+	out = append(out, mftscan.Plugins()...)
 	return out
 }
 

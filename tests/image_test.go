@@ -177,9 +177,11 @@ func collect(t *testing.T, names []string, extra ...string) string {
 // ones read exports a responder is handed (a case folder, not the disk),
 // and Generic.Azure.Utils only exports VQL for the others.
 var notOnImage = map[string]bool{
-	"Generic.Azure.ActivityLog": true,
-	"Generic.Azure.WhoRanIt":    true,
-	"Generic.Azure.Utils":       true,
+	// Reads the MFT, which only the image has (TestImageDeletedExtensions).
+	"Windows.Azure.DeletedExtensions": true,
+	"Generic.Azure.ActivityLog":       true,
+	"Generic.Azure.WhoRanIt":          true,
+	"Generic.Azure.Utils":             true,
 }
 
 // artifactNames lists the artifacts matching pattern that read a VM's

@@ -43,6 +43,13 @@ var (
 // OpenDisk opens an image file read-only and returns the disk it holds.
 // The format is taken from the content, not the file name.
 func OpenDisk(path string) (*Disk, error) {
+	// A FIFO or terminal would block the open or read forever: only
+	// regular files and block devices are images.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if m := st.Mode(); !m.IsRegular() && (m&os.ModeDevice == 0 || m&os.ModeCharDevice != 0) {
+		return nil, fmt.Errorf("image %s: not a regular file or block device (%s)", path, m.Type())
+	}
 	f, err := os.Open(path) // O_RDONLY: images are never written
 	if err != nil {
 		return nil, err

@@ -267,3 +267,6 @@ func (n *ntfsFS) Join(dir, name string) string { return joinPath(dir, name) }
 // NTFSContext hands the volume to readers of NTFS's own structures (the
 // MFT scan of deleted files, plugins/mftscan).
 func (n *ntfsFS) NTFSContext() *ntfs.NTFSContext { return n.ctx }
+
+// VolumeName names the volume in messages ("image X partition N").
+func (n *ntfsFS) VolumeName() string { return n.name }

@@ -4,14 +4,17 @@
 // be found by where they were. Small files' content lives inside the
 // record ("resident") and survives until the record is reused.
 //
-// Status (issue 14 section 2): this is the MFT half of
-// Windows.Azure.DeletedExtensions; the USN journal, non-resident content
-// and the Executions source are not built yet.
+// It backs Windows.Azure.DeletedExtensions: azure_mft_entries,
+// azure_mft_settings/_status (recovered files in the live plugins'
+// columns), azure_mft_executions and azure_usn_entries (the change
+// journal, parsed by plugins/usnjrnl). docs/plugins-mftscan.md.
 package mftscan
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -99,24 +102,9 @@ func Scan(ctx context.Context, v *ntfs.NTFSContext, prefixes []string,
 
 func scanRecords(ctx context.Context, v *ntfs.NTFSContext, n int64, prefixes []string,
 	emit func(Entry) error, problem func(Problem)) error {
-	rs := v.GetRecordSize()
-	nodes := make([]node, n)
-	for id := int64(0); id < n; id++ {
-		if id%1024 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		e, err := getMFT(v, id)
-		if err != nil {
-			if !isEmptyRecord(err) {
-				problem(Problem{id, id * rs, err.Error()})
-			}
-			continue
-		}
-		fn := bestName(v, e)
-		if fn == nil {
-			continue
-		}
-		nodes[id] = node{name: fn.Name(), parent: int64(fn.MftReference()), parentSeq: fn.Seq_num(), seq: e.Sequence_value(), ok: true}
+	nodes, err := buildNodes(ctx, v, n, problem)
+	if err != nil {
+		return err
 	}
 	for i := range prefixes {
 		prefixes[i] = strings.ToLower(strings.TrimSuffix(prefixes[i], `\`) + `\`)
@@ -143,6 +131,47 @@ func scanRecords(ctx context.Context, v *ntfs.NTFSContext, n int64, prefixes []s
 		}
 	}
 	return nil
+}
+
+// buildNodes reads the name and parent of every record.
+func buildNodes(ctx context.Context, v *ntfs.NTFSContext, n int64, problem func(Problem)) ([]node, error) {
+	rs := v.GetRecordSize()
+	nodes := make([]node, n)
+	for id := int64(0); id < n; id++ {
+		if id%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e, err := getMFT(v, id)
+		if err != nil {
+			if !isEmptyRecord(err) {
+				problem(Problem{id, id * rs, err.Error()})
+			}
+			continue
+		}
+		fn := bestName(v, e)
+		if fn == nil {
+			continue
+		}
+		nodes[id] = node{name: fn.Name(), parent: int64(fn.MftReference()), parentSeq: fn.Seq_num(), seq: e.Sequence_value(), ok: true}
+	}
+	return nodes, nil
+}
+
+// pathUnder rebuilds the path of a name in folder parent (with the
+// sequence number the reference kept), as rebuild does for a record:
+// for a USN record, whose file may be long gone.
+func pathUnder(nodes []node, parent int64, parentSeq uint16, name string) (string, bool, string) {
+	if parent == rootRecord {
+		return `C:\` + name, true, ""
+	}
+	if parent < 0 || parent >= int64(len(nodes)) || !nodes[parent].ok {
+		return `?\` + name, false, fmt.Sprintf("parent record %d unreadable or without a name", parent)
+	}
+	if s := nodes[parent].seq; s != parentSeq && s != parentSeq+1 {
+		return `?\` + name, false, fmt.Sprintf("parent record %d was reused (sequence %d, expected %d)", parent, s, parentSeq)
+	}
+	p, complete, note := rebuild(nodes, parent)
+	return p + `\` + name, complete, note
 }
 
 // partialKeep are the parts of a partial path that still place it in
@@ -321,6 +350,9 @@ func readClusters(v *ntfs.NTFSContext, e *ntfs.MFT_ENTRY, out *Entry) {
 	n, err := data.ReadAt(buf, 0)
 	if n == 0 && err != nil {
 		out.ContentError = "clusters not readable: " + err.Error()
+		if errors.Is(err, io.EOF) {
+			out.ContentError = "clusters not readable: the run list points past the end of the volume"
+		}
 		return
 	}
 	out.Content, out.ContentSource = buf[:n], "clusters"

@@ -3,6 +3,8 @@ package mftscan
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io/fs"
 	"log"
 	"os"
@@ -10,10 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/internal/fixtures"
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/diskimage"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/usnjrnl"
 	ntfs "www.velocidex.com/golang/go-ntfs/parser"
 	"www.velocidex.com/golang/vfilter"
 )
@@ -275,5 +281,204 @@ func TestPartialPathsKept(t *testing.T) {
 		if got := matches(path, !strings.HasPrefix(path, `?`), pre); got != want {
 			t.Errorf("%s: %v", path, got)
 		}
+	}
+}
+
+// TestExecutionsEveryWindowsHandler: on the committed image (every
+// handler folder deleted through ntfs-3g), azure_mft_executions gives
+// back, for every Windows handler of the catalogue, at least one run
+// whose command and status came from the deleted files; and every run
+// is as the fixture's live files say (its .status outcome).
+func TestExecutionsEveryWindowsHandler(t *testing.T) {
+	scope := vfilter.NewScope()
+	var logs bytes.Buffer
+	scope.SetLogger(log.New(&logs, "", 0))
+	img := fixtures.NTFSImage("../..")
+	byHandler := map[string]int{}
+	rows := 0
+	for r := range (ExecutionsPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("image", img)) {
+		rows++
+		d := r.(*ordereddict.Dict)
+		h, _ := d.GetString("Handler")
+		cmd, _ := d.Get("Command")
+		st, _ := d.GetString("Status")
+		del, _ := d.Get("Deleted")
+		if del != true {
+			t.Errorf("%s: not deleted: %v", h, d)
+		}
+		if cmd != nil && st != "" {
+			byHandler[h]++
+		}
+	}
+	if logs.Len() > 0 {
+		t.Errorf("log: %s", logs.String())
+	}
+	for _, h := range catalog.Handlers {
+		if h.OS == catalog.Windows && byHandler[h.Name] == 0 {
+			t.Errorf("%s: no run with its command and status recovered (%d rows)", h.Name, rows)
+		}
+	}
+	// The protected-only CSE run 1 keeps its outcome without a command.
+	if rows != 7 {
+		t.Errorf("%d runs, want the fixture's 7", rows)
+	}
+}
+
+// damagedCopy is the committed image with record's bytes changed by f.
+func damagedCopy(t *testing.T, record int64, f func(rec []byte)) string {
+	data, err := os.ReadFile(fixtures.NTFSImage("../.."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// $MFT starts at the cluster the boot sector names.
+	cluster := int64(binary.LittleEndian.Uint16(data[11:])) * int64(data[13])
+	off := int64(binary.LittleEndian.Uint64(data[0x30:]))*cluster + record*1024
+	f(data[off : off+1024])
+	p := filepath.Join(t.TempDir(), "damaged.ntfs")
+	if err := os.WriteFile(p, data, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// recordOf finds the MFT record of a path on the committed image.
+func recordOf(t *testing.T, path string) int64 {
+	for r := range (EntriesPlugin{}).Call(context.Background(), vfilter.NewScope(),
+		ordereddict.NewDict().Set("image", fixtures.NTFSImage("../.."))) {
+		d := r.(*ordereddict.Dict)
+		if p, _ := d.GetString("OSPath"); p == path {
+			n, _ := d.Get("Record")
+			return n.(int64)
+		}
+	}
+	t.Fatalf("%s not on the image", path)
+	return 0
+}
+
+// TestBadRecordsReported: a record with a broken fixup (a torn write)
+// and one whose parent reference loops are named with the image, the
+// record and its offset; every other deleted file is still recovered.
+func TestBadRecordsReported(t *testing.T) {
+	const dir = `C:\Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows\1.1.22\RuntimeSettings\`
+	torn := recordOf(t, dir+`1.settings`)
+	img := damagedCopy(t, torn, func(rec []byte) {
+		rec[510] ^= 0xff // the sector's last bytes no longer match the update sequence number
+	})
+	scope := vfilter.NewScope()
+	var logs bytes.Buffer
+	scope.SetLogger(log.New(&logs, "", 0))
+	got := map[string]bool{}
+	for r := range (EntriesPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("image", img)) {
+		p, _ := r.(*ordereddict.Dict).GetString("OSPath")
+		got[p] = true
+	}
+	want := fmt.Sprintf("image %s partition 0: MFT record %d (offset %d in $MFT): ", img, torn, torn*1024)
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("log does not name the torn record (%q):\n%s", want, logs.String())
+	}
+	if got[dir+`1.settings`] {
+		t.Errorf("torn record read as if whole")
+	}
+	for _, f := range []string{`0.settings`, `2.settings`} {
+		if !got[dir+f] {
+			t.Errorf("%s not recovered next to the torn record", f)
+		}
+	}
+	t.Logf("log: %s", logs.String())
+}
+
+// TestRunOutsideVolume: a deleted file whose run list points past the
+// end of the volume gets a ContentError, not another file's bytes or
+// zeros; the scan goes on.
+func TestRunOutsideVolume(t *testing.T) {
+	const path = `C:\Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows\1.1.22\RuntimeSettings\0.settings`
+	rec := recordOf(t, path)
+	img := damagedCopy(t, rec, func(r []byte) {
+		for a := int(binary.LittleEndian.Uint16(r[20:])); a+16 < len(r); {
+			typ, length := binary.LittleEndian.Uint32(r[a:]), int(binary.LittleEndian.Uint32(r[a+4:]))
+			if typ == 0xffffffff || length <= 0 {
+				break
+			}
+			if typ == 0x80 && r[a+8] == 1 { // non-resident $DATA
+				run := a + int(binary.LittleEndian.Uint16(r[a+32:]))
+				lenBytes, offBytes := int(r[run]&0xf), int(r[run]>>4)
+				for i := 0; i < offBytes; i++ {
+					r[run+1+lenBytes+i] = 0x7f // a cluster far past the 4 MiB volume
+				}
+				r[run+1+lenBytes+offBytes-1] = 0x3f // positive
+				return
+			}
+			a += length
+		}
+		t.Fatal("no non-resident $DATA in the record")
+	})
+	scope := vfilter.NewScope()
+	var logs bytes.Buffer
+	scope.SetLogger(log.New(&logs, "", 0))
+	rows := 0
+	var row *ordereddict.Dict
+	for r := range (EntriesPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("image", img)) {
+		rows++
+		if p, _ := r.(*ordereddict.Dict).GetString("OSPath"); p == path {
+			row = r.(*ordereddict.Dict)
+		}
+	}
+	if row == nil {
+		t.Fatalf("%s not found (%d rows); log:\n%s", path, rows, logs.String())
+	}
+	cerr, _ := row.Get("ContentError")
+	src, _ := row.Get("ContentSource")
+	content, _ := row.Get("Content")
+	t.Logf("ContentError %v, ContentSource %v, %d rows", cerr, src, rows)
+	if cerr != "clusters not readable: the run list points past the end of the volume" || src != nil || content != nil {
+		t.Errorf("run outside the volume: ContentError %v, ContentSource %v, Content %v", cerr, src, content)
+	}
+	if rows < 70 {
+		t.Errorf("%d rows: the rest was not read", rows)
+	}
+}
+
+// TestRunsFromUSNNames: a run whose files are gone from the MFT is
+// rebuilt from journal names alone (script3.ps1, 3.settings, the
+// Downloads\3 folder of a seq-layout handler), with the journal's
+// create and delete times; unrelated names add nothing.
+func TestRunsFromUSNNames(t *testing.T) {
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	const rc = `C:\Packages\Plugins\Microsoft.CPlat.Core.RunCommandWindows\1.1.22`
+	const cse = `C:\Packages\Plugins\Microsoft.Compute.CustomScriptExtension\1.10.18`
+	runs := map[runKey]*runInfo{}
+	for _, c := range []struct {
+		path    string
+		reasons []string
+		attrs   uint32
+		when    string
+	}{
+		{rc + `\Downloads\script3.ps1`, []string{"FILE_CREATE"}, 0x20, "2025-06-10T16:00:00Z"},
+		{rc + `\RuntimeSettings\3.settings`, []string{"CLOSE", "FILE_CREATE"}, 0x20, "2025-06-10T15:59:58Z"},
+		{rc + `\RuntimeSettings\3.settings`, []string{"CLOSE", "FILE_DELETE"}, 0x20, "2025-06-10T16:10:00Z"},
+		{rc + `\Downloads\script3.ps1`, []string{"CLOSE", "FILE_DELETE"}, 0x20, "2025-06-10T16:10:01Z"},
+		{cse + `\Downloads\3`, []string{"FILE_CREATE"}, 0x10, "2025-06-10T17:00:00Z"},
+		{rc + `\HandlerManifest.json`, []string{"FILE_DELETE"}, 0x20, "2025-06-10T16:10:02Z"},
+	} {
+		name := c.path[strings.LastIndex(c.path, `\`)+1:]
+		addUSN(runs, usnjrnl.Record{Name: name, Reasons: c.reasons, Attrs: c.attrs, Time: at(c.when)}, c.path)
+	}
+	if len(runs) != 2 {
+		t.Fatalf("%d runs: %v", len(runs), runs)
+	}
+	r := runs[runKey{handler: "Microsoft.CPlat.Core.RunCommandWindows", version: "1.1.22", seq: 3}]
+	if r == nil {
+		t.Fatalf("run 3 of RunCommandWindows not rebuilt: %v", runs)
+	}
+	row := r.row(runKey{handler: "Microsoft.CPlat.Core.RunCommandWindows", version: "1.1.22", seq: 3})
+	created, _ := row.Get("USNCreated")
+	deleted, _ := row.Get("USNDeleted")
+	ev, _ := row.GetString("Evidence")
+	cmd, _ := row.Get("Command")
+	if created != at("2025-06-10T15:59:58Z") || deleted != at("2025-06-10T16:10:01Z") || ev != "usn" || cmd != nil || len(r.files) != 2 {
+		t.Errorf("run 3: %v", row)
+	}
+	if runs[runKey{handler: "Microsoft.Compute.CustomScriptExtension", version: "1.10.18", seq: 3}] == nil {
+		t.Errorf("CSE Downloads\\3 folder not a run: %v", runs)
 	}
 }

@@ -2,9 +2,12 @@ package mftscan
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/catalog"
+	"github.com/azvql/azvql/plugins/diskimage"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/extensions"
 	"github.com/azvql/azvql/plugins/redact"
@@ -16,7 +19,7 @@ import (
 // ExtensionPrefixes are where the Windows agent and its handlers keep
 // what an investigation of extension runs needs.
 var ExtensionPrefixes = []string{
-	`C:\Packages\Plugins`,
+	catalog.WindowsPluginsDir,
 	`C:\WindowsAzure\Logs`,
 	`C:\WindowsAzure\Config`,
 	`C:\WindowsAzure\CollectGuestLogsTemp`,
@@ -31,6 +34,7 @@ type Volume interface {
 type entriesArgs struct {
 	Root     string   `vfilter:"optional,field=root,doc=Unused: the whole volume of the accessor is read (kept for the plugin contract)."`
 	Accessor string   `vfilter:"optional,field=accessor,doc=An accessor that exposes an NTFS volume (default auto: with vql --image, the image's volume)."`
+	Image    string   `vfilter:"optional,field=image,doc=A disk image file on this system (raw, fixed VHD, VHDX, VMDK, E01; opened read-only) whose OS NTFS volume is read instead of the accessor's."`
 	Prefixes []string `vfilter:"optional,field=prefixes,doc=Windows paths whose MFT entries are returned (default the agent's and handlers' folders: C:\\Packages\\Plugins, C:\\WindowsAzure\\Logs, Config, CollectGuestLogsTemp)."`
 	Redact   bool     `vfilter:"optional,field=redact,doc=Replace secrets in recovered content with [REDACTED] (default true)."`
 }
@@ -64,16 +68,12 @@ func (EntriesPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordere
 	const name = "azure_mft_entries"
 	a := &entriesArgs{}
 	return vqlkit.Run(ctx, scope, args, name, a, func(out chan vfilter.Row) {
-		acc, err := evidence.Get(scope, a.Accessor)
+		vol, closeVol, err := openVolume(scope, a)
 		if err != nil {
-			vqlkit.Logf(scope, name, "%v", err)
+			vqlkit.Errorf(scope, name, "%v", err)
 			return
 		}
-		vol, ok := acc.(Volume)
-		if !ok {
-			vqlkit.Logf(scope, name, "accessor %q is not an NTFS volume: use vql --image with an NTFS disk image", a.Accessor)
-			return
-		}
+		defer closeVol()
 		prefixes := a.Prefixes
 		if len(prefixes) == 0 {
 			prefixes = append([]string(nil), ExtensionPrefixes...)
@@ -84,11 +84,47 @@ func (EntriesPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordere
 				return context.Canceled
 			}
 			return nil
-		}, func(p Problem) { vqlkit.Logf(scope, name, "%v", p) })
+		}, func(p Problem) { vqlkit.Warnf(scope, name, "%s: %v", volumeName(vol, a), p) })
 		if err != nil && err != context.Canceled {
-			vqlkit.Logf(scope, name, "%v", err)
+			vqlkit.Errorf(scope, name, "%v", err)
 		}
 	})
+}
+
+// volumeName names the volume in messages about its records.
+func volumeName(vol Volume, a *entriesArgs) string {
+	if n, ok := vol.(interface{ VolumeName() string }); ok {
+		return n.VolumeName()
+	}
+	return "accessor " + a.Accessor
+}
+
+// openVolume is the NTFS volume of image= if given, else the accessor's.
+func openVolume(scope vfilter.Scope, a *entriesArgs) (Volume, func(), error) {
+	if a.Image != "" {
+		img, err := diskimage.Open(a.Image, diskimage.AutoPartition)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, p := range img.Problems {
+			vqlkit.Warnf(scope, "azure_mft_entries", "%v", p)
+		}
+		vol, ok := img.Accessor().(Volume)
+		if !ok {
+			img.Close()
+			return nil, nil, fmt.Errorf("image %s: the volume chosen (%s) is not NTFS", a.Image, img.Chosen.Partition)
+		}
+		return vol, func() { img.Close() }, nil
+	}
+	acc, err := evidence.Get(scope, a.Accessor)
+	if err != nil {
+		return nil, nil, err
+	}
+	vol, ok := acc.(Volume)
+	if !ok {
+		return nil, nil, fmt.Errorf("accessor %q is not an NTFS volume: use vql --image or image= with an NTFS disk image", a.Accessor)
+	}
+	return vol, func() {}, nil
 }
 
 func entryRow(e Entry, redactOn bool) *ordereddict.Dict {
@@ -160,9 +196,7 @@ func parseRecovered(e Entry, redactOn bool) parsed {
 	return out
 }
 
-// Plugins lists this package's plugins. Not yet in plugins.All(): its
-// contract test runs every plugin on the folder fixtures, which hold no
-// NTFS volume (see the package comment for the status).
+// Plugins lists this package's plugins.
 func Plugins() []vfilter.PluginGeneratorInterface {
-	return []vfilter.PluginGeneratorInterface{EntriesPlugin{}}
+	return []vfilter.PluginGeneratorInterface{EntriesPlugin{}, SettingsPlugin, StatusPlugin, ExecutionsPlugin{}, USNPlugin{}}
 }

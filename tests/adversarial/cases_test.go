@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/azvql/azvql/internal/fixtures"
 	"golang.org/x/sys/unix"
 	"www.velocidex.com/golang/vfilter"
 )
@@ -438,6 +439,28 @@ func cases() []kase {
 		tr.must(os.Symlink(tr.root, l))
 		return l
 	}, check: hasRow("SELECT * FROM azure_run_executions", 4)})
+	// Disk images given to azure_mft_entries: garbage and a FIFO named
+	// like one are errors naming the file; a real NTFS volume is read.
+	add(kase{name: "image garbage named like a VHD", setup: func(tr *tree) { tr.write("/root/c.vhd", strings.Repeat("conectix", 200)) },
+		exit: "error", names: []string{"c.vhd"}})
+	add(kase{name: "image FIFO named like a disk", setup: func(tr *tree) { fifo(tr, "/root/c.img") },
+		exit: "error", names: []string{"c.img", "not a regular file"}})
+	add(kase{name: "image NTFS volume", setup: func(tr *tree) {
+		b, err := os.ReadFile(fixtures.NTFSImage("../.."))
+		tr.must(err)
+		tr.must(os.WriteFile(tr.clear("/root/c.img"), b, 0o644))
+	}, check: func(t *testing.T, r result) {
+		hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.img'", 50)(t, r)
+		hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.vhd'", 21)(t, r)
+	}})
+	// Extracted USN journals: a FIFO is refused by name; a real one is read.
+	add(kase{name: "usn journal FIFO", setup: func(tr *tree) { fifo(tr, "/root/$Extend/$J") },
+		exit: "error", names: []string{"$J"}})
+	add(kase{name: "usn journal sample", setup: func(tr *tree) {
+		b, err := os.ReadFile("../../plugins/usnjrnl/testdata/go-ntfs-usn-sample.bin")
+		tr.must(err)
+		tr.must(os.WriteFile(tr.clear("/root/$Extend/$J"), b, 0o644))
+	}, check: hasRow("SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**/$J'", 208)})
 	add(kase{name: "accessor typo", accessor: "fiel", exit: "error", names: []string{"fiel"}})
 	return cs
 }

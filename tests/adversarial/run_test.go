@@ -65,6 +65,15 @@ var queries = []query{
 	{plugins: []string{"azure_decrypt"}, vql: `SELECT azure_decrypt(data=Blob, root=Tree, accessor=Acc) AS D FROM scope()`, linux: true},
 	// Activity Log exports are handed over as files: every file of the
 	// hostile tree is offered as one (links and FIFOs among them).
+	// Disk images in the tree (named like one, whatever they hold) read
+	// by azure_mft_entries; the base trees hold none.
+	{plugins: []string{"azure_mft_entries"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.img', '/**/*.vhd'], root=Tree)},
+		query={SELECT * FROM azure_mft_entries(image=OSPath)})`},
+	{plugins: []string{"azure_mft_settings", "azure_mft_status", "azure_mft_executions"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs=['/**/*.vhd', '/**/*.img'], root=Tree)},
+		query={SELECT * FROM chain(a={SELECT * FROM azure_mft_settings(image=OSPath)}, b={SELECT * FROM azure_mft_status(image=OSPath)},
+			c={SELECT * FROM azure_mft_executions(image=OSPath)})})`},
+	{plugins: []string{"azure_usn_entries"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**/$J', root=Tree)},
+		query={SELECT * FROM azure_usn_entries(filename=OSPath, root=Tree, accessor=Acc)})`},
 	{plugins: []string{"azure_activity_log"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
 		query={SELECT * FROM azure_activity_log(filename=OSPath, root=Tree, accessor=Acc)})`},
 	{plugins: []string{"azure_activity_operations"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/internal/fixtures"
 	"github.com/azvql/azvql/vql/artifacts"
 	"github.com/azvql/azvql/vql/host"
 	"www.velocidex.com/golang/vfilter"
@@ -220,15 +221,15 @@ func SourceNames(a *artifacts.Artifact) []string {
 // DeriveSchema runs every hunt artifact over every folder under
 // fixtures (Root=<folder>) and records the columns of each source and
 // the kind of value each holds.
-func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures string) (Schema, error) {
-	entries, err := os.ReadDir(fixtures)
+func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixturesDir string) (Schema, error) {
+	entries, err := os.ReadDir(fixturesDir)
 	if err != nil {
 		return nil, err
 	}
 	var roots []string
 	for _, e := range entries {
 		if e.IsDir() {
-			roots = append(roots, filepath.Join(fixtures, e.Name()))
+			roots = append(roots, filepath.Join(fixturesDir, e.Name()))
 		}
 	}
 	sort.Strings(roots)
@@ -237,21 +238,33 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixtures stri
 	var all []string
 	for _, a := range HuntArtifacts(repo) {
 		all = append(all, SourceNames(a)...)
-		hasRoot := false
+		hasRoot, hasImage := false, false
 		for _, p := range a.Parameters {
-			if p.Name == "Root" {
+			switch p.Name {
+			case "Root":
 				hasRoot = true
+			case "Image":
+				hasImage = true
 			}
 		}
-		for _, root := range roots {
+		runs := roots
+		if hasImage {
+			// An artifact of the MFT reads a disk image, not a folder:
+			// the committed NTFS image of the Windows fixture.
+			runs = []string{fixtures.NTFSImage(filepath.Join(fixturesDir, "..", ".."))}
+		}
+		for _, root := range runs {
 			var params []*artifacts.Env
 			if hasRoot {
 				params = append(params, &artifacts.Env{Key: "Root", Value: root})
 			}
+			if hasImage {
+				params = append(params, &artifacts.Env{Key: "Image", Value: root})
+			}
 			if hasActivityLogs(a) {
 				// Activity Log exports are not on a VM: the tenant's exports
 				// fixture goes with every tree.
-				params = append(params, &artifacts.Env{Key: "ActivityLogs", Value: filepath.Join(fixtures, "activitylog", "exports", "**")})
+				params = append(params, &artifacts.Env{Key: "ActivityLogs", Value: filepath.Join(fixturesDir, "activitylog", "exports", "**")})
 			}
 			requests, err := repo.Compile(a.Name, params, artifacts.CompilerOptions{})
 			if err != nil {
