@@ -162,3 +162,17 @@ func BenchmarkExecutionsWalk(b *testing.B) {
 		})
 	}
 }
+
+// TestWriteExecTree writes genExecTree's tree of AZVQL_EXEC_N executions
+// into AZVQL_EXEC_TREE, for measuring the plugin's peak RSS through vql
+// (`make bench`, docs/performance.md); skipped unless both are set.
+func TestWriteExecTree(t *testing.T) {
+	dir, n := os.Getenv("AZVQL_EXEC_TREE"), 0
+	if dir == "" || os.Getenv("AZVQL_EXEC_N") == "" {
+		t.Skip("AZVQL_EXEC_TREE and AZVQL_EXEC_N not set")
+	}
+	if _, err := fmt.Sscan(os.Getenv("AZVQL_EXEC_N"), &n); err != nil || n <= 0 {
+		t.Fatalf("AZVQL_EXEC_N=%q: %v", os.Getenv("AZVQL_EXEC_N"), err)
+	}
+	genExecTree(t, dir, n)
+}
