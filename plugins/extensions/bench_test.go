@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/Velocidex/ordereddict"
@@ -175,4 +176,34 @@ func TestWriteExecTree(t *testing.T) {
 		t.Fatalf("AZVQL_EXEC_N=%q: %v", os.Getenv("AZVQL_EXEC_N"), err)
 	}
 	genExecTree(t, dir, n)
+}
+
+// TestWalkHeapProfile walks the tree in AZVQL_EXEC_TREE and writes the
+// heap profile (live objects) halfway through the rows to
+// AZVQL_HEAP_PROFILE: what the walk's memory is made of (`go tool pprof
+// -sample_index=inuse_space -top`); skipped unless both are set.
+func TestWalkHeapProfile(t *testing.T) {
+	dir, prof := os.Getenv("AZVQL_EXEC_TREE"), os.Getenv("AZVQL_HEAP_PROFILE")
+	if dir == "" || prof == "" {
+		t.Skip("AZVQL_EXEC_TREE and AZVQL_HEAP_PROFILE not set")
+	}
+	acc, _ := evidence.Get(nil, "file")
+	r := evidence.NewRoot(acc, dir)
+	var rows []int
+	WalkExecutions(context.Background(), r, true, t.Logf, func(*ordereddict.Dict) bool { rows = append(rows, 0); return true })
+	n, seen := len(rows), 0
+	WalkExecutions(context.Background(), r, true, t.Logf, func(*ordereddict.Dict) bool {
+		if seen++; seen == n/2 {
+			f, err := os.Create(prof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.GC()
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+		return true
+	})
 }
