@@ -49,6 +49,13 @@ type WaagentLogArgs struct {
 	Root     string `vfilter:"optional,field=root,doc=The root of the evidence system (a mounted image or a folder of collected files); filename is a path below it. Default: the running system."`
 	Tz       string `vfilter:"optional,field=tz,doc=IANA time zone of the VM for the local-time eras (agents before 2.2.46) and BSD syslog stamps, e.g. America/New_York (default UTC)."`
 	Redact   bool   `vfilter:"optional,field=redact,doc=Redact secrets (SAS sig= values and storage keys and passwords) in Message and Env; default true."`
+	// The filters drop records before their row is built
+	// (vqlkit.RecordFilter: the same rows as the filter written in VQL).
+	After        vfilter.Any `vfilter:"optional,field=after,doc=Only records at or after this time (a timestamp or RFC 3339 string; empty: no limit). Records without a time are kept (as the artifacts' DateAfter)."`
+	Before       vfilter.Any `vfilter:"optional,field=before,doc=Only records at or before this time (a timestamp or RFC 3339 string; empty: no limit). Records without a time are kept (as the artifacts' DateBefore)."`
+	HandlerRegex string      `vfilter:"optional,field=handler_regex,doc=Only records whose Handler matches this regex (case-insensitive as =~); records without a handler are dropped. Empty: every record."`
+	Levels       vfilter.Any `vfilter:"optional,field=levels,doc=Only records whose Level is one of these (e.g. ERROR, WARNING); empty: every level."`
+	Events       vfilter.Any `vfilter:"optional,field=events,doc=Only records whose Event is one of these (docs/plugins-agentlog.md lists the vocabulary); empty: every record."`
 }
 
 // WaagentLogPlugin is azure_waagent_log.
@@ -83,6 +90,12 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			}
 			loc = l
 		}
+		filter, err := vqlkit.NewRecordFilter(vqlkit.FilterArgs{After: arg.After, Before: arg.Before,
+			HandlerRegex: arg.HandlerRegex, Levels: arg.Levels, Events: arg.Events})
+		if err != nil {
+			vqlkit.Errorf(scope, pluginName, "%v", err)
+			return
+		}
 		root := vqlkit.OpenRootForFile(scope, pluginName, arg.Accessor, arg.Root)
 		if root == nil {
 			return
@@ -106,6 +119,9 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 				vqlkit.Logf(scope, pluginName, "%s: line %d: record truncated (line longer than %d bytes or record larger than %d bytes)",
 					osPath, r.Line, logscan.DefaultMaxLine, logscan.DefaultMaxRecord)
 			}
+			if !Keep(filter, r) {
+				return ctx.Err() == nil
+			}
 			return vqlkit.Send(ctx, out, rb.Row(r))
 		})
 		kind, err := Scan(f, a)
@@ -117,6 +133,24 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 
 func reportScanError(scope types.Scope, osPath, kind string, lines int64, err error) {
 	vqlkit.Logf(scope, pluginName, "%s", logscan.ReadError(osPath, kind, lines, err))
+}
+
+// Keep reports whether the record passes f, tested on the values its
+// row would hold (Time, Handler, Level, Event), cheapest test first.
+func Keep(f *vqlkit.RecordFilter, r *Record) bool {
+	if !f.KeepTime(r.Time) || !f.KeepHandler(r.Handler.str()) || !f.KeepLevel(r.Level.str()) {
+		return false
+	}
+	return f.Events == nil || f.KeepEvent(eventOf(r).str())
+}
+
+// eventOf is the record's Event column (nil for unparsed lines and lines
+// from other programs in syslog).
+func eventOf(r *Record) *istr {
+	if r.Unparsed || r.era == eraSyslog {
+		return nil
+	}
+	return classify(r.Msg)
 }
 
 // RowBuilder turns records into rows. Not safe for concurrent use.
@@ -132,7 +166,7 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 	var seq any
 	ext := r.ExtensionName
 	if !r.Unparsed && r.era != eraSyslog {
-		ev = classify(msg)
+		ev = eventOf(r)
 		if ev != nil && ev.s == EvExecuting {
 			env = parseEnv(msg)
 			if env != nil && ext == nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/Velocidex/ordereddict"
@@ -161,4 +162,48 @@ func BenchmarkExecutionsWalk(b *testing.B) {
 			b.ReportMetric(float64(live)/float64(n), "live-B/exec")
 		})
 	}
+}
+
+// TestWriteExecTree writes genExecTree's tree of AZVQL_EXEC_N executions
+// into AZVQL_EXEC_TREE, for measuring the plugin's peak RSS through vql
+// (`make bench`, docs/performance.md); skipped unless both are set.
+func TestWriteExecTree(t *testing.T) {
+	dir, n := os.Getenv("AZVQL_EXEC_TREE"), 0
+	if dir == "" || os.Getenv("AZVQL_EXEC_N") == "" {
+		t.Skip("AZVQL_EXEC_TREE and AZVQL_EXEC_N not set")
+	}
+	if _, err := fmt.Sscan(os.Getenv("AZVQL_EXEC_N"), &n); err != nil || n <= 0 {
+		t.Fatalf("AZVQL_EXEC_N=%q: %v", os.Getenv("AZVQL_EXEC_N"), err)
+	}
+	genExecTree(t, dir, n)
+}
+
+// TestWalkHeapProfile walks the tree in AZVQL_EXEC_TREE and writes the
+// heap profile (live objects) halfway through the rows to
+// AZVQL_HEAP_PROFILE: what the walk's memory is made of (`go tool pprof
+// -sample_index=inuse_space -top`); skipped unless both are set.
+func TestWalkHeapProfile(t *testing.T) {
+	dir, prof := os.Getenv("AZVQL_EXEC_TREE"), os.Getenv("AZVQL_HEAP_PROFILE")
+	if dir == "" || prof == "" {
+		t.Skip("AZVQL_EXEC_TREE and AZVQL_HEAP_PROFILE not set")
+	}
+	acc, _ := evidence.Get(nil, "file")
+	r := evidence.NewRoot(acc, dir)
+	var rows []int
+	WalkExecutions(context.Background(), r, true, t.Logf, func(*ordereddict.Dict) bool { rows = append(rows, 0); return true })
+	n, seen := len(rows), 0
+	WalkExecutions(context.Background(), r, true, t.Logf, func(*ordereddict.Dict) bool {
+		if seen++; seen == n/2 {
+			f, err := os.Create(prof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.GC()
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+		return true
+	})
 }

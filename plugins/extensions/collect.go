@@ -180,17 +180,22 @@ func (c *execCollector) setWorkDir(p *execParts, dir string) {
 	}
 }
 
-// collect walks handler folders (oldest version first, so the newest
-// version's copy of a file wins) and download folders.
-func (c *execCollector) collect(ctx context.Context) {
-	handlers := ListHandlers(c.r, c.logf)
+// collectKind gathers the executions of one handler kind: its handler
+// folders (oldest version first, so the newest version's copy of a file
+// wins), their working folders, its download folders, runAsUser copies
+// and root placeholders. handlers is ListHandlers' list (every kind).
+// Kinds never share an execution (execKey.Handler is the kind's name), so
+// a collector per kind finds the same executions as one for the tree.
+func (c *execCollector) collectKind(ctx context.Context, kind *catalog.Handler, handlers []HandlerDir) {
+	var mine []HandlerDir
 	for _, h := range handlers {
+		if catalog.Lookup(h.OS, h.Handler) == kind {
+			mine = append(mine, h)
+		}
+	}
+	for _, h := range mine {
 		if ctx.Err() != nil {
 			return
-		}
-		kind := catalog.Lookup(h.OS, h.Handler)
-		if kind == nil {
-			continue
 		}
 		h := h
 		c.hdirs[kind.Name] = append(c.hdirs[kind.Name], h.OSPath)
@@ -222,35 +227,42 @@ func (c *execCollector) collect(ctx context.Context) {
 	}
 	// Working folders inside handler folders: newest version first, so
 	// its folder is the run's and older copies are RelatedPaths.
-	for i := len(handlers) - 1; i >= 0; i-- {
-		h := handlers[i]
-		kind := catalog.Lookup(h.OS, h.Handler)
-		if kind == nil || kind.HandlerDownloadDir == "" {
-			continue
+	if kind.HandlerDownloadDir != "" {
+		for i := len(mine) - 1; i >= 0; i-- {
+			h := mine[i]
+			dir := evidence.JoinOSPath(h.OSPath, kind.HandlerDownloadDir)
+			if kind.Layout == catalog.LayoutFlatScript {
+				c.collectFlat(kind, dir, h.Version)
+				continue
+			}
+			c.collectWorkDirs(kind, dir, h.Version)
 		}
-		dir := evidence.JoinOSPath(h.OSPath, kind.HandlerDownloadDir)
-		if kind.Layout == catalog.LayoutFlatScript {
-			c.collectFlat(kind, dir, h.Version)
-			continue
-		}
-		c.collectWorkDirs(kind, dir, h.Version)
 	}
-	for i := range catalog.Handlers {
-		if ctx.Err() != nil {
-			return
-		}
-		kind := &catalog.Handlers[i]
-		for _, d := range kind.DownloadDirs {
-			c.collectWorkDirs(kind, d, "")
-		}
-		for _, g := range kind.RunAsDirs {
-			c.collectRunAs(kind, g)
-		}
-		if kind.RootPlaceholders {
-			c.collectRootPlaceholders(kind)
-		}
+	if ctx.Err() != nil {
+		return
+	}
+	for _, d := range kind.DownloadDirs {
+		c.collectWorkDirs(kind, d, "")
+	}
+	for _, g := range kind.RunAsDirs {
+		c.collectRunAs(kind, g)
+	}
+	if kind.RootPlaceholders {
+		c.collectRootPlaceholders(kind)
 	}
 	c.attributeFlat()
+}
+
+// kindsInOrder are the catalog's handler kinds in the order of their
+// names: the order the walk emits them (rows are sorted by Handler, then
+// ExtensionName, then SeqNo).
+func kindsInOrder() []*catalog.Handler {
+	kinds := make([]*catalog.Handler, len(catalog.Handlers))
+	for i := range catalog.Handlers {
+		kinds[i] = &catalog.Handlers[i]
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kinds[i].Name < kinds[j].Name })
+	return kinds
 }
 
 // collectFlat reads a flat Downloads folder: script<seq>.ps1 files name

@@ -70,21 +70,38 @@ func WalkExecutions(ctx context.Context, r *evidence.Root, red bool, logf func(s
 
 // WalkExecutionsDecrypt is WalkExecutions decrypting protectedSettings with dec (nil: never).
 func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec *protected.Decryptor, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
-	c := &execCollector{r: r, logf: logf, dec: dec, parts: map[execKey]*execParts{}, states: map[string]*handlerState{},
-		hdirs: map[string][]string{}, flatPool: map[string][]evidence.Entry{}}
-	c.collect(ctx)
-	c.checkUniformTimes()
-	if len(c.parts) > 0 && ctx.Err() == nil {
-		c.loadGoalStates(ctx)
-	}
-	for _, k := range c.sortedKeys() {
+	// One handler kind at a time: its executions are emitted (sorted) as
+	// soon as its folders are read, and its index is dropped before the
+	// next kind's is built, so memory holds one kind's names and paths,
+	// not the tree's. The order is the one a whole-tree sort gives.
+	handlers := ListHandlers(r, logf)
+	var goal map[string]*goalRef
+	warned := false // the lost-file-times warning is said once per tree
+	for _, kind := range kindsInOrder() {
 		if ctx.Err() != nil {
 			return
 		}
-		p := c.parts[k]
-		st := c.stateFor(k, p.kind)
-		if !emit(c.join(k, p, st, red).row()) {
-			return
+		c := &execCollector{r: r, logf: logf, dec: dec, parts: map[execKey]*execParts{}, states: map[string]*handlerState{},
+			hdirs: map[string][]string{}, flatPool: map[string][]evidence.Entry{}}
+		c.collectKind(ctx, kind, handlers)
+		if len(c.parts) == 0 || ctx.Err() != nil {
+			continue
+		}
+		c.checkUniformTimes(&warned)
+		if goal == nil { // the goal states are read once, when a first execution is found
+			c.loadGoalStates(ctx)
+			goal = c.goal
+		}
+		c.goal = goal
+		for _, k := range c.sortedKeys() {
+			if ctx.Err() != nil {
+				return
+			}
+			p := c.parts[k]
+			st := c.stateFor(k, p.kind)
+			if !emit(c.join(k, p, st, red).row()) {
+				return
+			}
 		}
 	}
 }

@@ -23,9 +23,11 @@ var fsTimeSources = map[string]bool{
 // fast run on a coarse clock (FAT and zip keep 2 s), not a lost-times copy.
 const minUniformFiles = 3
 
-// checkUniformTimes notes (and logs once for the tree) when every
-// settings and status file has the same mtime.
-func (c *execCollector) checkUniformTimes() {
+// checkUniformTimes notes when every settings and status file of the
+// handler kind being walked has the same mtime, and logs it the first
+// time in the tree (*warned). The walk holds one kind at a time, so the
+// check is per kind: a copy that lost its times loses them everywhere.
+func (c *execCollector) checkUniformTimes(warned *bool) {
 	var t time.Time
 	n := 0
 	for _, p := range c.parts {
@@ -44,7 +46,11 @@ func (c *execCollector) checkUniformTimes() {
 		return
 	}
 	c.uniform = t.UTC()
-	c.logf("evidence tree: all %d settings and status files have the same time, %s: the tree was copied or extracted without its file times; times taken from them (the ...Source columns ending in .mtime) are not when anything ran (TimeConflict says which rows)",
+	if *warned {
+		return
+	}
+	*warned = true
+	c.logf("evidence tree: all %d settings and status files of the first handler kind walked have the same time, %s: the tree was copied or extracted without its file times; times taken from them (the ...Source columns ending in .mtime) are not when anything ran (TimeConflict says which rows)",
 		n, c.uniform.Format(time.RFC3339Nano))
 }
 

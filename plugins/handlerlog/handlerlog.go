@@ -53,6 +53,13 @@ type HandlerLogArgs struct {
 	Tz       string `vfilter:"optional,field=tz,doc=IANA time zone of timestamps written without one (Windows MM/DD/YYYY stamps and OSTC and old waagent local times); default UTC."`
 	Format   string `vfilter:"optional,field=format,doc=Force a dialect (logfmt waagent ostc windows-plugin waappagent text) instead of detecting it from the first lines."`
 	Redact   bool   `vfilter:"optional,field=redact,doc=Redact secrets (SAS sig= values and storage keys and passwords echoed by handlers) in Message and Error and Fields; default true."`
+	// The filters drop records before their row is built
+	// (vqlkit.RecordFilter: the same rows as the filter written in VQL).
+	After        vfilter.Any `vfilter:"optional,field=after,doc=Only records at or after this time (a timestamp or RFC 3339 string; empty: no limit). Records without a time are kept (as the artifacts' DateAfter)."`
+	Before       vfilter.Any `vfilter:"optional,field=before,doc=Only records at or before this time (a timestamp or RFC 3339 string; empty: no limit). Records without a time are kept (as the artifacts' DateBefore)."`
+	HandlerRegex string      `vfilter:"optional,field=handler_regex,doc=Only records whose Handler matches this regex (case-insensitive as =~); records without a handler are dropped. Empty: every record."`
+	Levels       vfilter.Any `vfilter:"optional,field=levels,doc=Only records whose Level is one of these (as the log writes it, e.g. ERROR, Error); empty: every level."`
+	Events       vfilter.Any `vfilter:"optional,field=events,doc=Only records whose Event is one of these (docs/plugins-handlerlog.md lists the vocabulary); empty: every record."`
 }
 
 // HandlerLogPlugin is azure_handler_log.
@@ -85,14 +92,31 @@ func (HandlerLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			vqlkit.Logf(scope, pluginName, "format %q: unknown (one of %v)", arg.Format, Formats)
 			return
 		}
+		filter, err := vqlkit.NewRecordFilter(vqlkit.FilterArgs{After: arg.After, Before: arg.Before,
+			HandlerRegex: arg.HandlerRegex, Levels: arg.Levels, Events: arg.Events})
+		if err != nil {
+			vqlkit.Errorf(scope, pluginName, "%v", err)
+			return
+		}
 		root := vqlkit.OpenRootForFile(scope, pluginName, arg.Accessor, arg.Root)
 		if root == nil {
 			return
 		}
 		opt := Options{Format: arg.Format, Name: arg.Filename, Loc: loc, Redact: arg.Redact}
 		ReadFile(ctx, root, opt, func(msg string) { vqlkit.Logf(scope, pluginName, "%s", msg) },
-			func(r *Record) bool { return vqlkit.Send(ctx, out, Row(r)) })
+			func(r *Record) bool {
+				if !Keep(filter, r) {
+					return ctx.Err() == nil
+				}
+				return vqlkit.Send(ctx, out, Row(r))
+			})
 	})
+}
+
+// Keep reports whether the record passes f, tested on the values its
+// row holds (Time, Handler, Level, Event).
+func Keep(f *vqlkit.RecordFilter, r *Record) bool {
+	return f.KeepTime(r.Time) && f.KeepHandler(r.Handler) && f.KeepLevel(r.Level) && f.KeepEvent(r.Event)
 }
 
 func loadTz(tz string) (*time.Location, error) {
