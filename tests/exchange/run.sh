@@ -108,8 +108,8 @@ for tree in $TREES; do
 		# An artifact that reads a disk image, not a folder (Windows.Azure.DeletedExtensions:
 		# the MFT and USN journal), gets the NTFS fixture image once, with the windows tree.
 		rootarg="Root=$root"
-		if ! "$VQL" artifacts show "$native" | grep -q '^  - name: Root$'; then
-			"$VQL" artifacts show "$native" | grep -q '^  - name: Image$' && [ "$tree" = windows ] || continue
+		if ! "$VQL" artifacts show "$native" | grep -c '^  - name: Root$' >/dev/null; then
+			"$VQL" artifacts show "$native" | grep -c '^  - name: Image$' >/dev/null && [ "$tree" = windows ] || continue
 			rootarg="Image=$SRC/tests/images/windows-deleted.ntfs"
 		fi
 		"$VQL" artifacts collect "$native" --args "$rootarg" "${extra[@]}" --format jsonl >"$out.native" 2>"$out.native.err" ||
