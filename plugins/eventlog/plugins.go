@@ -99,12 +99,7 @@ func (ProcessesPlugin) Columns() []string { return ProcessColumns }
 func (ProcessesPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict.Dict) <-chan types.Row {
 	a := &Args{}
 	return run(ctx, scope, args, "azure_handler_processes", a, func() Args { return *a }, func(l *Logs, red bool, out chan vfilter.Row) {
-		procs, _ := l.HandlerProcesses()
-		for i := range procs {
-			if !vqlkit.Send(ctx, out, procs[i].row(red)) {
-				return
-			}
-		}
+		l.EachHandlerProcess(func(p Process) bool { return vqlkit.Send(ctx, out, p.row(red)) })
 	})
 }
 

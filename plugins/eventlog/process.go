@@ -200,23 +200,36 @@ func isProcessEvent(ev *Event) bool {
 // logged, and returns each log's handler trees, Security first.
 func (l *Logs) HandlerProcesses() ([]Process, bool) {
 	var out []Process
+	ok := l.EachHandlerProcess(func(p Process) bool {
+		out = append(out, p)
+		return true
+	})
+	return out, ok
+}
+
+// EachHandlerProcess is HandlerProcesses handing each process to fn as
+// soon as it is read, so memory holds the live tree, not the log's
+// processes; fn returning false stops the reading (false is returned).
+func (l *Logs) EachHandlerProcess(fn func(Process) bool) bool {
 	for _, name := range []string{LogSecurity, LogSysmon} {
 		for _, f := range l.Files(name) {
 			b := newTreeBuilder()
+			stopped := false
 			ok := l.ReadFile(f, func(ev Event) bool {
 				if isProcessEvent(&ev) {
-					if p, in := b.add(&ev); in {
-						out = append(out, p)
+					if p, in := b.add(&ev); in && !fn(p) {
+						stopped = true
+						return false
 					}
 				}
 				return true
 			})
-			if !ok {
-				return out, false
+			if !ok || stopped {
+				return false
 			}
 		}
 	}
-	return out, true
+	return true
 }
 
 // lowerContains is a case-insensitive strings.Contains.
