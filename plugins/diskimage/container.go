@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 
 	ewf "github.com/Velocidex/go-ewf/parser"
 	vhdx "github.com/Velocidex/go-vhdx/parser"
@@ -40,17 +41,32 @@ var (
 	vmdkMagic = []byte("KDMV")
 )
 
+// openImageFile opens one file of an image (the image, a VMDK extent,
+// an EWF segment) read-only. A FIFO or terminal would block the open or
+// a read forever, so the open does not wait (O_NONBLOCK, ignored by
+// Windows) and only regular files and block devices are kept; the type
+// is checked on the open file, so nothing can be swapped in between.
+func openImageFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0) // images are never written
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if m := st.Mode(); !m.IsRegular() && (m&os.ModeDevice == 0 || m&os.ModeCharDevice != 0) {
+		f.Close()
+		return nil, fmt.Errorf("image %s: not a regular file or block device (%s)", path, m.Type())
+	}
+	return f, nil
+}
+
 // OpenDisk opens an image file read-only and returns the disk it holds.
 // The format is taken from the content, not the file name.
 func OpenDisk(path string) (*Disk, error) {
-	// A FIFO or terminal would block the open or read forever: only
-	// regular files and block devices are images.
-	if st, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if m := st.Mode(); !m.IsRegular() && (m&os.ModeDevice == 0 || m&os.ModeCharDevice != 0) {
-		return nil, fmt.Errorf("image %s: not a regular file or block device (%s)", path, m.Type())
-	}
-	f, err := os.Open(path) // O_RDONLY: images are never written
+	f, err := openImageFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +144,7 @@ func (d *Disk) openVMDK(f *os.File, path string, size int64) error {
 		if filepath.IsAbs(name) || strings.Contains(name, "..") {
 			return nil, nil, fmt.Errorf("extent %q: only files beside the descriptor are opened", name)
 		}
-		ef, err := os.Open(filepath.Join(dir, name))
+		ef, err := openImageFile(filepath.Join(dir, name))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -156,7 +172,7 @@ func (d *Disk) openEWF(f *os.File, path string) error {
 		if m == path || !ewfSegment.MatchString(filepath.Ext(m)) {
 			continue
 		}
-		sf, err := os.Open(m)
+		sf, err := openImageFile(m)
 		if err != nil {
 			d.Problems = append(d.Problems, Problem{m, 0, "EWF segment not readable: " + err.Error()})
 			continue
