@@ -89,7 +89,7 @@ func (w *evtxWalker) Walk(emit func(event *ordereddict.Dict) bool) error {
 		w.issue("file header CRC32 mismatch (header values not trusted; chunks read anyway)")
 	}
 	if hdr.FileFlags&evtxFlagDirty != 0 {
-		// Normal for a log copied from a running system; worth saying
+		// Normal for a log taken from a running system (a live collection); worth saying
 		// because the header's chunk count and next record id may lag.
 		w.issue("log is marked dirty (not closed cleanly): every chunk in the file is read, whatever the header's count")
 	}
