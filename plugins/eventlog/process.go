@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/catalog"
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 )
@@ -14,8 +15,10 @@ const (
 	ChanSecurity = "Security"
 	ChanSysmon   = "Microsoft-Windows-Sysmon/Operational"
 	evProcess    = 4688 // Security: a new process has been created
+	evExit       = 4689 // Security: a process has exited
 	evBoot       = 4608 // Security: Windows is starting up
 	evSysmonProc = 1    // Sysmon: process create
+	evSysmonExit = 5    // Sysmon: process terminated
 )
 
 // Match values: why a process is in a handler's tree.
@@ -56,14 +59,9 @@ type Process struct {
 	OSPath      string
 }
 
-type procNode struct {
-	p      Process
-	inTree bool
-}
-
 // ProcessTrees rebuilds the process trees of one log's creation events
-// (in the order they were logged; 4688 and 4608 from Security, or
-// Sysmon 1) and returns the processes a handler started and their
+// (in the order they were logged; 4688, 4689 and 4608 from Security, or
+// Sysmon 1 and 5) and returns the processes a handler started and their
 // descendants. A process id names the latest process created with it
 // within one boot; a 4608 ends the boot (ids are reused across boots).
 func ProcessTrees(events []Event) []Process {
@@ -77,21 +75,46 @@ func ProcessTrees(events []Event) []Process {
 	return out
 }
 
-// treeBuilder keeps what the trees need of the processes seen so far:
-// one small node per live process id, not the events, so a large
-// Security log is streamed.
-type treeBuilder struct {
-	live map[int64]*procNode
-	boot int64
+// treeRoot is what the processes of one tree share.
+type treeRoot struct {
+	pid             int64
+	handler, folder string
 }
 
-func newTreeBuilder() *treeBuilder { return &treeBuilder{live: map[int64]*procNode{}} }
+// procNode is what a child needs of a live process in a tree: its depth,
+// its tree and its image (the child's ParentImage when its event has
+// none). Processes outside the trees are not kept: a child of one is
+// judged on its own, as if its parent were unknown.
+type procNode struct {
+	depth int64
+	tree  *treeRoot
+	image string
+}
+
+// treeBuilder keeps one small node per live process id in a handler's
+// tree, not the events, so a large Security log is streamed. A node goes
+// when its process exits (4689, Sysmon 5), when a new process takes its
+// id, and when the boot ends.
+type treeBuilder struct {
+	live   map[int64]procNode
+	images map[string]string // one copy of each image name
+	boot   int64
+}
+
+func newTreeBuilder() *treeBuilder {
+	return &treeBuilder{live: map[int64]procNode{}, images: map[string]string{}}
+}
 
 // add reads one event; ok when it is a process in a handler's tree.
 func (b *treeBuilder) add(ev *Event) (Process, bool) {
 	if ev.Channel == ChanSecurity && ev.EventID == evBoot {
 		b.boot++
-		b.live = map[int64]*procNode{}
+		b.live = map[int64]procNode{}
+		b.images = map[string]string{}
+		return Process{}, false
+	}
+	if pid, ok := exit(ev); ok {
+		delete(b.live, pid)
 		return Process{}, false
 	}
 	p, ok := creation(ev)
@@ -99,50 +122,62 @@ func (b *treeBuilder) add(ev *Event) (Process, bool) {
 		return p, false
 	}
 	p.Boot = b.boot
-	n := &procNode{p: p}
-	parent := b.live[p.ParentPid]
-	switch {
-	case parent != nil && parent.inTree:
-		n.inTree = true
-		n.p.Match, n.p.Depth, n.p.RootPid = MatchDescendant, parent.p.Depth+1, parent.p.RootPid
-		n.p.Handler, n.p.Folder = parent.p.Handler, parent.p.Folder
-		if n.p.ParentImage == "" {
-			n.p.ParentImage = parent.p.Image
+	in := false
+	if parent, ok := b.live[p.ParentPid]; ok {
+		in = true
+		p.Match, p.Depth, p.RootPid = MatchDescendant, parent.depth+1, parent.tree.pid
+		p.Handler, p.Folder = parent.tree.handler, parent.tree.folder
+		if p.ParentImage == "" {
+			p.ParentImage = parent.image
 		}
-	default:
-		n.root()
+		b.live[p.Pid] = procNode{depth: p.Depth, tree: parent.tree, image: b.intern(p.Image)}
+	} else if in = root(&p); in {
+		b.live[p.Pid] = procNode{depth: p.Depth, tree: &treeRoot{pid: p.RootPid, handler: p.Handler, folder: p.Folder},
+			image: b.intern(p.Image)}
+	} else {
+		// A process outside the trees that took the id of one in a
+		// tree: a later child is not the tree's.
+		delete(b.live, p.Pid)
 	}
-	if n.inTree {
-		b.live[p.Pid] = n
-		return n.p, true
+	return p, in
+}
+
+func (b *treeBuilder) intern(s string) string {
+	if c, ok := b.images[s]; ok {
+		return c
 	}
-	// Outside the trees only the id matters (a later child is not a
-	// handler's): keep a bare node.
-	b.live[p.Pid] = &procNode{p: Process{Pid: p.Pid}}
-	return n.p, false
+	b.images[s] = s
+	return s
 }
 
 // root marks a process whose parent is not in a tree: a handler's
 // program, the child of one whose creation was not logged, or a command
 // line naming a handler folder.
-func (n *procNode) root() {
-	p := &n.p
-	if h, name := HandlerOfImage(p.Image); name != "" {
-		n.inTree, p.Match, p.RootPid, p.Folder = true, MatchHandlerProcess, p.Pid, name
-		if h != nil {
-			p.Handler = h.Name
-		}
-	} else if h, name := HandlerOfImage(p.ParentImage); name != "" {
-		n.inTree, p.Match, p.Depth, p.RootPid, p.Folder = true, MatchHandlerParent, 1, p.ParentPid, name
-		if h != nil {
-			p.Handler = h.Name
-		}
-	} else if h, name := HandlerInPath(p.CommandLine); name != "" {
-		n.inTree, p.Match, p.RootPid, p.Folder = true, MatchCommandLine, p.Pid, name
-		if h != nil {
-			p.Handler = h.Name
-		}
+func root(p *Process) bool {
+	var h *catalog.Handler
+	var name string
+	if h, name = HandlerOfImage(p.Image); name != "" {
+		p.Match, p.RootPid, p.Folder = MatchHandlerProcess, p.Pid, name
+	} else if h, name = HandlerOfImage(p.ParentImage); name != "" {
+		p.Match, p.Depth, p.RootPid, p.Folder = MatchHandlerParent, 1, p.ParentPid, name
+	} else if h, name = HandlerInPath(p.CommandLine); name != "" {
+		p.Match, p.RootPid, p.Folder = MatchCommandLine, p.Pid, name
+	} else {
+		return false
 	}
+	if h != nil {
+		p.Handler = h.Name
+	}
+	return true
+}
+
+// exit reads a 4689 or Sysmon 5 event: the id of the process that ended.
+func exit(ev *Event) (int64, bool) {
+	switch {
+	case ev.Channel == ChanSecurity && ev.EventID == evExit, ev.Channel == ChanSysmon && ev.EventID == evSysmonExit:
+		return ev.Int("ProcessId")
+	}
+	return 0, false
 }
 
 // creation reads a 4688 or Sysmon 1 event.
@@ -192,8 +227,8 @@ func (p *Process) row(red bool) *ordereddict.Dict {
 
 // isProcessEvent keeps what ProcessTrees reads.
 func isProcessEvent(ev *Event) bool {
-	return (ev.Channel == ChanSecurity && (ev.EventID == evProcess || ev.EventID == evBoot)) ||
-		(ev.Channel == ChanSysmon && ev.EventID == evSysmonProc)
+	return (ev.Channel == ChanSecurity && (ev.EventID == evProcess || ev.EventID == evExit || ev.EventID == evBoot)) ||
+		(ev.Channel == ChanSysmon && (ev.EventID == evSysmonProc || ev.EventID == evSysmonExit))
 }
 
 // HandlerProcesses reads Security and Sysmon, each in the order it was
