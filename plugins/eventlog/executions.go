@@ -28,7 +28,7 @@ const (
 // ExecutionColumns are azure_eventlog_executions' columns.
 var ExecutionColumns = []string{
 	"Handler", "HandlerFolder", "ExtensionName", "SeqNo", "ScriptPath", "Started", "Finished", "Source",
-	"MatchedBy", "CommandLine", "ScriptText", "Processes", "PowerShell",
+	"MatchedBy", "CommandLine", "ScriptText", "Processes", "PowerShell", "ProcessesLeftOut", "PowerShellLeftOut",
 }
 
 var executionColumns = vqlkit.NewColumns(ExecutionColumns...)
@@ -53,6 +53,11 @@ func DiskExecutionFromRow(d *ordereddict.Dict) DiskExecution {
 	return x
 }
 
+// ListLimit bounds the Processes and PowerShell lists of one execution
+// row (ProcessesLeftOut and PowerShellLeftOut count the rest): a handler
+// tree of a million processes must not become a row of a million.
+const ListLimit = 1000
+
 // JoinedExecution is one row of ExecutionColumns.
 type JoinedExecution struct {
 	Disk      *DiskExecution
@@ -62,8 +67,13 @@ type JoinedExecution struct {
 	Start     time.Time
 	End       time.Time
 	MatchedBy []string
-	Procs     []*Process
-	Scripts   []*Script
+	Procs     []*Process // the first ListLimit, in the order read
+	Scripts   []*Script  // the first ListLimit, in time order
+	// ProcsLeftOut and ScriptsLeftOut count what the lists leave out.
+	ProcsLeftOut, ScriptsLeftOut int64
+	// ProcCommand is the command line of its first process that is not
+	// a descendant (CommandLine; a script's HostApplication otherwise).
+	ProcCommand string
 }
 
 func (j *JoinedExecution) add(by string) {
@@ -112,110 +122,260 @@ type treeKey struct {
 
 func treeOf(p *Process) treeKey { return treeKey{p.OSPath, p.Boot, p.RootPid} }
 
-// Join ties the handler processes and PowerShell events to the
-// executions on disk (by script path, else by handler and time window),
-// and groups what is left into executions known only from the logs.
-func Join(disk []DiskExecution, procs []Process, scripts []Script, window time.Duration) []*JoinedExecution {
-	var out []*JoinedExecution
-	procTaken := make([]bool, len(procs))
-	scriptTaken := make([]bool, len(scripts))
-	for i := range disk {
-		out = append(out, joinDisk(&disk[i], procs, scripts, procTaken, scriptTaken, window))
-	}
-	return append(out, logsOnly(procs, scripts, procTaken, scriptTaken, window)...)
+// seqProc is a process with its place in the order the logs were read.
+type seqProc struct {
+	seq int64
+	p   Process
 }
 
-// joinDisk takes the evidence not yet taken that belongs to x.
-func joinDisk(x *DiskExecution, procs []Process, scripts []Script, procTaken, scriptTaken []bool, window time.Duration) *JoinedExecution {
-	j := &JoinedExecution{Disk: x, Handler: x.Handler, Script: x.ScriptPath}
-	trees := map[treeKey]bool{}
-	for k := range procs {
-		p := &procs[k]
-		if procTaken[k] || p.Match == MatchDescendant || !strings.EqualFold(p.Handler, x.Handler) {
-			continue
-		}
-		switch {
-		case samePath(scriptOf(p), x.ScriptPath) || (x.ScriptPath != "" && lowerContains(p.CommandLine, x.ScriptPath)):
-			j.add(ByScriptPath)
-		case relativeName(scriptOf(p), x.ScriptPath) && inWindow(p.Time, x, window):
-			j.add(ByScriptName)
-		case inWindow(p.Time, x, window):
-			j.add(ByHandlerWindow)
-		default:
-			continue
-		}
-		trees[treeOf(p)] = true
-	}
-	for k := range procs {
-		if !procTaken[k] && trees[treeOf(&procs[k])] {
-			procTaken[k] = true
-			j.Procs = append(j.Procs, &procs[k])
-		}
-	}
-	for k := range scripts {
-		s := &scripts[k]
-		if scriptTaken[k] || !strings.EqualFold(s.Handler, x.Handler) {
-			continue
-		}
-		switch {
-		case samePath(s.ScriptPath, x.ScriptPath):
-			j.add(ByScriptPath)
-		case inWindow(s.Time, x, window):
-			j.add(ByHandlerWindow)
-		default:
-			continue
-		}
-		scriptTaken[k] = true
-		j.Scripts = append(j.Scripts, s)
-	}
-	return j
+// seqKind is a MatchedBy value with the place of its first match.
+type seqKind struct {
+	seq int64
+	by  string
 }
 
-// logsOnly groups what no execution on disk took: one execution per
-// process tree, the PowerShell events of the same handler folder and
-// script name (or with no script) within the window of it joining; then
-// PowerShell alone.
-func logsOnly(procs []Process, scripts []Script, procTaken, scriptTaken []bool, window time.Duration) []*JoinedExecution {
-	var out []*JoinedExecution
-	byTree := map[treeKey]*JoinedExecution{}
-	for k := range procs {
-		p := &procs[k]
-		if procTaken[k] {
-			continue
+// procTree is what the join keeps of one process tree: its first
+// ListLimit processes, a count, and what the grouping and the row need
+// of the others.
+type procTree struct {
+	first       int64 // place of its first process
+	firstTime   time.Time
+	firstFile   string
+	firstScript string // the script its first process ran
+	handler     string
+	folder      string
+	exec        int       // the first execution on disk (in their order) it belongs to; -1: none
+	kinds       []seqKind // how it matched exec
+	procs       []seqProc
+	total       int64
+	cmd         string // the first command line of a process that is not a descendant
+	cmdSeq      int64
+	script      string // the first script a process of it ran
+	scriptSeq   int64
+	start, end  time.Time
+}
+
+func (t *procTree) kind(seq int64, by string) {
+	for _, k := range t.kinds {
+		if k.by == by {
+			return
 		}
-		j := byTree[treeOf(p)]
-		if j == nil {
-			// The same run seen by another log (Security and Sysmon):
-			// its root runs the same script within the window.
-			for _, o := range out {
-				if o.Folder == p.Folder && o.Procs[0].OSPath != p.OSPath && sameScript(o.Script, scriptOf(p)) &&
-					!p.Time.Before(o.Start.Add(-window)) && !p.Time.After(o.End.Add(window)) {
-					j = o
-					break
+	}
+	t.kinds = append(t.kinds, seqKind{seq, by})
+}
+
+// Joiner ties handler processes (handed over as the logs are read) and
+// PowerShell rows to the executions on disk, by script path, else by
+// handler and time window, and groups what is left into executions known
+// only from the logs. It keeps per process tree its first ListLimit
+// processes and a count, so memory grows with the trees (executions),
+// not with the events.
+type Joiner struct {
+	disk   []DiskExecution
+	window time.Duration
+	limit  int
+	seq    int64
+	trees  map[treeKey]*procTree
+	order  []*procTree // by first process
+}
+
+// NewJoiner joins to the executions on disk, in their order: the first
+// an event matches takes it.
+func NewJoiner(disk []DiskExecution, window time.Duration, limit int) *Joiner {
+	return &Joiner{disk: disk, window: window, limit: limit, trees: map[treeKey]*procTree{}}
+}
+
+// matchDisk is how a process that is not a descendant belongs to x ("":
+// it does not).
+func matchDisk(p *Process, script string, x *DiskExecution, window time.Duration) string {
+	if !strings.EqualFold(p.Handler, x.Handler) {
+		return ""
+	}
+	switch {
+	case samePath(script, x.ScriptPath) || (x.ScriptPath != "" && lowerContains(p.CommandLine, x.ScriptPath)):
+		return ByScriptPath
+	case relativeName(script, x.ScriptPath) && inWindow(p.Time, x, window):
+		return ByScriptName
+	case inWindow(p.Time, x, window):
+		return ByHandlerWindow
+	}
+	return ""
+}
+
+// AddProcess takes the next process of the logs (Security first, then
+// Sysmon, each in the order logged, as EachHandlerProcess hands them).
+// A tree belongs to the first execution on disk that any of its
+// processes (not descendants) matches.
+func (jn *Joiner) AddProcess(p Process) {
+	seq := jn.seq
+	jn.seq++
+	t := jn.trees[treeOf(&p)]
+	script := scriptOf(&p)
+	if t == nil {
+		t = &procTree{first: seq, firstTime: p.Time, firstFile: p.OSPath, firstScript: script,
+			handler: p.Handler, folder: p.Folder, exec: -1, cmdSeq: -1, scriptSeq: -1}
+		jn.trees[treeOf(&p)] = t
+		jn.order = append(jn.order, t)
+	}
+	if p.Match != MatchDescendant {
+		last := len(jn.disk) - 1
+		if t.exec >= 0 {
+			last = t.exec
+		}
+		for i := 0; i <= last; i++ {
+			by := matchDisk(&p, script, &jn.disk[i], jn.window)
+			if by == "" {
+				continue
+			}
+			if i < t.exec || t.exec < 0 {
+				t.exec, t.kinds = i, nil
+			}
+			t.kind(seq, by)
+			break
+		}
+		if t.cmdSeq < 0 && p.CommandLine != "" {
+			t.cmd, t.cmdSeq = p.CommandLine, seq
+		}
+	}
+	if t.scriptSeq < 0 && script != "" {
+		t.script, t.scriptSeq = script, seq
+	}
+	if !p.Time.IsZero() {
+		if t.start.IsZero() || p.Time.Before(t.start) {
+			t.start = p.Time
+		}
+		if p.Time.After(t.end) {
+			t.end = p.Time
+		}
+	}
+	t.total++
+	if len(t.procs) < jn.limit {
+		t.procs = append(t.procs, seqProc{seq, p})
+	}
+}
+
+// group is an execution being built from trees.
+type group struct {
+	j         *JoinedExecution
+	firstFile string
+	procs     []seqProc
+	total     int64
+	cmdSeq    int64
+	scriptSeq int64
+	kinds     []seqKind
+}
+
+func newGroup(j *JoinedExecution) *group { return &group{j: j, cmdSeq: -1, scriptSeq: -1} }
+
+// take adds a tree's processes.
+func (g *group) take(t *procTree) {
+	g.procs = append(g.procs, t.procs...)
+	g.total += t.total
+	if t.cmdSeq >= 0 && (g.cmdSeq < 0 || t.cmdSeq < g.cmdSeq) {
+		g.j.ProcCommand, g.cmdSeq = t.cmd, t.cmdSeq
+	}
+	for _, k := range t.kinds {
+		found := false
+		for i := range g.kinds {
+			if g.kinds[i].by == k.by {
+				found = true
+				if k.seq < g.kinds[i].seq {
+					g.kinds[i].seq = k.seq
 				}
 			}
 		}
-		if j == nil {
-			j = &JoinedExecution{Handler: p.Handler, Folder: p.Folder}
-			j.add(ByLogsOnly)
-			out = append(out, j)
+		if !found {
+			g.kinds = append(g.kinds, k)
 		}
-		byTree[treeOf(p)] = j
-		if j.Script == "" {
-			j.Script = scriptOf(p)
+	}
+	g.j.extend(t.start)
+	g.j.extend(t.end)
+}
+
+// done puts the kept processes in the order read, within the limit.
+func (g *group) done(limit int) {
+	sort.Slice(g.procs, func(a, b int) bool { return g.procs[a].seq < g.procs[b].seq })
+	if len(g.procs) > limit {
+		g.procs = g.procs[:limit]
+	}
+	g.j.Procs = make([]*Process, len(g.procs))
+	for i := range g.procs {
+		g.j.Procs[i] = &g.procs[i].p
+	}
+	g.j.ProcsLeftOut = g.total - int64(len(g.procs))
+	sort.SliceStable(g.kinds, func(a, b int) bool { return g.kinds[a].seq < g.kinds[b].seq })
+	for _, k := range g.kinds {
+		g.j.add(k.by)
+	}
+}
+
+func (j *JoinedExecution) addScript(s *Script, limit int) {
+	if len(j.Scripts) < limit {
+		j.Scripts = append(j.Scripts, s)
+	} else {
+		j.ScriptsLeftOut++
+	}
+}
+
+// Finish joins the PowerShell rows (time ordered) and returns the
+// executions on disk, in their order, then those known only from the
+// logs, by their first event.
+func (jn *Joiner) Finish(scripts []Script) []*JoinedExecution {
+	disk := make([]*group, len(jn.disk))
+	for i := range jn.disk {
+		x := &jn.disk[i]
+		disk[i] = newGroup(&JoinedExecution{Disk: x, Handler: x.Handler, Script: x.ScriptPath})
+	}
+	var logs []*group
+	for _, t := range jn.order {
+		if t.exec >= 0 {
+			disk[t.exec].take(t)
+			continue
 		}
-		j.extend(p.Time)
-		j.Procs = append(j.Procs, p)
+		// The same run seen by another log (Security and Sysmon): its
+		// root runs the same script within the window.
+		var g *group
+		for _, o := range logs {
+			if o.j.Folder == t.folder && o.firstFile != t.firstFile && sameScript(o.j.Script, t.firstScript) &&
+				!t.firstTime.Before(o.j.Start.Add(-jn.window)) && !t.firstTime.After(o.j.End.Add(jn.window)) {
+				g = o
+				break
+			}
+		}
+		if g == nil {
+			g = newGroup(&JoinedExecution{Handler: t.handler, Folder: t.folder})
+			g.firstFile = t.firstFile
+			g.j.add(ByLogsOnly)
+			logs = append(logs, g)
+		}
+		if t.scriptSeq >= 0 && (g.scriptSeq < 0 || t.scriptSeq < g.scriptSeq) {
+			g.j.Script, g.scriptSeq = t.script, t.scriptSeq
+		}
+		g.take(t)
+	}
+	for _, g := range disk {
+		g.done(jn.limit)
+	}
+	for _, g := range logs {
+		g.done(jn.limit)
+	}
+	out := make([]*JoinedExecution, 0, len(disk)+len(logs))
+	for _, g := range disk {
+		out = append(out, g.j)
+	}
+	var only []*JoinedExecution
+	for _, g := range logs {
+		only = append(only, g.j)
 	}
 	for k := range scripts {
 		s := &scripts[k]
-		if scriptTaken[k] {
+		if jn.joinScriptToDisk(s, out) {
 			continue
 		}
 		var into *JoinedExecution
-		for _, j := range out {
+		for _, j := range only {
 			if j.Folder == s.Folder && sameScript(j.Script, s.ScriptPath) &&
-				!s.Time.Before(j.Start.Add(-window)) && !s.Time.After(j.End.Add(window)) {
+				!s.Time.Before(j.Start.Add(-jn.window)) && !s.Time.After(j.End.Add(jn.window)) {
 				into = j
 				break
 			}
@@ -223,16 +383,46 @@ func logsOnly(procs []Process, scripts []Script, procTaken, scriptTaken []bool, 
 		if into == nil {
 			into = &JoinedExecution{Handler: s.Handler, Folder: s.Folder}
 			into.add(ByLogsOnly)
-			out = append(out, into)
+			only = append(only, into)
 		}
 		if !strings.ContainsAny(into.Script, `\/`) && s.ScriptPath != "" {
 			into.Script = s.ScriptPath // the full path over a relative -File name
 		}
 		into.extend(s.Time)
-		into.Scripts = append(into.Scripts, s)
+		into.addScript(s, jn.limit)
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Start.Before(out[b].Start) })
-	return out
+	sort.SliceStable(only, func(a, b int) bool { return only[a].Start.Before(only[b].Start) })
+	return append(out, only...)
+}
+
+// joinScriptToDisk gives s to the first execution on disk it belongs to.
+func (jn *Joiner) joinScriptToDisk(s *Script, disk []*JoinedExecution) bool {
+	for _, j := range disk {
+		x := j.Disk
+		if !strings.EqualFold(s.Handler, x.Handler) {
+			continue
+		}
+		switch {
+		case samePath(s.ScriptPath, x.ScriptPath):
+			j.add(ByScriptPath)
+		case inWindow(s.Time, x, jn.window):
+			j.add(ByHandlerWindow)
+		default:
+			continue
+		}
+		j.addScript(s, jn.limit)
+		return true
+	}
+	return false
+}
+
+// Join is the Joiner over processes and PowerShell rows in hand.
+func Join(disk []DiskExecution, procs []Process, scripts []Script, window time.Duration) []*JoinedExecution {
+	jn := NewJoiner(disk, window, ListLimit)
+	for i := range procs {
+		jn.AddProcess(procs[i])
+	}
+	return jn.Finish(scripts)
 }
 
 // relativeName: s is a bare file name, the name of path's file.
@@ -265,12 +455,9 @@ func (j *JoinedExecution) row(red bool) *ordereddict.Dict {
 	if folder == "" {
 		folder = j.Handler
 	}
-	var cmd, text string
+	cmd, text := j.ProcCommand, ""
 	procs := make([]interface{}, 0, len(j.Procs))
 	for _, p := range j.Procs {
-		if cmd == "" && p.Match != MatchDescendant {
-			cmd = p.CommandLine
-		}
 		procs = append(procs, p.row(red))
 	}
 	scripts := make([]interface{}, 0, len(j.Scripts))
@@ -293,5 +480,6 @@ func (j *JoinedExecution) row(red bool) *ordereddict.Dict {
 		by = strings.Join(j.MatchedBy, ", ")
 	}
 	return executionColumns.Row(vqlkit.Str(j.Handler), vqlkit.Str(folder), ext, seq, vqlkit.Str(j.Script),
-		vqlkit.Time(started), vqlkit.Time(finished), source, by, vqlkit.Str(cmd), vqlkit.Str(text), procs, scripts)
+		vqlkit.Time(started), vqlkit.Time(finished), source, by, vqlkit.Str(cmd), vqlkit.Str(text), procs, scripts,
+		j.ProcsLeftOut, j.ScriptsLeftOut)
 }

@@ -163,15 +163,17 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 				}
 			}
 		}
-		procs, ok := l.HandlerProcesses()
-		if !ok {
+		// The processes stream into the join: it keeps per tree only
+		// what the row shows (docs/plugins-eventlog.md, Performance).
+		jn := NewJoiner(disk, window, ListLimit)
+		if !l.EachHandlerProcess(func(p Process) bool { jn.AddProcess(p); return true }) {
 			return
 		}
 		scripts, ok := l.HandlerPowerShell()
 		if !ok {
 			return
 		}
-		for _, j := range Join(disk, procs, scripts, window) {
+		for _, j := range jn.Finish(scripts) {
 			if !vqlkit.Send(ctx, out, j.row(red)) {
 				return
 			}
