@@ -175,3 +175,35 @@ func TestJoinAcrossLogs(t *testing.T) {
 		t.Errorf("%d executions, want script0 (Security and Sysmon) and script1", len(got))
 	}
 }
+
+// A process that exited (4689, Sysmon 5) is no parent: a later event
+// naming its id as parent is of another process that took the id
+// without its creation being logged.
+func TestProcessTreesExit(t *testing.T) {
+	rc := windowsHandler(t, catalog.KindRunCommand)
+	handlerExe := catalog.WindowsPluginsDir + `\` + rc.Name + `\1.1.22\bin\` + rc.Processes[0]
+	ps := `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`
+	evs := []Event{
+		proc(0, 100, 4, handlerExe, `C:\Windows\System32\services.exe`, rc.Processes[0]),
+		proc(1, 200, 100, ps, handlerExe, "powershell -File script0.ps1"),
+		proc(2, 300, 200, `C:\Windows\System32\whoami.exe`, ps, "whoami"),
+		ev(ChanSecurity, 4689, 3, "ProcessId", int64(200), "ProcessName", ps),
+		proc(4, 400, 200, `C:\Windows\System32\cmd.exe`, `C:\Windows\System32\svchost.exe`, "cmd"),
+		proc(5, 500, 300, `C:\Windows\System32\conhost.exe`, `C:\Windows\System32\whoami.exe`, "conhost"),
+	}
+	var got []string
+	for _, p := range ProcessTrees(evs) {
+		got = append(got, p.CommandLine)
+	}
+	if strings.Join(got, "|") != rc.Processes[0]+"|powershell -File script0.ps1|whoami|conhost" {
+		t.Errorf("after powershell's exit: %q (cmd's parent id 200 is no longer powershell's; whoami still lives)", got)
+	}
+	sysmon := []Event{
+		ev(ChanSysmon, 1, 0, "ProcessId", int64(200), "ParentProcessId", int64(100), "Image", ps, "ParentImage", handlerExe, "CommandLine", "powershell"),
+		ev(ChanSysmon, 5, 1, "ProcessId", int64(200), "Image", ps),
+		ev(ChanSysmon, 1, 2, "ProcessId", int64(300), "ParentProcessId", int64(200), "Image", `C:\x.exe`, "ParentImage", `C:\y.exe`, "CommandLine", "x"),
+	}
+	if got := ProcessTrees(sysmon); len(got) != 1 {
+		t.Errorf("Sysmon 5: %d processes in the tree, want the powershell only", len(got))
+	}
+}

@@ -288,8 +288,10 @@ func (g *group) take(t *procTree) {
 			g.kinds = append(g.kinds, k)
 		}
 	}
-	g.j.extend(t.start)
-	g.j.extend(t.end)
+	if g.j.Disk == nil { // an execution on disk has its own times
+		g.j.extend(t.start)
+		g.j.extend(t.end)
+	}
 }
 
 // done puts the kept processes in the order read, within the limit.
