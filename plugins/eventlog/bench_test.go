@@ -99,3 +99,24 @@ func BenchmarkHandlerProcesses(b *testing.B) {
 	}
 	b.ReportMetric(float64(benchProcs)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkEventlogExecutions: azure_eventlog_executions over the same
+// log (no executions on disk: every tree is an execution from the logs
+// only), the processes streamed into the join.
+func BenchmarkEventlogExecutions(b *testing.B) {
+	root := benchRoot(b)
+	scope := vfilter.NewScope()
+	scope.AppendPlugins(builtins.ParseEvtxPlugin{})
+	b.ResetTimer()
+	rows := 0
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		for range (eventlog.ExecutionsPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("root", root)) {
+			rows++
+		}
+	}
+	if rows != 1 {
+		b.Fatalf("%d rows, want 1 (one tree: the handler's pid 8000, its creation not logged)", rows)
+	}
+	b.ReportMetric(float64(benchProcs)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
