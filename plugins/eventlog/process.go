@@ -83,34 +83,45 @@ type treeRoot struct {
 
 // procNode is what a child needs of a live process in a tree: its depth,
 // its tree and its image (the child's ParentImage when its event has
-// none). Processes outside the trees are not kept: a child of one is
-// judged on its own, as if its parent were unknown.
+// none), the last two as indexes into the builder's tables: 12 bytes a
+// process, as a worst-case log keeps a million of them. Processes
+// outside the trees are not kept: a child of one is judged on its own,
+// as if its parent were unknown.
 type procNode struct {
-	depth int64
-	tree  *treeRoot
-	image string
+	depth int32
+	tree  uint32
+	image uint32
 }
 
 // treeBuilder keeps one small node per live process id in a handler's
 // tree, not the events, so a large Security log is streamed. A node goes
 // when its process exits (4689, Sysmon 5), when a new process takes its
-// id, and when the boot ends.
+// id, and when the boot ends (with the tables).
 type treeBuilder struct {
-	live   map[int64]procNode
-	images map[string]string // one copy of each image name
-	boot   int64
+	live    map[int64]procNode
+	roots   []treeRoot // the boot's trees, each once
+	rootID  map[treeRoot]uint32
+	images  []string // the images of processes in trees, each once
+	imageID map[string]uint32
+	boot    int64
 }
 
 func newTreeBuilder() *treeBuilder {
-	return &treeBuilder{live: map[int64]procNode{}, images: map[string]string{}}
+	b := &treeBuilder{}
+	b.reset()
+	return b
+}
+
+func (b *treeBuilder) reset() {
+	b.live, b.roots, b.rootID = map[int64]procNode{}, nil, map[treeRoot]uint32{}
+	b.images, b.imageID = nil, map[string]uint32{}
 }
 
 // add reads one event; ok when it is a process in a handler's tree.
 func (b *treeBuilder) add(ev *Event) (Process, bool) {
 	if ev.Channel == ChanSecurity && ev.EventID == evBoot {
 		b.boot++
-		b.live = map[int64]procNode{}
-		b.images = map[string]string{}
+		b.reset()
 		return Process{}, false
 	}
 	if pid, ok := exit(ev); ok {
@@ -125,15 +136,16 @@ func (b *treeBuilder) add(ev *Event) (Process, bool) {
 	in := false
 	if parent, ok := b.live[p.ParentPid]; ok {
 		in = true
-		p.Match, p.Depth, p.RootPid = MatchDescendant, parent.depth+1, parent.tree.pid
-		p.Handler, p.Folder = parent.tree.handler, parent.tree.folder
+		t := &b.roots[parent.tree]
+		p.Match, p.Depth, p.RootPid = MatchDescendant, int64(parent.depth)+1, t.pid
+		p.Handler, p.Folder = t.handler, t.folder
 		if p.ParentImage == "" {
-			p.ParentImage = parent.image
+			p.ParentImage = b.images[parent.image]
 		}
-		b.live[p.Pid] = procNode{depth: p.Depth, tree: parent.tree, image: b.intern(p.Image)}
+		b.live[p.Pid] = procNode{depth: parent.depth + 1, tree: parent.tree, image: b.image(p.Image)}
 	} else if in = root(&p); in {
-		b.live[p.Pid] = procNode{depth: p.Depth, tree: &treeRoot{pid: p.RootPid, handler: p.Handler, folder: p.Folder},
-			image: b.intern(p.Image)}
+		b.live[p.Pid] = procNode{depth: int32(p.Depth), tree: b.tree(treeRoot{p.RootPid, p.Handler, p.Folder}),
+			image: b.image(p.Image)}
 	} else {
 		// A process outside the trees that took the id of one in a
 		// tree: a later child is not the tree's.
@@ -142,12 +154,24 @@ func (b *treeBuilder) add(ev *Event) (Process, bool) {
 	return p, in
 }
 
-func (b *treeBuilder) intern(s string) string {
-	if c, ok := b.images[s]; ok {
-		return c
+func (b *treeBuilder) tree(r treeRoot) uint32 {
+	id, ok := b.rootID[r]
+	if !ok {
+		id = uint32(len(b.roots))
+		b.roots = append(b.roots, r)
+		b.rootID[r] = id
 	}
-	b.images[s] = s
-	return s
+	return id
+}
+
+func (b *treeBuilder) image(s string) uint32 {
+	id, ok := b.imageID[s]
+	if !ok {
+		id = uint32(len(b.images))
+		b.images = append(b.images, s)
+		b.imageID[s] = id
+	}
+	return id
 }
 
 // root marks a process whose parent is not in a tree: a handler's
