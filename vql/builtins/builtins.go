@@ -54,7 +54,6 @@ var List = []Entry{
 	{"join", "function", "Join a list of strings with a separator."},
 	{"log", "function", "Write a message to the query log (deduplicated)."},
 	{"format", "function", "Velociraptor's format(): fmt.Sprintf with times as RFC 3339 UTC."},
-	{"version", "function", "The version a plugin or function declares, NULL when the host has none (artifacts choose azvql's plugins or stock ones)."},
 	{"get", "function", "Velociraptor's get(): item (default the scope), member (dotted path) or field, default."},
 }
 
@@ -107,7 +106,6 @@ func Functions() []vfilter.FunctionInterface {
 		Log{},
 		GetFunction{},
 		Format{},
-		VersionFunction{},
 	}
 }
 

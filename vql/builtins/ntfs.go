@@ -22,10 +22,10 @@ import (
 
 // ParseMFTArgs are parse_mft()'s arguments.
 type ParseMFTArgs struct {
-	Filename string `vfilter:"required,field=filename,doc=The MFT file."`
-	Accessor string `vfilter:"optional,field=accessor,doc=The accessor to use."`
-	Prefix   string `vfilter:"optional,field=prefix,doc=If specified we prefix all paths with this path."`
-	Start    int64  `vfilter:"optional,field=start,doc=The first entry to scan."`
+	Filename string `vfilter:"required,field=filename,doc=An extracted $MFT (its records, 1 KiB each)."`
+	Accessor string `vfilter:"optional,field=accessor,doc=The accessor filename is read with (default auto)."`
+	Prefix   string `vfilter:"optional,field=prefix,doc=Path components put before every OSPath and link (a drive such as C:)."`
+	Start    int64  `vfilter:"optional,field=start,doc=The record number to begin with (default 0)."`
 }
 
 // The geometry parse_mft assumes for an extracted $MFT: 4 KiB clusters
@@ -56,15 +56,24 @@ func (ParseMFTPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 		if start < 0 {
 			start = 0
 		}
-		// The library's goroutine ends when sub is cancelled.
-		sub, cancel := context.WithCancel(ctx)
-		defer cancel()
-		for hl := range ntfs.ParseMFTFileWithOptions(sub, r, size, mftClusterSize, mftRecordSize, start, opts) {
-			if !vqlkit.Send(ctx, out, mftRow(hl)) {
-				return
-			}
-		}
+		eachMFTRow(ctx, r, size, start, opts, func(row *ordereddict.Dict) bool {
+			return vqlkit.Send(ctx, out, row)
+		})
 	})
+}
+
+// eachMFTRow calls emit with the row of every record from start on,
+// until emit returns false.
+func eachMFTRow(ctx context.Context, r io.ReaderAt, size, start int64, opts ntfs.Options,
+	emit func(*ordereddict.Dict) bool) {
+	// The library's goroutine ends when sub is cancelled.
+	sub, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for hl := range ntfs.ParseMFTFileWithOptions(sub, r, size, mftClusterSize, mftRecordSize, start, opts) {
+		if !emit(mftRow(hl)) {
+			return
+		}
+	}
 }
 
 // mftRow is one parse_mft row, in Velociraptor's column order. OSPath is
@@ -105,7 +114,7 @@ func mftRow(h *ntfs.MFTHighlight) *ordereddict.Dict {
 func (ParseMFTPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_mft",
-		Doc:     "Scan the $MFT from an NTFS volume.",
+		Doc:     "Every record of an extracted $MFT, in use or not, as Velociraptor's parse_mft gives it.",
 		ArgType: typeMap.AddType(scope, &ParseMFTArgs{}),
 		Version: 2,
 	}
@@ -113,13 +122,13 @@ func (ParseMFTPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilt
 
 // ParseUSNArgs are parse_usn()'s arguments.
 type ParseUSNArgs struct {
-	Device        string `vfilter:"optional,field=device,doc=The device file to open (a raw NTFS volume, read with accessor)."`
-	ImageFilename string `vfilter:"optional,field=image_filename,doc=A raw image to open. You can also provide the accessor if using a raw image file."`
-	Accessor      string `vfilter:"optional,field=accessor,doc=The accessor to use."`
-	MFTFilename   string `vfilter:"optional,field=mft_filename,doc=A path to a raw $MFT file to use for path resolution."`
-	USNFilename   string `vfilter:"optional,field=usn_filename,doc=A path to a raw USN file to parse. If not provided we extract it from the Device or Image file."`
-	StartUSN      int64  `vfilter:"optional,field=start_offset,doc=The starting offset of the first USN record to parse."`
-	FastPaths     bool   `vfilter:"optional,field=fast_paths,doc=If set we resolve full paths using faster but less accurate algorithm."`
+	Device        string `vfilter:"optional,field=device,doc=A raw NTFS volume (device file) read with accessor; its components prefix every path."`
+	ImageFilename string `vfilter:"optional,field=image_filename,doc=An image of a bare NTFS volume read with accessor."`
+	Accessor      string `vfilter:"optional,field=accessor,doc=The accessor the files are read with (default auto)."`
+	MFTFilename   string `vfilter:"optional,field=mft_filename,doc=An extracted $MFT whose records give the journal entries' paths."`
+	USNFilename   string `vfilter:"optional,field=usn_filename,doc=An extracted $UsnJrnl:$J; without it the journal of device or image_filename is read."`
+	StartUSN      int64  `vfilter:"optional,field=start_offset,doc=Skip the records before this offset in the journal."`
+	FastPaths     bool   `vfilter:"optional,field=fast_paths,doc=Build paths from the MFT alone, without first adding the journal's own names (faster; names of deleted files may be missing)."`
 }
 
 // ParseUSNPlugin is parse_usn(): the change journal's records, from a
@@ -155,15 +164,17 @@ func (ParseUSNPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 		}
 		v.SetOptions(opts)
 		if !arg.FastPaths {
-			n := preloadUSNNames(ctx, v, stream, arg.StartUSN)
+			n, err := preloadUSNNames(v, stream, arg.StartUSN)
+			if err != nil {
+				scope.Log("parse_usn: %v", err)
+			}
 			scope.Log("parse_usn: %d journal names added to the path resolver", n)
 		}
-		sub, cancel := context.WithCancel(ctx)
-		defer cancel()
-		for rec := range ntfs.ParseUSN(sub, v, stream, arg.StartUSN) {
-			if !vqlkit.Send(ctx, out, usnRow(rec)) {
-				return
-			}
+		err = walkUSN(v, stream, arg.StartUSN, func(rec *ntfs.USN_RECORD) bool {
+			return vqlkit.Send(ctx, out, usnRow(rec))
+		})
+		if err != nil {
+			scope.Log("parse_usn: %v", err)
 		}
 	})
 }
@@ -238,9 +249,9 @@ func usnStream(scope vfilter.Scope, arg *ParseUSNArgs, v *ntfs.NTFSContext, clos
 // names whose MFT record is gone or reused, the name and parent the
 // journal recorded, so its path can still be built. It returns how many
 // were added.
-func preloadUSNNames(ctx context.Context, v *ntfs.NTFSContext, stream ntfs.RangeReaderAt, start int64) int {
+func preloadUSNNames(v *ntfs.NTFSContext, stream ntfs.RangeReaderAt, start int64) (int, error) {
 	added := 0
-	for rec := range ntfs.ParseUSN(ctx, v, stream, start) {
+	err := walkUSN(v, stream, start, func(rec *ntfs.USN_RECORD) bool {
 		id, seq := rec.FileReferenceNumberID(), uint16(rec.FileReferenceNumberSequence())
 		name := rec.Filename()
 		parent, parentSeq := rec.ParentFileReferenceNumberID(), uint16(rec.ParentFileReferenceNumberSequence())
@@ -253,8 +264,41 @@ func preloadUSNNames(ctx context.Context, v *ntfs.NTFSContext, stream ntfs.Range
 				Name: name, NameType: "DOS+Win32", ParentEntryNumber: parent, ParentSequenceNumber: parentSeq,
 			}}}, true
 		})
+		return true
+	})
+	return added, err
+}
+
+// walkUSN calls emit for every record of the allocated ranges of stream
+// whose offset is start or more, in the order and with the resynchronising
+// rules of go-ntfs's record walk (the first record of a range, then each
+// next valid one, skipping zeros), until emit returns false. It walks in
+// this goroutine, not in the library's, so a panic on a hostile journal
+// is an error here, not the end of the process.
+func walkUSN(v *ntfs.NTFSContext, stream ntfs.RangeReaderAt, start int64,
+	emit func(*ntfs.USN_RECORD) bool) (err error) {
+	at := int64(-1)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("damaged journal record after offset %d: %v", at, r)
+		}
+	}()
+	for _, rng := range stream.Ranges() {
+		end := rng.Offset + rng.Length
+		if rng.IsSparse || start > end {
+			continue
+		}
+		for rec := ntfs.NewUSN_RECORD(v, stream, rng.Offset); rec != nil; rec = rec.Next(end) {
+			at = rec.Offset
+			if rec.Offset < start {
+				continue
+			}
+			if !emit(rec) {
+				return nil
+			}
+		}
 	}
-	return added
+	return nil
 }
 
 // usnRow is one parse_usn row, in Velociraptor's column order.
@@ -282,7 +326,7 @@ func usnRow(rec *ntfs.USN_RECORD) *ordereddict.Dict {
 func (ParseUSNPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilter.PluginInfo {
 	return &vfilter.PluginInfo{
 		Name:    "parse_usn",
-		Doc:     "Parse the USN journal from a device.",
+		Doc:     "The USN change journal records of an NTFS volume or an extracted $J, as Velociraptor's parse_usn gives them.",
 		ArgType: typeMap.AddType(scope, &ParseUSNArgs{}),
 		Version: 2,
 	}
