@@ -26,6 +26,8 @@ var List = []Entry{
 	{"parse_lines", "plugin", "A file's lines as rows {Line} (gzip aware, BOM dropped)."},
 	{"parse_jsonl", "plugin", "A JSON-lines file as rows."},
 	{"parse_evtx", "plugin", "Windows event log (.evtx) records: System, EventData or UserData, Message; damaged chunks logged and skipped."},
+	{"parse_mft", "plugin", "Every record of an extracted $MFT (in use or not): names, path, sizes, $STANDARD_INFORMATION and $FILE_NAME times, as Velociraptor's (go-ntfs)."},
+	{"parse_usn", "plugin", "USN change journal records of an NTFS volume or an extracted $J: Usn, Timestamp, Filename, OSPath, Reason, as Velociraptor's (go-ntfs)."},
 	{"parse_journald", "plugin", "systemd journal entries (online, archived, damaged; compressed fields decoded): System and EventData, or raw fields."},
 	{"parse_csv", "plugin", "A CSV file (or, with accessor='data', a CSV string) as rows, cells typed as Velociraptor does."},
 	{"parse_json", "function", "A JSON object string as an ordered dict."},
@@ -67,6 +69,8 @@ func Plugins() []vfilter.PluginGeneratorInterface {
 		ParseRecordsWithRegex{},
 		ParseCSVPlugin{},
 		ParseEvtxPlugin{},
+		ParseMFTPlugin{},
+		ParseUSNPlugin{},
 		ParseJournaldPlugin{},
 	}
 }

@@ -163,7 +163,12 @@ func TestBuiltinsDoc(t *testing.T) {
 		"  `_` fields; EventData: the rest; `raw=TRUE`: Timestamp and every field as text), written from\n" +
 		"  systemd's JOURNAL_FILE_FORMAT: it also decodes XZ, LZ4 and ZSTD compressed fields (Velociraptor\n" +
 		"  returns their compressed bytes), gives times in UTC, and logs what it skips (an online file, a bad\n" +
-		"  object header and the bytes skipped to the next object, a truncated arena, an unreadable item).\n\n")
+		"  object header and the bytes skipped to the next object, a truncated arena, an unreadable item).\n" +
+		"- `parse_mft()` and `parse_usn()` give Velociraptor's rows (same go-ntfs version; tests/integration\n" +
+		"  testcase 904: byte-identical). `prefix` and `device` are strings split on `\\` and `/`; `device` is\n" +
+		"  read as a raw volume with `accessor` (Velociraptor always uses its `ntfs` accessor), and there is no\n" +
+		"  `raw_ntfs` accessor: read an extracted `$MFT`/`$J`. `parse_usn` walks the journal in the plugin's\n" +
+		"  goroutine, so a panic in go-ntfs on a hostile `$J` is a logged error, not a crash.\n\n")
 	b.WriteString("| Name | Kind | Description |\n|---|---|---|\n")
 	for _, e := range builtins.List {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.Name, e.Kind, e.Summary)
