@@ -24,7 +24,7 @@ type Args struct {
 	Keys         []string    `vfilter:"optional,field=keys,doc=Key files (PEM or PFX) for decrypt."`
 	Password     string      `vfilter:"optional,field=password,doc=Password of the PFX files in keys."`
 	Tz           string      `vfilter:"optional,field=tz,doc=IANA time zone of the VM for the local-time log formats (default UTC)."`
-	ActivityLogs []string    `vfilter:"optional,field=activity_logs,doc=Azure Activity Log export files (any shape azure_activity_operations reads) whose operations join the timeline as Source ActivityLog."`
+	ActivityLogs vfilter.Any `vfilter:"optional,field=activity_logs,doc=Azure Activity Log export files (a path or a list of them) of any shape azure_activity_operations reads, whose operations join the timeline as Source ActivityLog."`
 	VMName       string      `vfilter:"optional,field=vm_name,doc=Only Activity Log operations on VMs whose name matches this regex (case-insensitive)."`
 	Image        string      `vfilter:"optional,field=image,doc=A disk image on this system whose NTFS volume's MFT entries and USN records of the extension folders join the timeline (default: the accessor's volume when it is NTFS, else none)."`
 	DateAfter    vfilter.Any `vfilter:"optional,field=date_after,doc=Only rows at or after this time (rows without a time are always kept)."`

@@ -265,7 +265,8 @@ func (b *builder) telemetry() error {
 
 // activity are the control plane's operations from the exports given.
 func (b *builder) activity() error {
-	if len(b.a.ActivityLogs) == 0 {
+	files := stringsOf(b.a.ActivityLogs) // paths or OSPaths (glob's)
+	if len(files) == 0 {
 		return nil
 	}
 	var vm *regexp.Regexp
@@ -275,7 +276,7 @@ func (b *builder) activity() error {
 			return fmt.Errorf("timeline: vm_name: %w", err)
 		}
 	}
-	args := ordereddict.NewDict().Set("redact", b.a.redact).Set("filename", b.a.ActivityLogs)
+	args := ordereddict.NewDict().Set("redact", b.a.redact).Set("filename", files)
 	return b.each("azure_activity_operations", args, func(d *ordereddict.Dict) error {
 		if vm != nil && !vm.MatchString(str(get(d, "VM"))) {
 			return nil

@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/Velocidex/ordereddict"
@@ -9,6 +10,7 @@ import (
 	"github.com/azvql/azvql/plugins/eventlog"
 	"github.com/azvql/azvql/plugins/evidence"
 	"github.com/azvql/azvql/plugins/mftscan"
+	"www.velocidex.com/golang/vfilter/types"
 )
 
 // eventLogs are the Windows event-log rows (Windows.Azure.EventLogs'
@@ -181,18 +183,26 @@ func usnKind(reasons []string) string {
 	return "Changed"
 }
 
+// stringsOf is a string or list argument or column as strings (an
+// OSPath as its String()); NULL and "" are left out.
 func stringsOf(v any) []string {
-	switch x := v.(type) {
-	case []string:
-		return x
-	case []any:
-		var out []string
-		for _, e := range x {
-			out = append(out, str(e))
+	var out []string
+	add := func(e any) {
+		switch e.(type) {
+		case nil, types.Null, *types.Null:
+			return
+		}
+		if s := fmt.Sprint(e); s != "" {
+			out = append(out, s)
+		}
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice {
+		for i := 0; i < rv.Len(); i++ {
+			add(rv.Index(i).Interface())
 		}
 		return out
-	case nil:
-		return nil
 	}
-	return []string{str(v)}
+	add(v)
+	return out
 }
