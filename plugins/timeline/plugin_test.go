@@ -14,11 +14,25 @@ import (
 	"www.velocidex.com/golang/vfilter"
 )
 
-func timelineRows(t *testing.T, args *ordereddict.Dict) []string {
-	t.Helper()
+func testScope() vfilter.Scope {
 	scope := vfilter.NewScope()
 	scope.SetLogger(log.New(io.Discard, "", 0))
 	scope.AppendPlugins(builtins.ParseEvtxPlugin{})
+	return scope
+}
+
+// timelineRowsCount runs the plugin and counts its rows.
+func timelineRowsCount(tb testing.TB, args *ordereddict.Dict) int {
+	n := 0
+	for range (Plugin{}).Call(context.Background(), testScope(), args) {
+		n++
+	}
+	return n
+}
+
+func timelineRows(t *testing.T, args *ordereddict.Dict) []string {
+	t.Helper()
+	scope := testScope()
 	var out []string
 	for row := range (Plugin{}).Call(context.Background(), scope, args) {
 		b, err := json.Marshal(row)

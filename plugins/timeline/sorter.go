@@ -3,7 +3,7 @@ package timeline
 import (
 	"bufio"
 	"container/heap"
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -12,24 +12,78 @@ import (
 )
 
 // Row is one timeline row as the sorter keeps it: the columns typed, the
-// source row (Detail) already encoded as JSON so a run's size is known and
-// a spilled row reads back exactly as it went in.
+// source row (Detail) already encoded (codec.go) so a run's size is known
+// and a spilled row reads back exactly as it went in.
 type Row struct {
-	Time          *time.Time      `json:"t,omitempty"`
-	TimeKind      *string         `json:"k,omitempty"`
-	Source        string          `json:"s"`
-	Handler       *string         `json:"h,omitempty"`
-	ExtensionName *string         `json:"e,omitempty"`
-	SeqNo         *int64          `json:"n,omitempty"`
-	Summary       string          `json:"m"`
-	Detail        json.RawMessage `json:"d,omitempty"`
-	OSPath        *string         `json:"p,omitempty"`
-	TimeConflict  *string         `json:"c,omitempty"`
+	Time          *time.Time
+	TimeKind      *string
+	Source        string
+	Handler       *string
+	ExtensionName *string
+	SeqNo         *int64
+	Summary       string
+	Detail        []byte
+	OSPath        *string
+	TimeConflict  *string
 
 	// Key orders rows; Seq (the order rows were added) breaks its ties,
 	// so equal keys come out in the order they went in.
-	Key string `json:"K"`
-	Seq int64  `json:"q"`
+	Key string
+	Seq int64
+}
+
+func optString(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// appendRow encodes a row for a spilled run: its length, then its fields.
+func appendRow(b []byte, r *Row) []byte {
+	var t, n any
+	if r.Time != nil {
+		t = *r.Time
+	}
+	if r.SeqNo != nil {
+		n = *r.SeqNo
+	}
+	start := len(b)
+	for _, v := range []any{r.Key, r.Seq, t, optString(r.TimeKind), r.Source, optString(r.Handler),
+		optString(r.ExtensionName), n, r.Summary, string(r.Detail), optString(r.OSPath), optString(r.TimeConflict)} {
+		b = appendValue(b, v)
+	}
+	body := append([]byte(nil), b[start:]...)
+	return append(appendUvarint(b[:start], uint64(len(body))), body...)
+}
+
+// decodeRow is appendRow's row back (without the length).
+func decodeRow(b []byte) (*Row, error) {
+	d := &decoder{b: b}
+	var f [12]any
+	for i := range f {
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		f[i] = v
+	}
+	r := &Row{}
+	var ok [4]bool
+	r.Key, ok[0] = f[0].(string)
+	r.Seq, ok[1] = f[1].(int64)
+	r.Source, ok[2] = f[4].(string)
+	r.Summary, ok[3] = f[8].(string)
+	detail, dok := f[9].(string)
+	if !ok[0] || !ok[1] || !ok[2] || !ok[3] || !dok || len(d.b) != 0 {
+		return nil, errCorrupt
+	}
+	r.Detail = []byte(detail)
+	r.Time = timep(f[2])
+	r.TimeKind, r.Handler, r.ExtensionName = strp(f[3]), strp(f[5]), strp(f[6])
+	r.SeqNo = intp(f[7])
+	r.OSPath, r.TimeConflict = strp(f[10]), strp(f[11])
+	return r, nil
 }
 
 func (r *Row) size() int {
@@ -94,9 +148,10 @@ func (s *Sorter) spill() error {
 	}
 	s.runs = append(s.runs, f.Name())
 	w := bufio.NewWriterSize(f, 1<<16)
-	enc := json.NewEncoder(w)
+	var b []byte
 	for _, r := range s.buf {
-		if err := enc.Encode(r); err != nil {
+		b = appendRow(b[:0], r)
+		if _, err := w.Write(b); err != nil {
 			f.Close()
 			return fmt.Errorf("timeline: writing %s: %w", f.Name(), err)
 		}
@@ -138,7 +193,7 @@ func (s *Sorter) Each(fn func(*Row) bool) error {
 			h.close()
 			return fmt.Errorf("timeline: reading back %s: %w", name, err)
 		}
-		src := &runReader{f: f, dec: json.NewDecoder(bufio.NewReaderSize(f, 1<<16)), name: name}
+		src := &runReader{f: f, rd: bufio.NewReaderSize(f, 1<<16), name: name}
 		h.srcs = append(h.srcs, src)
 		if err := src.next(); err != nil {
 			h.close()
@@ -182,21 +237,38 @@ func (s *Sorter) Close() error {
 
 type runReader struct {
 	f    *os.File
-	dec  *json.Decoder
+	rd   *bufio.Reader
 	name string
 	cur  *Row
+	buf  []byte
 }
 
+// maxRowBytes bounds one spilled row read back (a damaged length must
+// not allocate without end).
+const maxRowBytes = 1 << 30
+
 func (r *runReader) next() error {
-	var row Row
-	if err := r.dec.Decode(&row); err != nil {
-		r.cur = nil
-		if err == io.EOF {
-			return nil
+	r.cur = nil
+	n, err := binary.ReadUvarint(r.rd)
+	if err == io.EOF {
+		return nil
+	}
+	if err == nil && n > maxRowBytes {
+		err = errCorrupt
+	}
+	if err == nil {
+		if uint64(cap(r.buf)) < n {
+			r.buf = make([]byte, n)
 		}
+		r.buf = r.buf[:n]
+		_, err = io.ReadFull(r.rd, r.buf)
+	}
+	if err == nil {
+		r.cur, err = decodeRow(r.buf)
+	}
+	if err != nil {
 		return fmt.Errorf("timeline: reading back %s: %w", r.name, err)
 	}
-	r.cur = &row
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package timeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/Velocidex/ordereddict"
 )
 
 // rows are n rows with few distinct keys (many ties) and Details of
@@ -21,7 +22,7 @@ func testRows(n int) []*Row {
 	for i := 0; i < n; i++ {
 		t := t0.Add(time.Duration(rng.Intn(50)) * time.Second)
 		r := &Row{Time: &t, Source: "AgentLog", Summary: fmt.Sprintf("row %d", i),
-			Detail: json.RawMessage(fmt.Sprintf(`{"Line":%d,"Pad":%q}`, i, strings.Repeat("x", rng.Intn(200))))}
+			Detail: detail(ordereddict.NewDict().Set("Line", i).Set("Pad", strings.Repeat("x", rng.Intn(200))))}
 		r.Key = t.Format(time.RFC3339) // ties: every row of the same second
 		out = append(out, r)
 	}

@@ -1,7 +1,6 @@
 package timeline
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -195,45 +194,16 @@ func rootPath(p any) string {
 func winPath(p string) string { return "C:" + strings.ReplaceAll(p, "/", `\`) }
 
 // detail encodes the source row (already redacted by its plugin).
-func detail(d *ordereddict.Dict) json.RawMessage {
-	b, err := json.Marshal(d)
-	if err != nil {
-		b, _ = json.Marshal(map[string]string{"EncodeError": err.Error()})
-	}
-	return b
-}
+func detail(d *ordereddict.Dict) []byte { return appendValue(nil, d) }
 
-// decodeDetail is the source row again, numbers as int64 or float64.
-func decodeDetail(b json.RawMessage) any {
+// decodeDetail is the source row again.
+func decodeDetail(b []byte) any {
 	if len(b) == 0 {
 		return nil
 	}
-	d := ordereddict.NewDict()
-	if err := json.Unmarshal(b, d); err != nil {
-		return string(b)
-	}
-	return numbers(d)
-}
-
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	case *ordereddict.Dict:
-		for _, k := range x.Keys() {
-			e, _ := x.Get(k)
-			x.Update(k, numbers(e))
-		}
-		return x
-	case []any:
-		for i := range x {
-			x[i] = numbers(x[i])
-		}
-		return x
+	v, err := decodeValue(b)
+	if err != nil {
+		return nil
 	}
 	return v
 }
