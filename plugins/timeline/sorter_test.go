@@ -135,3 +135,23 @@ func TestSorterBadDir(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestOneLine: the Summary's command or message as the VQL timeline
+// wrote it (regex_replace of \s+ by a space, cut at 100 characters).
+func TestOneLine(t *testing.T) {
+	long := strings.Repeat("é", 99) + "  \t\nab"
+	for in, want := range map[string]string{
+		"":                       "",
+		"a \r\n\t\f b\n":         "a b ",
+		"\n\nx":                  " x",
+		strings.Repeat("x", 100): strings.Repeat("x", 100),
+		strings.Repeat("x", 101): strings.Repeat("x", 100) + "...",
+		long:                     strings.Repeat("é", 99) + " ...",
+		"bad \xff\xfe  utf8":     "bad \xff\xfe utf8",
+		"\u00a0nbsp is not \\s":  "\u00a0nbsp is not \\s",
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -3,9 +3,9 @@ package timeline
 import (
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 )
@@ -112,23 +112,36 @@ func timep(v any) *time.Time {
 
 func sp(s string) *string { return &s }
 
-var spaces = regexp.MustCompile(`\s+`)
-
-// oneLine is a command or message on one line: whitespace runs
-// collapsed, cut at 100 characters.
+// oneLine is a command or message on one line: whitespace runs (RE2's
+// \s: tab, newline, form feed, carriage return, space) collapsed to one
+// space, cut at 100 characters with "...". Only the first 101 characters
+// are looked at: a log message may be megabytes.
 func oneLine(v any) string {
 	if !set(v) {
 		return ""
 	}
-	s := spaces.ReplaceAllString(str(v), " ")
-	n := 0
-	for i := range s {
-		if n == 100 {
-			return s[:i] + "..."
+	s := str(v)
+	var b strings.Builder
+	n, space := 0, false
+	for i := 0; i < len(s); {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		c := s[i : i+w] // as it is, even when not valid UTF-8
+		i += w
+		if c == " " || c == "\t" || c == "\n" || c == "\f" || c == "\r" {
+			if space {
+				continue
+			}
+			space, c = true, " "
+		} else {
+			space = false
 		}
+		if n == 100 {
+			return b.String() + "..."
+		}
+		b.WriteString(c)
 		n++
 	}
-	return s
+	return b.String()
 }
 
 // seq is " seq N", or nothing when the source names no sequence.
