@@ -86,7 +86,7 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 				vqlkit.Warnf(scope, pluginName, "removing temp files: %v", err)
 			}
 		}()
-		if err := Build(ctx, scope, a, s.Add); err != nil {
+		if err := build(ctx, scope, a, s.Add); err != nil {
 			if ctx.Err() == nil {
 				vqlkit.Errorf(scope, pluginName, "%v", err)
 			}
@@ -96,10 +96,10 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 	})
 }
 
-// Build runs every source and gives add the rows of the table asked for
+// build runs every source and gives add the rows of the table asked for
 // (the dated rows in a's date range, or the undated ones), each with its
 // sort key.
-func Build(ctx context.Context, scope vfilter.Scope, a *Args, add func(*Row) error) error {
+func build(ctx context.Context, scope vfilter.Scope, a *Args, add func(*Row) error) error {
 	b := &builder{ctx: ctx, scope: scope, a: a}
 	b.emit = func(r *Row) error {
 		if r.Time == nil {
