@@ -30,9 +30,18 @@ func (b *builder) logRow(d *ordereddict.Dict, src, osPath string) error {
 	return b.emit(r)
 }
 
-// logArgs are a log plugin's arguments for one file.
+// logArgs are a log plugin's arguments for one file. The date range goes
+// to the parser, which then builds no row for a record outside it (it
+// keeps the records without a time, as the timeline does).
 func (b *builder) logArgs(file string) *ordereddict.Dict {
-	return b.rootArgs().Set("filename", file).Set("tz", b.a.Tz)
+	d := b.rootArgs().Set("filename", file).Set("tz", b.a.Tz)
+	if !b.a.after.IsZero() {
+		d.Set("after", b.a.after)
+	}
+	if !b.a.before.IsZero() {
+		d.Set("before", b.a.before)
+	}
+	return d
 }
 
 func (b *builder) logs() error {
