@@ -106,6 +106,7 @@ func build(ctx context.Context, scope vfilter.Scope, a *Args, add func(*Row) err
 			if !a.Undated {
 				return nil
 			}
+			r.TimeKind = nil // no time, so no kind of time
 			r.Key = r.Source + "|" + str(ptr(r.OSPath)) + "|" + r.Summary
 			return add(r)
 		}
