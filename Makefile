@@ -34,7 +34,7 @@ timeline: build
 	@$(VQL) fixtures touch $(DEMO)
 	@$(VQL) query --format table --env Tree=$(CURDIR)/$(DEMO)/$(TREE) \
 	  "SELECT Time, TimeKind, Source, Summary FROM Artifact.Generic.Azure.Timeline(Root=Tree, source='Timeline') \
-	   WHERE Source =~ 'Executions|AgentLog|GoalState|Telemetry'"
+	   WHERE Source =~ 'Executions|AgentLog|GoalState|Telemetry|Processes|PowerShell'"
 
 # Everything CI runs.
 test: build

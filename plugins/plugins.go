@@ -12,6 +12,7 @@ import (
 	"github.com/azvql/azvql/plugins/mftscan"
 	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/telemetry"
+	"github.com/azvql/azvql/plugins/timeline"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -26,6 +27,7 @@ func All() []vfilter.PluginGeneratorInterface {
 	out = append(out, eventlog.Plugins()...)
 	out = append(out, activitylog.Plugins()...)
 	out = append(out, mftscan.Plugins()...)
+	out = append(out, timeline.Plugins()...)
 	return out
 }
 

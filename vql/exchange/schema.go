@@ -248,7 +248,8 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixturesDir s
 			}
 		}
 		runs := roots
-		if hasImage {
+		imageOnly := hasImage && !hasRoot // an Image beside a Root (Generic.Azure.Timeline) is optional
+		if imageOnly {
 			// An artifact of the MFT reads a disk image, not a folder:
 			// the committed NTFS image of the Windows fixture.
 			runs = []string{fixtures.NTFSImage(filepath.Join(fixturesDir, "..", ".."))}
@@ -258,7 +259,7 @@ func DeriveSchema(ctx context.Context, repo *artifacts.Repository, fixturesDir s
 			if hasRoot {
 				params = append(params, &artifacts.Env{Key: "Root", Value: root})
 			}
-			if hasImage {
+			if imageOnly {
 				params = append(params, &artifacts.Env{Key: "Image", Value: root})
 			}
 			if hasActivityLogs(a) {
