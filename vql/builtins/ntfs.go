@@ -164,7 +164,7 @@ func (ParseUSNPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 		}
 		v.SetOptions(opts)
 		if !arg.FastPaths {
-			n, err := preloadUSNNames(v, stream, arg.StartUSN)
+			n, err := preloadUSNNames(ctx, v, stream, arg.StartUSN)
 			if err != nil {
 				scope.Log("parse_usn: %v", err)
 			}
@@ -249,7 +249,7 @@ func usnStream(scope vfilter.Scope, arg *ParseUSNArgs, v *ntfs.NTFSContext, clos
 // names whose MFT record is gone or reused, the name and parent the
 // journal recorded, so its path can still be built. It returns how many
 // were added.
-func preloadUSNNames(v *ntfs.NTFSContext, stream ntfs.RangeReaderAt, start int64) (int, error) {
+func preloadUSNNames(ctx context.Context, v *ntfs.NTFSContext, stream ntfs.RangeReaderAt, start int64) (int, error) {
 	added := 0
 	err := walkUSN(v, stream, start, func(rec *ntfs.USN_RECORD) bool {
 		id, seq := rec.FileReferenceNumberID(), uint16(rec.FileReferenceNumberSequence())
@@ -264,7 +264,7 @@ func preloadUSNNames(v *ntfs.NTFSContext, stream ntfs.RangeReaderAt, start int64
 				Name: name, NameType: "DOS+Win32", ParentEntryNumber: parent, ParentSequenceNumber: parentSeq,
 			}}}, true
 		})
-		return true
+		return ctx.Err() == nil // a cancelled query stops here too
 	})
 	return added, err
 }

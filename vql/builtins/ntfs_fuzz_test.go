@@ -58,7 +58,7 @@ func FuzzParseUSN(f *testing.F) {
 		v := ntfs.GetNTFSContextFromRawMFT(emptyReaderAt{}, 0x200, 0x200)
 		v.SetOptions(ntfs.Options{MaxDirectoryDepth: 20, MaxLinks: 20, DisableFullPathResolution: true})
 		stream := wholeFile{ReaderAt: bytes.NewReader(data), size: int64(len(data))}
-		_, _ = preloadUSNNames(v, stream, 0)
+		_, _ = preloadUSNNames(context.Background(), v, stream, 0)
 		_ = walkUSN(v, stream, 0, func(rec *ntfs.USN_RECORD) bool {
 			return usnRow(rec).Len() == 12
 		})

@@ -41,3 +41,28 @@ func TestParseMFTAndUSNBadInput(t *testing.T) {
 		}
 	}
 }
+
+// raw_ntfs: the test image's $MFT through a pathspec, as stock VQL names
+// it; a bad pathspec, a missing image and a file that is no NTFS volume
+// are log lines naming them.
+func TestRawNTFSAccessor(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", ".."))
+	var logs logBuf
+	scope := newScope(t, dir, &logs)
+	check(t, scope, dir,
+		`SELECT count() AS Records FROM parse_mft(accessor='raw_ntfs',
+		   filename=format(format='{"DelegateAccessor":"file","DelegatePath":%q,"Path":"$MFT"}', args=[D + '/tests/images/windows-deleted.ntfs']))
+		 GROUP BY 1`,
+		`[{"Records":98}]`) // as from the extracted $MFT (testcase 904)
+	check(t, scope, dir, `SELECT * FROM parse_mft(accessor='raw_ntfs', filename='/no/pathspec')`, `[]`)
+	check(t, scope, dir, `SELECT * FROM parse_mft(accessor='raw_ntfs', filename='{"DelegatePath":"/missing.img","Path":"$MFT"}')`, `[]`)
+	check(t, scope, dir, `SELECT * FROM parse_mft(accessor='raw_ntfs',
+		filename=format(format='{"DelegatePath":%q,"Path":"$MFT"}', args=[D + '/plugins/mftscan/testdata/windows-deleted.MFT']))`, `[]`)
+	for _, want := range []string{`raw_ntfs: "/no/pathspec" is not a pathspec`,
+		"raw_ntfs: /missing.img:",
+		"windows-deleted.MFT: no NTFS volume at offset 0"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}

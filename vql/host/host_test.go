@@ -139,7 +139,7 @@ func TestBuiltinsDoc(t *testing.T) {
 		"Velociraptor v0.75.2. Besides these, vfilter's own built-ins are available (if, count, dict,\n" +
 		"split, len, enumerate, min, max, sum, scope, version, encode; plugins if, foreach, chain, flatten,\n" +
 		"range, scope). Files are read through azvql's evidence accessors (`file`, `auto`, and Velociraptor's\n" +
-		"`data` and `scope`). Velociraptor's operator protocols are installed too: a time compared with a\n" +
+		"`data`, `scope` and `raw_ntfs`). Velociraptor's operator protocols are installed too: a time compared with a\n" +
 		"string parses the string, `t.String` is RFC 3339 UTC, a time is true after the epoch, `TRUE = 'Y'`,\n" +
 		"`dict + dict`, `dict - dict`, `dict * dict`, empty dicts and lists are false, and `=~` works on\n" +
 		"dicts (their JSON), times and numbers.\n\n")
@@ -166,8 +166,9 @@ func TestBuiltinsDoc(t *testing.T) {
 		"  object header and the bytes skipped to the next object, a truncated arena, an unreadable item).\n" +
 		"- `parse_mft()` and `parse_usn()` give Velociraptor's rows (same go-ntfs version; tests/integration\n" +
 		"  testcase 904: byte-identical). `prefix` and `device` are strings split on `\\` and `/`; `device` is\n" +
-		"  read as a raw volume with `accessor` (Velociraptor always uses its `ntfs` accessor), and there is no\n" +
-		"  `raw_ntfs` accessor: read an extracted `$MFT`/`$J`. `parse_usn` walks the journal in the plugin's\n" +
+		"  read as a raw volume with `accessor` (Velociraptor always uses its `ntfs` accessor); `raw_ntfs` opens\n" +
+		"  a file of a bare NTFS volume image named by a JSON pathspec (DelegatePath, Path) and lists no\n" +
+		"  directory. `parse_usn` walks the journal in the plugin's\n" +
 		"  goroutine, so a panic in go-ntfs on a hostile `$J` is a logged error, not a crash.\n\n")
 	b.WriteString("| Name | Kind | Description |\n|---|---|---|\n")
 	for _, e := range builtins.List {
