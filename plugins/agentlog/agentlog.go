@@ -160,27 +160,9 @@ type RowBuilder struct {
 
 // Row builds the row of a record.
 func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
-	msg := r.Msg
-	var ev *istr
-	var env *ordereddict.Dict
-	var seq any
-	ext := r.ExtensionName
-	if !r.Unparsed && r.era != eraSyslog {
-		ev = eventOf(r)
-		if ev != nil && ev.s == EvExecuting {
-			env = parseEnv(msg)
-			if env != nil && ext == nil {
-				if v, ok := env.GetString("ConfigExtensionName"); ok && v != "" {
-					ext = newIstr(v)
-				}
-			}
-		}
-		if n, ok := seqNo(msg, env); ok {
-			seq = n
-		}
-	}
-	m := logscan.String(msg)
-	if rb.Redact && redact.MayHoldSecret(msg) {
+	ev, env, ext, seq := derive(r)
+	m := logscan.String(r.Msg)
+	if rb.Redact && redact.MayHoldSecret(r.Msg) {
 		m = redact.CommandLine(m)
 		if env != nil {
 			if d, ok := redact.Value(env).(*ordereddict.Dict); ok {
@@ -188,17 +170,78 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 			}
 		}
 	}
-	var envVal, pid interface{}
+	var envVal, pid, seqVal interface{}
 	if env != nil {
 		envVal = env
 	}
 	if r.Pid >= 0 {
 		pid = r.Pid
 	}
+	if seq.ok {
+		seqVal = seq.n
+	}
 	return rowColumns.Row(r.Line, vqlkit.Time(r.Time), r.Level.val(), r.Thread.val(), r.Tag.val(),
-		r.Handler.val(), r.HandlerVersion.val(), ext.val(), m, ev.val(), seq, envVal,
+		r.Handler.val(), r.HandlerVersion.val(), ext.val(), m, ev.val(), seqVal, envVal,
 		r.Host.val(), pid, eraVals[r.era], r.Unparsed)
 }
+
+type optInt struct {
+	n  int64
+	ok bool
+}
+
+// derive computes the columns a record's message decides: Event, Env
+// (of an Executing record, not redacted), ExtensionName (the prefix's,
+// else Env's ConfigExtensionName) and SeqNo.
+func derive(r *Record) (ev *istr, env *ordereddict.Dict, ext *istr, seq optInt) {
+	ext = r.ExtensionName
+	if r.Unparsed || r.era == eraSyslog {
+		return nil, nil, ext, seq
+	}
+	msg := r.Msg
+	ev = eventOf(r)
+	if ev != nil && ev.s == EvExecuting {
+		env = parseEnv(msg)
+		if env != nil && ext == nil {
+			if v, ok := env.GetString("ConfigExtensionName"); ok && v != "" {
+				ext = newIstr(v)
+			}
+		}
+	}
+	seq.n, seq.ok = seqNo(msg, env)
+	return ev, env, ext, seq
+}
+
+// Summary is what a record's row says about an extension run: the
+// values of its Level, Handler, HandlerVersion, ExtensionName, Event
+// and SeqNo columns ("" and HasSeqNo false where the row holds NULL),
+// computed as Row computes them but without building the row (nor the
+// Message string, nor redacting). azure_log_executions reads these of
+// every record of a large waagent.log.
+type Summary struct {
+	Level, Handler, HandlerVersion, ExtensionName, Event string
+	SeqNo                                                int64
+	HasSeqNo                                             bool
+}
+
+// Summary summarises a record (see Summary).
+func (rb *RowBuilder) Summary(r *Record) Summary {
+	ev, _, ext, seq := derive(r)
+	return Summary{Level: r.Level.str(), Handler: r.Handler.str(), HandlerVersion: r.HandlerVersion.str(),
+		ExtensionName: ext.str(), Event: ev.str(), SeqNo: seq.n, HasSeqNo: seq.ok}
+}
+
+// Message is the record's Message column, redacted as Row redacts it.
+func (rb *RowBuilder) Message(r *Record) string {
+	m := logscan.String(r.Msg)
+	if rb.Redact && redact.MayHoldSecret(r.Msg) {
+		m = redact.CommandLine(m)
+	}
+	return m
+}
+
+// HasHandler reports whether the record's Handler column is set.
+func (r *Record) HasHandler() bool { return r.Handler != nil }
 
 // rowColumns builds rows in Columns' order; Row passes its values in that
 // order (the golden tests pin every column's value).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -42,6 +43,11 @@ type ExecutionsArgs struct {
 	Root      string   `vfilter:"optional,field=root,doc=The root of the evidence system (/ of a Linux VM or the C: drive of a Windows one). Default: the running system."`
 	Tz        string   `vfilter:"optional,field=tz,doc=IANA time zone of timestamps written without one; default UTC."`
 	Redact    bool     `vfilter:"optional,field=redact,doc=Redact secrets in Command and Error; default true."`
+	// Applied to whole executions, after every record was read (an
+	// execution's records may lie outside the window).
+	After        vfilter.Any `vfilter:"optional,field=after,doc=Only executions whose time (Started, else LastSeen) is at or after this time (a timestamp or RFC 3339 string; empty: no limit). Executions without a time are kept (as the artifacts' DateAfter)."`
+	Before       vfilter.Any `vfilter:"optional,field=before,doc=Only executions whose time (Started, else LastSeen) is at or before this time (empty: no limit). Executions without a time are kept."`
+	HandlerRegex string      `vfilter:"optional,field=handler_regex,doc=Only executions whose Handler matches this regex (case-insensitive as =~). Empty: every execution."`
 }
 
 // ExecutionsPlugin is azure_log_executions.
@@ -66,6 +72,11 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 		loc, err := loadTz(arg.Tz)
 		if err != nil {
 			vqlkit.Logf(scope, execPluginName, "tz %q: %v", arg.Tz, err)
+			return
+		}
+		filter, err := vqlkit.NewRecordFilter(vqlkit.FilterArgs{After: arg.After, Before: arg.Before, HandlerRegex: arg.HandlerRegex})
+		if err != nil {
+			vqlkit.Errorf(scope, execPluginName, "%v", err)
 			return
 		}
 		open := vqlkit.OpenRoot
@@ -94,11 +105,14 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			}
 			osPath := EvidencePath(root, fn)
 			b.StartFile(osPath)
-			ReadFile(ctx, root, Options{Name: fn, Loc: loc, Redact: arg.Redact},
+			ReadFile(ctx, root, Options{Name: fn, Loc: loc, Redact: arg.Redact, ExecOnly: true},
 				func(msg string) { vqlkit.Logf(scope, execPluginName, "%s", msg) },
 				func(r *Record) bool { b.Add(r); return ctx.Err() == nil })
 		}
 		for _, e := range b.Executions() {
+			if !e.keep(filter) {
+				continue
+			}
 			if !vqlkit.Send(ctx, out, e.Row()) {
 				return
 			}
@@ -293,6 +307,16 @@ func (b *ExecBuilder) Add(r *Record) {
 		e.CommandKind = k
 	}
 	e.raise(out, r.Format == FormatWaagent || r.Format == FormatWaAppAgent)
+}
+
+// keep: the execution passes f as the artifacts' filter written in VQL
+// passes its row: `Handler =~ HandlerRegex AND InDateRange(When=Started || LastSeen)`.
+func (e *Execution) keep(f *vqlkit.RecordFilter) bool {
+	when := e.Started
+	if when.IsZero() {
+		when = e.LastSeen
+	}
+	return f.KeepTime(when) && f.KeepHandler(e.Handler)
 }
 
 func (e *Execution) addTime(t time.Time) {

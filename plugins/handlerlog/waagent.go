@@ -1,6 +1,7 @@
 package handlerlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -38,14 +39,26 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 			if ar.Truncated {
 				logf(opt.Name + ": line " + itoa(ar.Line) + ": record truncated (line or record longer than the cap)")
 			}
-			row := rb.Row(ar)
-			rec := fromAgentRow(row)
-			if rec.Handler == "" {
-				rec.Handler = hint.handler
+			var rec Record
+			if opt.ExecOnly {
+				var keep bool
+				if rec, keep = execRecord(ar, rb, hint.handler); !keep {
+					return true
+				}
+			} else {
+				rec = fromAgentRow(rb.Row(ar))
+				if rec.Handler == "" {
+					rec.Handler = hint.handler
+				}
 			}
 			if opt.Redact {
 				rec.Message = redact.CommandLine(rec.Message)
 				rec.Error = redact.CommandLine(rec.Error)
+			}
+			if rec.Handler == "" {
+				// Operation is carried for a handler only: a record of no
+				// handler keeps no state (and is not read by ExecOnly).
+				return emit(&rec)
 			}
 			key := rec.Handler + "\x00" + rec.ExtensionName
 			st := states[key]
@@ -160,6 +173,15 @@ func fromAgentRow(row *ordereddict.Dict) Record {
 	if f.Len() > 0 {
 		rec.Fields = f
 	}
+	agentTail(&rec, str(row, "Era"))
+	return rec
+}
+
+// agentTail sets what a waagent record's Message says: the exit code of
+// "... exit code N" lines, Error (the first line of an ERROR or a
+// non-zero exit), the handler named by the command's path, and an OSTC
+// extension's status line (era 2.0). rec.Message is the row's Message.
+func agentTail(rec *Record, era string) {
 	first := rec.Message
 	if nl := strings.IndexByte(first, '\n'); nl >= 0 {
 		first = first[:nl]
@@ -179,7 +201,7 @@ func fromAgentRow(row *ordereddict.Dict) Record {
 			rec.Handler, rec.Version = h, v
 		}
 	}
-	if era, _ := row.GetString("Era"); era == "2.0" {
+	if era == agentlog.Era20 {
 		// OSTC extensions writing into waagent.log: their status lines.
 		if s := ostcStatus.FindStringSubmatch(first); s != nil {
 			rec.Event = EvStatus
@@ -190,5 +212,51 @@ func fromAgentRow(row *ordereddict.Dict) Record {
 			rec.Fields.Set("status", s[2]).Set("code", s[3])
 		}
 	}
-	return rec
+}
+
+var (
+	exitCodeWord  = []byte("exit code")
+	exitCodeWord2 = []byte("Exit code")
+)
+
+// execRecord is fromAgentRow for azure_log_executions (Options.ExecOnly):
+// the fields ExecBuilder reads (Line, Time, Level, Pid, Handler, Version,
+// ExtensionName, Event, SeqNo, Unparsed, Operation, Error, ExitCode,
+// Fields' status), with the same values, computed from the agent record
+// without building its row; Message only where those need it (an exit
+// code, an ERROR, an era 2.0 status line, an Executing command's
+// operation). keep is false for a record of no handler (ExecBuilder
+// ignores those): it costs only the test for an exit code in its text.
+// TestExecRecordMatchesRow and FuzzExecRecord hold it to fromAgentRow.
+func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string) (rec Record, keep bool) {
+	exitWord := bytes.Contains(ar.Msg, exitCodeWord) || bytes.Contains(ar.Msg, exitCodeWord2)
+	if !ar.HasHandler() && hintHandler == "" && !exitWord {
+		return rec, false
+	}
+	s := rb.Summary(ar)
+	rec = newRecord(ar.Line, FormatWaagent)
+	if !ar.Time.IsZero() {
+		rec.Time = ar.Time.UTC()
+	}
+	rec.Level = s.Level
+	if ar.Pid >= 0 {
+		rec.Pid = ar.Pid
+	}
+	rec.Handler, rec.Version, rec.ExtensionName, rec.Event = s.Handler, s.HandlerVersion, s.ExtensionName, s.Event
+	if s.HasSeqNo {
+		rec.SeqNo = s.SeqNo
+	}
+	rec.Unparsed = ar.Unparsed
+	era := ar.Era()
+	// The redacted text holds "exit code" only where the text does
+	// (redaction puts [REDACTED] in place of a value, removing nothing
+	// around it), so without the word the Message is not needed here.
+	if exitWord || s.Level == "ERROR" || era == agentlog.Era20 || s.Event == agentlog.EvExecuting {
+		rec.Message = rb.Message(ar)
+		agentTail(&rec, era)
+	}
+	if rec.Handler == "" {
+		rec.Handler = hintHandler
+	}
+	return rec, rec.Handler != ""
 }
