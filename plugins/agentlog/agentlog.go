@@ -160,7 +160,7 @@ type RowBuilder struct {
 
 // Row builds the row of a record.
 func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
-	ev, env, ext, seq := derive(r)
+	ev, env, ext, seq := derive(r, true)
 	m := logscan.String(r.Msg)
 	if rb.Redact && redact.MayHoldSecret(r.Msg) {
 		m = redact.CommandLine(m)
@@ -191,24 +191,28 @@ type optInt struct {
 }
 
 // derive computes the columns a record's message decides: Event, Env
-// (of an Executing record, not redacted), ExtensionName (the prefix's,
-// else Env's ConfigExtensionName) and SeqNo.
-func derive(r *Record) (ev *istr, env *ordereddict.Dict, ext *istr, seq optInt) {
+// (of an Executing record, not redacted; only with withEnv),
+// ExtensionName (the prefix's, else Env's ConfigExtensionName) and SeqNo.
+func derive(r *Record, withEnv bool) (ev *istr, env *ordereddict.Dict, ext *istr, seq optInt) {
 	ext = r.ExtensionName
 	if r.Unparsed || r.era == eraSyslog {
 		return nil, nil, ext, seq
 	}
 	msg := r.Msg
 	ev = eventOf(r)
+	var facts envFacts
 	if ev != nil && ev.s == EvExecuting {
-		env = parseEnv(msg)
-		if env != nil && ext == nil {
-			if v, ok := env.GetString("ConfigExtensionName"); ok && v != "" {
-				ext = newIstr(v)
-			}
+		if withEnv {
+			env = parseEnv(msg)
+			facts = factsOf(env)
+		} else {
+			facts = envFactsOf(msg)
+		}
+		if ext == nil && facts.ext != "" {
+			ext = newIstr(facts.ext)
 		}
 	}
-	seq.n, seq.ok = seqNo(msg, env)
+	seq.n, seq.ok = seqNo(msg, facts)
 	return ev, env, ext, seq
 }
 
@@ -226,7 +230,7 @@ type Summary struct {
 
 // Summary summarises a record (see Summary).
 func (rb *RowBuilder) Summary(r *Record) Summary {
-	ev, _, ext, seq := derive(r)
+	ev, _, ext, seq := derive(r, false)
 	return Summary{Level: r.Level.str(), Handler: r.Handler.str(), HandlerVersion: r.HandlerVersion.str(),
 		ExtensionName: ext.str(), Event: ev.str(), SeqNo: seq.n, HasSeqNo: seq.ok}
 }

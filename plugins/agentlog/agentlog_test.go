@@ -593,3 +593,32 @@ func TestFixtureWaagentLog(t *testing.T) {
 }
 
 func newLogger(w io.Writer) *log.Logger { return log.New(w, "", 0) }
+
+// Summary holds the values Row puts in the same columns, on every record
+// of the fuzz seeds (every era, syslog, env dicts flat and not).
+func TestSummaryMatchesRow(t *testing.T) {
+	for _, red := range []bool{true, false} {
+		rb := &RowBuilder{Redact: red}
+		n := 0
+		for _, seed := range append(fuzzSeeds, `2024-05-02T10:11:09.701220Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandHandlerLinux.x-1.3.9] Executing command: /bin/x enable with environment variables: {"ConfigSequenceNumber": 5, "ConfigExtensionName": "y"}`,
+			`2024-05-02T10:11:09.701220Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandHandlerLinux-1.3.9] Executing command: /bin/x enable with environment variables: {"ConfigSequenceNumber": "5", "ConfigExtensionName": "y", "ConfigExtensionName": "z", "PASSWORD": "p"}`) {
+			a := NewAssembler(Options{}, func(r *Record) bool {
+				row := rb.Row(r)
+				s := rb.Summary(r)
+				get := func(k string) string { v, _ := row.GetString(k); return v }
+				seq, hasSeq := row.GetInt64("SeqNo")
+				if s.Level != get("Level") || s.Handler != get("Handler") || s.HandlerVersion != get("HandlerVersion") ||
+					s.ExtensionName != get("ExtensionName") || s.Event != get("Event") || s.HasSeqNo != hasSeq || s.SeqNo != seq && hasSeq ||
+					rb.Message(r) != get("Message") || r.HasHandler() != (get("Handler") != "") {
+					t.Fatalf("Summary %+v (message %q) for row %v", s, rb.Message(r), row)
+				}
+				n++
+				return true
+			})
+			Scan(strings.NewReader(seed), a)
+		}
+		if n < 20 {
+			t.Fatalf("only %d records", n)
+		}
+	}
+}

@@ -185,23 +185,51 @@ func (e *Execution) Row() *ordereddict.Dict {
 
 // ExecBuilder joins records of several logs into executions.
 type ExecBuilder struct {
-	byKey   map[string]*Execution
+	byKey   map[execKey]*Execution
 	order   []*Execution
 	file    string
-	current map[string]int64     // handler+ext -> the last sequence number seen in this file
-	pending map[string]time.Time // handler+ext+pid -> first time before the sequence number was known
+	current map[handlerKey]int64 // the last sequence number seen in this file
+	pending map[pidKey]time.Time // first time before the sequence number was known
+	names   map[string]string    // handler and extension names, cloned once
+}
+
+// The maps are keyed by structs of names the builder owns (name): no
+// key is built per record, and none holds a record's memory.
+type handlerKey struct{ handler, ext string }
+
+type pidKey struct {
+	handlerKey
+	pid int64
+}
+
+type execKey struct {
+	handlerKey
+	seq int64
+}
+
+// name is s as a string of the builder's own: a record's fields may be
+// slices of its whole message, which a key or an execution must not keep.
+func (b *ExecBuilder) name(s string) string {
+	if v, ok := b.names[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if len(b.names) < maxExecutions {
+		b.names[v] = v
+	}
+	return v
 }
 
 // NewExecBuilder returns an empty builder.
 func NewExecBuilder() *ExecBuilder {
-	return &ExecBuilder{byKey: map[string]*Execution{}}
+	return &ExecBuilder{byKey: map[execKey]*Execution{}, names: map[string]string{}}
 }
 
 // StartFile starts the records of a new log file.
 func (b *ExecBuilder) StartFile(osPath string) {
 	b.file = osPath
-	b.current = map[string]int64{}
-	b.pending = map[string]time.Time{}
+	b.current = map[handlerKey]int64{}
+	b.pending = map[pidKey]time.Time{}
 }
 
 const maxExecutions = 100000
@@ -214,8 +242,8 @@ func (b *ExecBuilder) Add(r *Record) {
 	if r.Unparsed || r.Handler == "" {
 		return
 	}
-	hk := r.Handler + "\x00" + r.ExtensionName
-	pk := hk + "\x00" + itoa(r.Pid)
+	hk := handlerKey{b.name(r.Handler), b.name(r.ExtensionName)}
+	pk := pidKey{hk, r.Pid}
 	if r.Format == FormatOSTC && r.Event == EvStart {
 		delete(b.pending, pk) // a new handler process: what the last one logged is not this run's start
 	}
@@ -250,16 +278,17 @@ func (b *ExecBuilder) Add(r *Record) {
 	} else {
 		b.current[hk] = seq
 	}
-	key := hk + "\x00" + itoa(seq)
+	key := execKey{hk, seq}
 	e := b.byKey[key]
 	if e == nil {
 		if len(b.byKey) >= maxExecutions {
 			return
 		}
-		// Every string an execution keeps is cloned: a record's fields are
-		// slices of its whole message (a Command: record carries the
-		// script's output), and keeping a slice keeps the message.
-		e = &Execution{Handler: strings.Clone(r.Handler), ExtensionName: strings.Clone(r.ExtensionName), SeqNo: seq, Outcome: OutcomeUnknown}
+		// Every string an execution keeps is cloned (the names by b.name):
+		// a record's fields are slices of its whole message (a Command:
+		// record carries the script's output), and keeping a slice keeps
+		// the message.
+		e = &Execution{Handler: hk.handler, ExtensionName: hk.ext, SeqNo: seq, Outcome: OutcomeUnknown}
 		b.byKey[key] = e
 		b.order = append(b.order, e)
 	}

@@ -28,7 +28,7 @@ var agentOps = map[string]string{
 // "Install extension", ... and "Executing command: <cmd> <op>" records.
 func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, logf func(string), emit func(*Record) bool) {
 	type state struct{ op string }
-	states := map[string]*state{}
+	states := map[handlerKey]*state{}
 	rb := &agentlog.RowBuilder{Redact: opt.Redact}
 	hint := hintFromPath(opt.Name)
 	a := agentlog.NewAssembler(agentlog.Options{Loc: opt.Loc, MaxLine: opt.MaxLine, MaxRecord: opt.MaxRecord},
@@ -60,14 +60,13 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 				// handler keeps no state (and is not read by ExecOnly).
 				return emit(&rec)
 			}
-			key := rec.Handler + "\x00" + rec.ExtensionName
-			st := states[key]
+			st := states[handlerKey{rec.Handler, rec.ExtensionName}]
 			if st == nil {
 				if len(states) > maxProcs {
-					states = map[string]*state{}
+					states = map[handlerKey]*state{}
 				}
 				st = &state{}
-				states[key] = st
+				states[handlerKey{strings.Clone(rec.Handler), strings.Clone(rec.ExtensionName)}] = st
 			}
 			if op := agentOps[rec.Event]; op != "" {
 				st.op = op
@@ -214,10 +213,21 @@ func agentTail(rec *Record, era string) {
 	}
 }
 
-var (
-	exitCodeWord  = []byte("exit code")
-	exitCodeWord2 = []byte("Exit code")
-)
+var xitCode = []byte("xit code")
+
+// hasExitCodeWord: m holds "exit code" or "Exit code" (one search).
+func hasExitCodeWord(m []byte) bool {
+	for {
+		i := bytes.Index(m, xitCode)
+		if i < 0 {
+			return false
+		}
+		if i > 0 && (m[i-1] == 'e' || m[i-1] == 'E') {
+			return true
+		}
+		m = m[i+len(xitCode):]
+	}
+}
 
 // execRecord is fromAgentRow for azure_log_executions (Options.ExecOnly):
 // the fields ExecBuilder reads (Line, Time, Level, Pid, Handler, Version,
@@ -229,7 +239,7 @@ var (
 // ignores those): it costs only the test for an exit code in its text.
 // TestExecRecordMatchesRow and FuzzExecRecord hold it to fromAgentRow.
 func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string) (rec Record, keep bool) {
-	exitWord := bytes.Contains(ar.Msg, exitCodeWord) || bytes.Contains(ar.Msg, exitCodeWord2)
+	exitWord := hasExitCodeWord(ar.Msg)
 	if !ar.HasHandler() && hintHandler == "" && !exitWord {
 		return rec, false
 	}
