@@ -18,6 +18,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/logscan"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"github.com/azvql/azvql/tools/loggen/loggen"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -620,5 +622,36 @@ func TestSummaryMatchesRow(t *testing.T) {
 		if n < 20 {
 			t.Fatalf("only %d records", n)
 		}
+	}
+}
+
+// The plugin's keeper (the handler regex remembered per handler name)
+// keeps the records Keep keeps.
+func TestKeeperMatchesKeep(t *testing.T) {
+	for _, fa := range []vqlkit.FilterArgs{{HandlerRegex: "RunCommand"}, {HandlerRegex: "^Microsoft\\.OSTC", Levels: "ERROR"},
+		{HandlerRegex: ".", Events: []any{"Executing", "Command"}}, {After: "2021-01-01T00:00:00Z", HandlerRegex: "x"}} {
+		f, err := vqlkit.NewRecordFilter(fa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := newKeeper(f)
+		kept, n := 0, 0
+		var gen bytes.Buffer
+		if _, err := loggen.Generate(&gen, 1<<20, 3); err != nil {
+			t.Fatal(err)
+		}
+		for _, seed := range append(fuzzSeeds, gen.String()) {
+			a := NewAssembler(Options{}, func(r *Record) bool {
+				if got, want := k.keep(r), Keep(f, r); got != want {
+					t.Fatalf("%+v: keeper %v, Keep %v for line %d %q", fa, got, want, r.Line, r.Msg)
+				} else if got {
+					kept++
+				}
+				n++
+				return true
+			})
+			Scan(strings.NewReader(seed), a)
+		}
+		t.Logf("%+v: %d of %d kept", fa, kept, n)
 	}
 }
