@@ -270,11 +270,19 @@ func (rb *RowBuilder) Summary(r *Record) Summary {
 
 // Message is the record's Message column, redacted as Row redacts it.
 func (rb *RowBuilder) Message(r *Record) string {
+	m, _ := rb.MessageClean(r)
+	return m
+}
+
+// MessageClean is Message, and whether redaction leaves the message as
+// it is: with Redact, the secret gate found nothing in it (then
+// redact.String returns it, and any part of it, unchanged).
+func (rb *RowBuilder) MessageClean(r *Record) (string, bool) {
 	m := logscan.String(r.Msg)
 	if rb.Redact && redact.MayHoldSecret(r.Msg) {
-		m = redact.CommandLine(m)
+		return redact.CommandLine(m), false
 	}
-	return m
+	return m, rb.Redact
 }
 
 // HasHandler reports whether the record's Handler column is set.

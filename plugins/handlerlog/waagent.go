@@ -40,9 +40,10 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 				logf(opt.Name + ": line " + itoa(ar.Line) + ": record truncated (line or record longer than the cap)")
 			}
 			var rec Record
+			clean := false // redaction is known to leave Message (and Error, a part of it) as they are
 			if opt.ExecOnly {
 				var keep bool
-				if rec, keep = execRecord(ar, rb, hint.handler); !keep {
+				if rec, clean, keep = execRecord(ar, rb, hint.handler); !keep {
 					return true
 				}
 			} else {
@@ -51,7 +52,7 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 					rec.Handler = hint.handler
 				}
 			}
-			if opt.Redact {
+			if opt.Redact && !clean {
 				rec.Message = redact.CommandLine(rec.Message)
 				rec.Error = redact.CommandLine(rec.Error)
 			}
@@ -235,13 +236,15 @@ func hasExitCodeWord(m []byte) bool {
 // Fields' status), with the same values, computed from the agent record
 // without building its row; Message only where those need it (an exit
 // code, an ERROR, an era 2.0 status line, an Executing command's
-// operation). keep is false for a record of no handler (ExecBuilder
+// operation). clean: redacting Message and Error again (as readWaagent
+// does the rows' values) would leave them as they are. keep is false
+// for a record of no handler (ExecBuilder
 // ignores those): it costs only the test for an exit code in its text.
 // TestExecRecordMatchesRow and FuzzExecRecord hold it to fromAgentRow.
-func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string) (rec Record, keep bool) {
+func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string) (rec Record, clean, keep bool) {
 	exitWord := hasExitCodeWord(ar.Msg)
 	if !ar.HasHandler() && hintHandler == "" && !exitWord {
-		return rec, false
+		return rec, false, false
 	}
 	s := rb.Summary(ar)
 	rec = newRecord(ar.Line, FormatWaagent)
@@ -261,12 +264,13 @@ func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string
 	// The redacted text holds "exit code" only where the text does
 	// (redaction puts [REDACTED] in place of a value, removing nothing
 	// around it), so without the word the Message is not needed here.
+	clean = true // no Message, no Error: nothing to redact
 	if exitWord || s.Level == "ERROR" || era == agentlog.Era20 || s.Event == agentlog.EvExecuting {
-		rec.Message = rb.Message(ar)
+		rec.Message, clean = rb.MessageClean(ar)
 		agentTail(&rec, era)
 	}
 	if rec.Handler == "" {
 		rec.Handler = hintHandler
 	}
-	return rec, rec.Handler != ""
+	return rec, clean, rec.Handler != ""
 }
