@@ -114,11 +114,16 @@ func (c *starCopier) copy(row vfilter.Row) (*ordereddict.Dict, bool) {
 	}
 	c.vals = vals
 	if !same {
-		c.names = c.names[:0]
+		seen := make(map[string]bool, len(items))
+		names := make([]string, 0, len(items))
 		for _, it := range items {
-			c.names = append(c.names, it.Key)
+			if seen[it.Key] { // not from ordereddict's own API; vfilter's path keeps whatever it makes of it
+				return nil, false
+			}
+			seen[it.Key] = true
+			names = append(names, it.Key)
 		}
-		c.cols = vqlkit.NewColumns(c.names...)
+		c.names, c.cols = names, vqlkit.NewColumns(names...)
 	}
 	return c.cols.Row(vals...), true
 }
