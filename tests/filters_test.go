@@ -109,3 +109,64 @@ func TestLogPluginFilterArgumentErrors(t *testing.T) {
 		}
 	}
 }
+
+// azure_log_executions' after=, before=, handler_regex= keep exactly the
+// executions the artifacts' Executions sources kept with VQL
+// (`Handler =~ HandlerRegex AND InDateRange(When=Started || LastSeen)`),
+// over every log of the fixtures read as one set.
+func TestLogExecutionsFilterMatchesVQL(t *testing.T) {
+	fixtures, err := filepath.Abs("fixtures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fmt.Sprintf("SELECT OSPath FROM glob(globs=['**/*.log', '**/*.log.[0-9]*', '**/waagent.log*'], root='%s') "+
+		"WHERE NOT IsDir AND NOT OSPath =~ '[/\\\\]events[/\\\\]' ORDER BY OSPath", fixtures)
+	all, stderr, err := run(t, "query", "--format", "jsonl",
+		fmt.Sprintf("LET F <= SELECT OSPath FROM foreach(row={%s}) SELECT * FROM azure_log_executions(filenames=F.OSPath)", files))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	total := strings.Count(all, "\n")
+	if total < 20 {
+		t.Fatalf("only %d executions over the fixtures", total)
+	}
+	lit := func(s string) string { return "'" + s + "'" }
+	for _, f := range []struct{ after, before, re string }{
+		{after: "2025-03-14T00:00:00Z", before: "2025-04-02T08:47:33Z"},
+		{after: "2024-01-01T00:00:00Z"},
+		{before: "2023-01-01T00:00:00Z"},
+		// Inclusive ends: an execution started exactly at after/before is kept.
+		{after: "2025-03-14T09:12:03.291006Z", before: "2025-03-14T09:12:03.291006Z"},
+		{after: "2025-04-02T09:14:05Z", before: "2025-04-02T10:22:47Z"},
+		{re: "RunCommand|CustomScript"},
+		{re: "runcommand"},
+		{after: "2025-03-14T00:00:00Z", re: "CustomScript"},
+	} {
+		inPlugin := fmt.Sprintf("LET F <= SELECT OSPath FROM foreach(row={%s}) "+
+			"SELECT * FROM azure_log_executions(filenames=F.OSPath, after=%s, before=%s, handler_regex=%s)",
+			files, lit(f.after), lit(f.before), lit(f.re))
+		inVQL := fmt.Sprintf("LET F <= SELECT OSPath FROM foreach(row={%[1]s}) "+
+			"LET A <= if(condition=%[2]s, then=timestamp(epoch=%[2]s)) "+
+			"LET B <= if(condition=%[3]s, then=timestamp(epoch=%[3]s)) "+
+			"SELECT * FROM azure_log_executions(filenames=F.OSPath) "+
+			"WHERE ( NOT %[4]s OR Handler =~ %[4]s ) "+
+			"AND NOT ( A AND ( Started || LastSeen ) AND ( Started || LastSeen ) < A ) "+
+			"AND NOT ( B AND ( Started || LastSeen ) AND ( Started || LastSeen ) > B )",
+			files, lit(f.after), lit(f.before), lit(f.re))
+		got, stderr1, err1 := run(t, "query", "--format", "jsonl", inPlugin)
+		want, stderr2, err2 := run(t, "query", "--format", "jsonl", inVQL)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%+v: %v %v\n%s\n%s", f, err1, err2, stderr1, stderr2)
+		}
+		if got != want {
+			t.Errorf("%+v: plugin filter kept %d executions, VQL %d\nplugin:\n%s\nVQL:\n%s",
+				f, strings.Count(got, "\n"), strings.Count(want, "\n"), got, want)
+		}
+		t.Logf("%+v: %d of %d executions", f, strings.Count(got, "\n"), total)
+	}
+	if _, stderr, err := run(t, "query", "--format", "jsonl",
+		"SELECT * FROM azure_log_executions(filenames='/nonexistent/waagent.log', after='yesterday')"); err == nil ||
+		!strings.Contains(stderr, "azure_log_executions") {
+		t.Errorf("after='yesterday': err=%v stderr=%q", err, stderr)
+	}
+}

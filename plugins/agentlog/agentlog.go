@@ -113,13 +113,14 @@ func (WaagentLogPlugin) Call(ctx context.Context, scope types.Scope, args *order
 		}
 		defer f.Close()
 		rb := &RowBuilder{Redact: arg.Redact}
+		keep := newKeeper(filter)
 		var a *Assembler
 		a = NewAssembler(opt, func(r *Record) bool {
 			if r.Truncated {
 				vqlkit.Logf(scope, pluginName, "%s: line %d: record truncated (line longer than %d bytes or record larger than %d bytes)",
 					osPath, r.Line, logscan.DefaultMaxLine, logscan.DefaultMaxRecord)
 			}
-			if !Keep(filter, r) {
+			if !keep.keep(r) {
 				return ctx.Err() == nil
 			}
 			return vqlkit.Send(ctx, out, rb.Row(r))
@@ -144,6 +145,38 @@ func Keep(f *vqlkit.RecordFilter, r *Record) bool {
 	return f.Events == nil || f.KeepEvent(eventOf(r).str())
 }
 
+// keeper is Keep with the handler regex's answer remembered per
+// interned handler name: a log names a few handlers in a million
+// records, and the regex cost more than the rest of the test.
+type keeper struct {
+	f       *vqlkit.RecordFilter
+	handler map[*istr]bool
+}
+
+func newKeeper(f *vqlkit.RecordFilter) *keeper {
+	return &keeper{f: f, handler: map[*istr]bool{}}
+}
+
+func (k *keeper) keep(r *Record) bool {
+	f := k.f
+	if !f.KeepTime(r.Time) {
+		return false
+	}
+	if f.Handler != nil {
+		ok, seen := k.handler[r.Handler]
+		if !seen {
+			ok = f.KeepHandler(r.Handler.str())
+			if len(k.handler) < maxInterned {
+				k.handler[r.Handler] = ok
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return f.KeepLevel(r.Level.str()) && (f.Events == nil || f.KeepEvent(eventOf(r).str()))
+}
+
 // eventOf is the record's Event column (nil for unparsed lines and lines
 // from other programs in syslog).
 func eventOf(r *Record) *istr {
@@ -160,27 +193,9 @@ type RowBuilder struct {
 
 // Row builds the row of a record.
 func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
-	msg := r.Msg
-	var ev *istr
-	var env *ordereddict.Dict
-	var seq any
-	ext := r.ExtensionName
-	if !r.Unparsed && r.era != eraSyslog {
-		ev = eventOf(r)
-		if ev != nil && ev.s == EvExecuting {
-			env = parseEnv(msg)
-			if env != nil && ext == nil {
-				if v, ok := env.GetString("ConfigExtensionName"); ok && v != "" {
-					ext = newIstr(v)
-				}
-			}
-		}
-		if n, ok := seqNo(msg, env); ok {
-			seq = n
-		}
-	}
-	m := logscan.String(msg)
-	if rb.Redact && redact.MayHoldSecret(msg) {
+	ev, env, ext, seq := derive(r, true)
+	m := logscan.String(r.Msg)
+	if rb.Redact && redact.MayHoldSecret(r.Msg) {
 		m = redact.CommandLine(m)
 		if env != nil {
 			if d, ok := redact.Value(env).(*ordereddict.Dict); ok {
@@ -188,17 +203,90 @@ func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
 			}
 		}
 	}
-	var envVal, pid interface{}
+	var envVal, pid, seqVal interface{}
 	if env != nil {
 		envVal = env
 	}
 	if r.Pid >= 0 {
 		pid = r.Pid
 	}
+	if seq.ok {
+		seqVal = seq.n
+	}
 	return rowColumns.Row(r.Line, vqlkit.Time(r.Time), r.Level.val(), r.Thread.val(), r.Tag.val(),
-		r.Handler.val(), r.HandlerVersion.val(), ext.val(), m, ev.val(), seq, envVal,
+		r.Handler.val(), r.HandlerVersion.val(), ext.val(), m, ev.val(), seqVal, envVal,
 		r.Host.val(), pid, eraVals[r.era], r.Unparsed)
 }
+
+type optInt struct {
+	n  int64
+	ok bool
+}
+
+// derive computes the columns a record's message decides: Event, Env
+// (of an Executing record, not redacted; only with withEnv),
+// ExtensionName (the prefix's, else Env's ConfigExtensionName) and SeqNo.
+func derive(r *Record, withEnv bool) (ev *istr, env *ordereddict.Dict, ext *istr, seq optInt) {
+	ext = r.ExtensionName
+	if r.Unparsed || r.era == eraSyslog {
+		return nil, nil, ext, seq
+	}
+	msg := r.Msg
+	ev = eventOf(r)
+	var facts envFacts
+	if ev != nil && ev.s == EvExecuting {
+		if withEnv {
+			env = parseEnv(msg)
+			facts = factsOf(env)
+		} else {
+			facts = envFactsOf(msg)
+		}
+		if ext == nil && facts.ext != "" {
+			ext = newIstr(facts.ext)
+		}
+	}
+	seq.n, seq.ok = seqNo(msg, facts)
+	return ev, env, ext, seq
+}
+
+// Summary is what a record's row says about an extension run: the
+// values of its Level, Handler, HandlerVersion, ExtensionName, Event
+// and SeqNo columns ("" and HasSeqNo false where the row holds NULL),
+// computed as Row computes them but without building the row (nor the
+// Message string, nor redacting). azure_log_executions reads these of
+// every record of a large waagent.log.
+type Summary struct {
+	Level, Handler, HandlerVersion, ExtensionName, Event string
+	SeqNo                                                int64
+	HasSeqNo                                             bool
+}
+
+// Summary summarises a record (see Summary).
+func (rb *RowBuilder) Summary(r *Record) Summary {
+	ev, _, ext, seq := derive(r, false)
+	return Summary{Level: r.Level.str(), Handler: r.Handler.str(), HandlerVersion: r.HandlerVersion.str(),
+		ExtensionName: ext.str(), Event: ev.str(), SeqNo: seq.n, HasSeqNo: seq.ok}
+}
+
+// Message is the record's Message column, redacted as Row redacts it.
+func (rb *RowBuilder) Message(r *Record) string {
+	m, _ := rb.MessageClean(r)
+	return m
+}
+
+// MessageClean is Message, and whether redaction leaves the message as
+// it is: with Redact, the secret gate found nothing in it (then
+// redact.String returns it, and any part of it, unchanged).
+func (rb *RowBuilder) MessageClean(r *Record) (string, bool) {
+	m := logscan.String(r.Msg)
+	if rb.Redact && redact.MayHoldSecret(r.Msg) {
+		return redact.CommandLine(m), false
+	}
+	return m, rb.Redact
+}
+
+// HasHandler reports whether the record's Handler column is set.
+func (r *Record) HasHandler() bool { return r.Handler != nil }
 
 // rowColumns builds rows in Columns' order; Row passes its values in that
 // order (the golden tests pin every column's value).

@@ -18,6 +18,8 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/logscan"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"github.com/azvql/azvql/tools/loggen/loggen"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -593,3 +595,63 @@ func TestFixtureWaagentLog(t *testing.T) {
 }
 
 func newLogger(w io.Writer) *log.Logger { return log.New(w, "", 0) }
+
+// Summary holds the values Row puts in the same columns, on every record
+// of the fuzz seeds (every era, syslog, env dicts flat and not).
+func TestSummaryMatchesRow(t *testing.T) {
+	for _, red := range []bool{true, false} {
+		rb := &RowBuilder{Redact: red}
+		n := 0
+		for _, seed := range append(fuzzSeeds, `2024-05-02T10:11:09.701220Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandHandlerLinux.x-1.3.9] Executing command: /bin/x enable with environment variables: {"ConfigSequenceNumber": 5, "ConfigExtensionName": "y"}`,
+			`2024-05-02T10:11:09.701220Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandHandlerLinux-1.3.9] Executing command: /bin/x enable with environment variables: {"ConfigSequenceNumber": "5", "ConfigExtensionName": "y", "ConfigExtensionName": "z", "PASSWORD": "p"}`) {
+			a := NewAssembler(Options{}, func(r *Record) bool {
+				row := rb.Row(r)
+				s := rb.Summary(r)
+				get := func(k string) string { v, _ := row.GetString(k); return v }
+				seq, hasSeq := row.GetInt64("SeqNo")
+				if s.Level != get("Level") || s.Handler != get("Handler") || s.HandlerVersion != get("HandlerVersion") ||
+					s.ExtensionName != get("ExtensionName") || s.Event != get("Event") || s.HasSeqNo != hasSeq || s.SeqNo != seq && hasSeq ||
+					rb.Message(r) != get("Message") || r.HasHandler() != (get("Handler") != "") {
+					t.Fatalf("Summary %+v (message %q) for row %v", s, rb.Message(r), row)
+				}
+				n++
+				return true
+			})
+			Scan(strings.NewReader(seed), a)
+		}
+		if n < 20 {
+			t.Fatalf("only %d records", n)
+		}
+	}
+}
+
+// The plugin's keeper (the handler regex remembered per handler name)
+// keeps the records Keep keeps.
+func TestKeeperMatchesKeep(t *testing.T) {
+	for _, fa := range []vqlkit.FilterArgs{{HandlerRegex: "RunCommand"}, {HandlerRegex: "^Microsoft\\.OSTC", Levels: "ERROR"},
+		{HandlerRegex: ".", Events: []any{"Executing", "Command"}}, {After: "2021-01-01T00:00:00Z", HandlerRegex: "x"}} {
+		f, err := vqlkit.NewRecordFilter(fa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := newKeeper(f)
+		kept, n := 0, 0
+		var gen bytes.Buffer
+		if _, err := loggen.Generate(&gen, 1<<20, 3); err != nil {
+			t.Fatal(err)
+		}
+		for _, seed := range append(fuzzSeeds, gen.String()) {
+			a := NewAssembler(Options{}, func(r *Record) bool {
+				if got, want := k.keep(r), Keep(f, r); got != want {
+					t.Fatalf("%+v: keeper %v, Keep %v for line %d %q", fa, got, want, r.Line, r.Msg)
+				} else if got {
+					kept++
+				}
+				n++
+				return true
+			})
+			Scan(strings.NewReader(seed), a)
+		}
+		t.Logf("%+v: %d of %d kept", fa, kept, n)
+	}
+}

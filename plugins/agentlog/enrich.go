@@ -130,9 +130,9 @@ var (
 	settings  = []byte(".settings")
 )
 
-// parseEnv reads the JSON dict of an "Executing command: ... with
-// environment variables: {...}" message.
-func parseEnv(m []byte) *ordereddict.Dict {
+// envJSON is the JSON dict of an "Executing command: ... with
+// environment variables: {...}" message (nil when there is none).
+func envJSON(m []byte) []byte {
 	i := bytes.Index(m, envMarker)
 	if i < 0 {
 		return nil
@@ -145,7 +145,15 @@ func parseEnv(m []byte) *ordereddict.Dict {
 	if nl := bytes.IndexByte(js, '\n'); nl >= 0 {
 		js = js[:nl]
 	}
-	js = bytes.TrimRight(js, " \r\t")
+	return bytes.TrimRight(js, " \r\t")
+}
+
+// parseEnv reads the JSON dict of an Executing message.
+func parseEnv(m []byte) *ordereddict.Dict {
+	js := envJSON(m)
+	if js == nil {
+		return nil
+	}
 	if d := parseFlatJSON(js); d != nil {
 		return d
 	}
@@ -156,50 +164,119 @@ func parseEnv(m []byte) *ordereddict.Dict {
 	return d
 }
 
+// envFacts are what Row reads of an Executing record's env dict:
+// ConfigExtensionName (a non-empty string) and ConfigSequenceNumber (a
+// number, or a string that parses as one).
+type envFacts struct {
+	ext    string
+	seq    int64
+	hasSeq bool
+}
+
+// factsOf reads the facts of a parsed env dict (nil: none).
+func factsOf(env *ordereddict.Dict) envFacts {
+	var f envFacts
+	if env == nil {
+		return f
+	}
+	if v, ok := env.GetString("ConfigExtensionName"); ok {
+		f.ext = v
+	}
+	if v, ok := env.Get("ConfigSequenceNumber"); ok {
+		switch t := v.(type) {
+		case string:
+			if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+				f.seq, f.hasSeq = n, true
+			}
+		case int64:
+			f.seq, f.hasSeq = t, true
+		case float64:
+			f.seq, f.hasSeq = int64(t), true
+		}
+	}
+	return f
+}
+
+// envFactsOf is factsOf(parseEnv(m)) without building the dict when the
+// env is flat (every value a string: the agent's own): the last value
+// of each key wins, as in the dict Set builds.
+func envFactsOf(m []byte) envFacts {
+	js := envJSON(m)
+	if js == nil {
+		return envFacts{}
+	}
+	var ext, seq jsonStr
+	var hasExt, hasSeq bool
+	if flatJSON(js, func(k, v jsonStr) {
+		switch {
+		case k.is("ConfigExtensionName"):
+			ext, hasExt = v, true
+		case k.is("ConfigSequenceNumber"):
+			seq, hasSeq = v, true
+		}
+	}) {
+		var f envFacts
+		if hasExt {
+			f.ext = ext.String()
+		}
+		if hasSeq {
+			if n, err := strconv.ParseInt(seq.String(), 10, 64); err == nil {
+				f.seq, f.hasSeq = n, true
+			}
+		}
+		return f
+	}
+	return factsOf(parseEnv(m))
+}
+
 // parseFlatJSON parses a JSON object whose values are all strings (the
 // agent's environment dict) without a general decoder; nil for anything
 // else (the caller falls back to one).
 func parseFlatJSON(b []byte) *ordereddict.Dict {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
+	d := ordereddict.NewDict()
+	if !flatJSON(b, func(k, v jsonStr) { d.Set(k.String(), v.String()) }) {
 		return nil
 	}
-	d := ordereddict.NewDict()
+	return d
+}
+
+// flatJSON calls fn for every key and value, in order, of a JSON object
+// whose values are all strings; false for anything else (fn may have
+// been called for the pairs before the fault).
+func flatJSON(b []byte, fn func(k, v jsonStr)) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		if skipWS(b, i+1) != len(b) {
-			return nil
-		}
-		return d
+		return skipWS(b, i+1) == len(b)
 	}
 	for {
-		k, j, ok := jsonString(b, i)
+		k, j, ok := jsonSpan(b, i)
 		if !ok {
-			return nil
+			return false
 		}
 		i = skipWS(b, j)
 		if i >= len(b) || b[i] != ':' {
-			return nil
+			return false
 		}
-		v, j, ok := jsonString(b, skipWS(b, i+1))
+		v, j, ok := jsonSpan(b, skipWS(b, i+1))
 		if !ok {
-			return nil
+			return false
 		}
-		d.Set(k, v)
+		fn(k, v)
 		i = skipWS(b, j)
 		if i >= len(b) {
-			return nil
+			return false
 		}
 		switch b[i] {
 		case ',':
 			i = skipWS(b, i+1)
 		case '}':
-			if skipWS(b, i+1) != len(b) {
-				return nil
-			}
-			return d
+			return skipWS(b, i+1) == len(b)
 		default:
-			return nil
+			return false
 		}
 	}
 }
@@ -211,10 +288,33 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// jsonString reads a JSON string at b[i:].
-func jsonString(b []byte, i int) (string, int, bool) {
+// jsonStr is a JSON string: its bytes between the quotes when they need
+// no decoding, else its decoded value.
+type jsonStr struct {
+	raw []byte
+	dec string
+	esc bool
+}
+
+func (v jsonStr) String() string {
+	if v.esc {
+		return v.dec
+	}
+	return string(v.raw)
+}
+
+// is compares without allocating.
+func (v jsonStr) is(s string) bool {
+	if v.esc {
+		return v.dec == s
+	}
+	return string(v.raw) == s
+}
+
+// jsonSpan reads a JSON string at b[i:].
+func jsonSpan(b []byte, i int) (jsonStr, int, bool) {
 	if i >= len(b) || b[i] != '"' {
-		return "", i, false
+		return jsonStr{}, i, false
 	}
 	esc := false
 	for j := i + 1; j < len(b); j++ {
@@ -224,42 +324,31 @@ func jsonString(b []byte, i int) (string, int, bool) {
 			j++
 		case '"':
 			if !esc {
-				return string(b[i+1 : j]), j + 1, true
+				return jsonStr{raw: b[i+1 : j]}, j + 1, true
 			}
 			var s string
 			if err := json.Unmarshal(b[i:j+1], &s); err != nil {
-				return "", j, false
+				return jsonStr{}, j, false
 			}
-			return s, j + 1, true
+			return jsonStr{dec: s, esc: true}, j + 1, true
 		default:
 			if b[j] < 0x20 {
-				return "", j, false
+				return jsonStr{}, j, false
 			}
 			if b[j] >= 0x80 {
 				esc = true // let the decoder deal with UTF-8 (invalid bytes become U+FFFD)
 			}
 		}
 	}
-	return "", len(b), false
+	return jsonStr{}, len(b), false
 }
 
 // seqNo finds a configuration sequence number in a message:
 // "ConfigSequenceNumber" of the env dict, "<N>.settings" (also
 // "<extName>.<N>.settings"), "seqNo <N>" / "sequence number <N>".
-func seqNo(m []byte, env *ordereddict.Dict) (int64, bool) {
-	if env != nil {
-		if v, ok := env.Get("ConfigSequenceNumber"); ok {
-			switch t := v.(type) {
-			case string:
-				if n, err := strconv.ParseInt(t, 10, 64); err == nil {
-					return n, true
-				}
-			case int64:
-				return t, true
-			case float64:
-				return int64(t), true
-			}
-		}
+func seqNo(m []byte, env envFacts) (int64, bool) {
+	if env.hasSeq {
+		return env.seq, true
 	}
 	if i := bytes.Index(m, settings); i > 0 {
 		j := i

@@ -113,3 +113,17 @@ func FuzzRedactGate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEnvFacts: the env facts Summary reads without building the dict
+// (envFactsOf) are those Row reads of the dict (factsOf(parseEnv)).
+func FuzzEnvFacts(f *testing.F) {
+	f.Add([]byte(`Executing command: x enable with environment variables: {"ConfigSequenceNumber": "3", "ConfigExtensionName": "a", "F": "[{\"Key\": \"E\"}]"}`))
+	f.Add([]byte(`Executing command: x with environment variables: {"ConfigSequenceNumber": 3, "ConfigExtensionName": "a"}`))
+	f.Add([]byte(`Executing command: x with environment variables: {"ConfigSequenceNumber": "1", "ConfigSequenceNumber": "x", "Config\u0045xtensionName": "b"}` + "\nmore"))
+	f.Add([]byte(`Executing command: x with environment variables: {"ConfigSequenceNumber": "-7", "ConfigExtensionName": ""}  `))
+	f.Fuzz(func(t *testing.T, m []byte) {
+		if got, want := envFactsOf(m), factsOf(parseEnv(m)); got != want {
+			t.Fatalf("envFactsOf %+v, factsOf(parseEnv) %+v for %q", got, want, m)
+		}
+	})
+}

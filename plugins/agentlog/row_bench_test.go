@@ -41,7 +41,7 @@ func BenchmarkRow(b *testing.B) {
 	b.Run("classify+seq", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			classify(r.Msg)
-			seqNo(r.Msg, nil)
+			seqNo(r.Msg, envFacts{})
 		}
 	})
 }

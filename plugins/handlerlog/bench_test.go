@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/azvql/azvql/tools/loggen/loggen"
 )
 
 // benchInput repeats a fixture log to about size bytes.
@@ -71,5 +74,40 @@ func BenchmarkExecutions(b *testing.B) {
 		if len(eb.Executions()) == 0 {
 			b.Fatal("no executions")
 		}
+	}
+}
+
+// BenchmarkLogExecutions: azure_log_executions' join over a generated
+// 50 MiB waagent.log (tools/loggen), reading records without rows
+// (ExecOnly, as the plugin does) and, for comparison, through the rows.
+func BenchmarkLogExecutions(b *testing.B) {
+	p := filepath.Join(os.TempDir(), "azvql-handlerlog-bench", "waagent-50MiB-seed1.log")
+	data, err := os.ReadFile(p)
+	if err != nil || len(data) < 50<<20 {
+		var buf bytes.Buffer
+		if _, err := loggen.Generate(&buf, 50<<20, 1); err != nil {
+			b.Fatal(err)
+		}
+		data = buf.Bytes()
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, data, 0o644)
+	}
+	for _, c := range []struct {
+		name     string
+		execOnly bool
+	}{{"execonly", true}, {"rows", false}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				eb := NewExecBuilder()
+				eb.StartFile("/var/log/waagent.log")
+				Read(context.Background(), bytes.NewReader(data), Options{Name: "/var/log/waagent.log", Redact: true, ExecOnly: c.execOnly},
+					func(string) {}, func(r *Record) bool { eb.Add(r); return true })
+				if len(eb.Executions()) == 0 {
+					b.Fatal("no executions")
+				}
+			}
+		})
 	}
 }

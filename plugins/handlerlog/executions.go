@@ -8,6 +8,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -42,6 +43,11 @@ type ExecutionsArgs struct {
 	Root      string   `vfilter:"optional,field=root,doc=The root of the evidence system (/ of a Linux VM or the C: drive of a Windows one). Default: the running system."`
 	Tz        string   `vfilter:"optional,field=tz,doc=IANA time zone of timestamps written without one; default UTC."`
 	Redact    bool     `vfilter:"optional,field=redact,doc=Redact secrets in Command and Error; default true."`
+	// Applied to whole executions, after every record was read (an
+	// execution's records may lie outside the window).
+	After        vfilter.Any `vfilter:"optional,field=after,doc=Only executions whose time (Started, else LastSeen) is at or after this time (a timestamp or RFC 3339 string; empty: no limit). Executions without a time are kept (as the artifacts' DateAfter)."`
+	Before       vfilter.Any `vfilter:"optional,field=before,doc=Only executions whose time (Started, else LastSeen) is at or before this time (empty: no limit). Executions without a time are kept."`
+	HandlerRegex string      `vfilter:"optional,field=handler_regex,doc=Only executions whose Handler matches this regex (case-insensitive as =~). Empty: every execution."`
 }
 
 // ExecutionsPlugin is azure_log_executions.
@@ -66,6 +72,11 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 		loc, err := loadTz(arg.Tz)
 		if err != nil {
 			vqlkit.Logf(scope, execPluginName, "tz %q: %v", arg.Tz, err)
+			return
+		}
+		filter, err := vqlkit.NewRecordFilter(vqlkit.FilterArgs{After: arg.After, Before: arg.Before, HandlerRegex: arg.HandlerRegex})
+		if err != nil {
+			vqlkit.Errorf(scope, execPluginName, "%v", err)
 			return
 		}
 		open := vqlkit.OpenRoot
@@ -94,11 +105,14 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope types.Scope, args *order
 			}
 			osPath := EvidencePath(root, fn)
 			b.StartFile(osPath)
-			ReadFile(ctx, root, Options{Name: fn, Loc: loc, Redact: arg.Redact},
+			ReadFile(ctx, root, Options{Name: fn, Loc: loc, Redact: arg.Redact, ExecOnly: true},
 				func(msg string) { vqlkit.Logf(scope, execPluginName, "%s", msg) },
 				func(r *Record) bool { b.Add(r); return ctx.Err() == nil })
 		}
 		for _, e := range b.Executions() {
+			if !e.keep(filter) {
+				continue
+			}
 			if !vqlkit.Send(ctx, out, e.Row()) {
 				return
 			}
@@ -171,23 +185,51 @@ func (e *Execution) Row() *ordereddict.Dict {
 
 // ExecBuilder joins records of several logs into executions.
 type ExecBuilder struct {
-	byKey   map[string]*Execution
+	byKey   map[execKey]*Execution
 	order   []*Execution
 	file    string
-	current map[string]int64     // handler+ext -> the last sequence number seen in this file
-	pending map[string]time.Time // handler+ext+pid -> first time before the sequence number was known
+	current map[handlerKey]int64 // the last sequence number seen in this file
+	pending map[pidKey]time.Time // first time before the sequence number was known
+	names   map[string]string    // handler and extension names, cloned once
+}
+
+// The maps are keyed by structs of names the builder owns (name): no
+// key is built per record, and none holds a record's memory.
+type handlerKey struct{ handler, ext string }
+
+type pidKey struct {
+	handlerKey
+	pid int64
+}
+
+type execKey struct {
+	handlerKey
+	seq int64
+}
+
+// name is s as a string of the builder's own: a record's fields may be
+// slices of its whole message, which a key or an execution must not keep.
+func (b *ExecBuilder) name(s string) string {
+	if v, ok := b.names[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if len(b.names) < maxExecutions {
+		b.names[v] = v
+	}
+	return v
 }
 
 // NewExecBuilder returns an empty builder.
 func NewExecBuilder() *ExecBuilder {
-	return &ExecBuilder{byKey: map[string]*Execution{}}
+	return &ExecBuilder{byKey: map[execKey]*Execution{}, names: map[string]string{}}
 }
 
 // StartFile starts the records of a new log file.
 func (b *ExecBuilder) StartFile(osPath string) {
 	b.file = osPath
-	b.current = map[string]int64{}
-	b.pending = map[string]time.Time{}
+	b.current = map[handlerKey]int64{}
+	b.pending = map[pidKey]time.Time{}
 }
 
 const maxExecutions = 100000
@@ -200,8 +242,8 @@ func (b *ExecBuilder) Add(r *Record) {
 	if r.Unparsed || r.Handler == "" {
 		return
 	}
-	hk := r.Handler + "\x00" + r.ExtensionName
-	pk := hk + "\x00" + itoa(r.Pid)
+	hk := handlerKey{b.name(r.Handler), b.name(r.ExtensionName)}
+	pk := pidKey{hk, r.Pid}
 	if r.Format == FormatOSTC && r.Event == EvStart {
 		delete(b.pending, pk) // a new handler process: what the last one logged is not this run's start
 	}
@@ -236,16 +278,17 @@ func (b *ExecBuilder) Add(r *Record) {
 	} else {
 		b.current[hk] = seq
 	}
-	key := hk + "\x00" + itoa(seq)
+	key := execKey{hk, seq}
 	e := b.byKey[key]
 	if e == nil {
 		if len(b.byKey) >= maxExecutions {
 			return
 		}
-		// Every string an execution keeps is cloned: a record's fields are
-		// slices of its whole message (a Command: record carries the
-		// script's output), and keeping a slice keeps the message.
-		e = &Execution{Handler: strings.Clone(r.Handler), ExtensionName: strings.Clone(r.ExtensionName), SeqNo: seq, Outcome: OutcomeUnknown}
+		// Every string an execution keeps is cloned (the names by b.name):
+		// a record's fields are slices of its whole message (a Command:
+		// record carries the script's output), and keeping a slice keeps
+		// the message.
+		e = &Execution{Handler: hk.handler, ExtensionName: hk.ext, SeqNo: seq, Outcome: OutcomeUnknown}
 		b.byKey[key] = e
 		b.order = append(b.order, e)
 	}
@@ -293,6 +336,16 @@ func (b *ExecBuilder) Add(r *Record) {
 		e.CommandKind = k
 	}
 	e.raise(out, r.Format == FormatWaagent || r.Format == FormatWaAppAgent)
+}
+
+// keep: the execution passes f as the artifacts' filter written in VQL
+// passes its row: `Handler =~ HandlerRegex AND InDateRange(When=Started || LastSeen)`.
+func (e *Execution) keep(f *vqlkit.RecordFilter) bool {
+	when := e.Started
+	if when.IsZero() {
+		when = e.LastSeen
+	}
+	return f.KeepTime(when) && f.KeepHandler(e.Handler)
 }
 
 func (e *Execution) addTime(t time.Time) {

@@ -17,6 +17,12 @@ type Options struct {
 	Redact    bool           // redact secrets in Message, Error and Fields
 	MaxLine   int            // longest line kept (default logscan.DefaultMaxLine)
 	MaxRecord int            // largest record (default logscan.DefaultMaxRecord); past it lines start a new row
+	// ExecOnly: the records feed an ExecBuilder and nothing else. In
+	// waagent-format logs, records of no handler are not emitted and the
+	// others carry only what ExecBuilder reads (no Fields but an OSTC
+	// status, Message only where it decides a field): their rows are
+	// never built. Other dialects ignore it.
+	ExecOnly bool
 }
 
 const maxProcs = 4096 // per-process state kept for Windows plugin logs

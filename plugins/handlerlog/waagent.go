@@ -1,6 +1,7 @@
 package handlerlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -27,7 +28,7 @@ var agentOps = map[string]string{
 // "Install extension", ... and "Executing command: <cmd> <op>" records.
 func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, logf func(string), emit func(*Record) bool) {
 	type state struct{ op string }
-	states := map[string]*state{}
+	states := map[handlerKey]*state{}
 	rb := &agentlog.RowBuilder{Redact: opt.Redact}
 	hint := hintFromPath(opt.Name)
 	a := agentlog.NewAssembler(agentlog.Options{Loc: opt.Loc, MaxLine: opt.MaxLine, MaxRecord: opt.MaxRecord},
@@ -38,23 +39,35 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 			if ar.Truncated {
 				logf(opt.Name + ": line " + itoa(ar.Line) + ": record truncated (line or record longer than the cap)")
 			}
-			row := rb.Row(ar)
-			rec := fromAgentRow(row)
-			if rec.Handler == "" {
-				rec.Handler = hint.handler
+			var rec Record
+			clean := false // redaction is known to leave Message (and Error, a part of it) as they are
+			if opt.ExecOnly {
+				var keep bool
+				if rec, clean, keep = execRecord(ar, rb, hint.handler); !keep {
+					return true
+				}
+			} else {
+				rec = fromAgentRow(rb.Row(ar))
+				if rec.Handler == "" {
+					rec.Handler = hint.handler
+				}
 			}
-			if opt.Redact {
+			if opt.Redact && !clean {
 				rec.Message = redact.CommandLine(rec.Message)
 				rec.Error = redact.CommandLine(rec.Error)
 			}
-			key := rec.Handler + "\x00" + rec.ExtensionName
-			st := states[key]
+			if rec.Handler == "" {
+				// Operation is carried for a handler only: a record of no
+				// handler keeps no state (and is not read by ExecOnly).
+				return emit(&rec)
+			}
+			st := states[handlerKey{rec.Handler, rec.ExtensionName}]
 			if st == nil {
 				if len(states) > maxProcs {
-					states = map[string]*state{}
+					states = map[handlerKey]*state{}
 				}
 				st = &state{}
-				states[key] = st
+				states[handlerKey{strings.Clone(rec.Handler), strings.Clone(rec.ExtensionName)}] = st
 			}
 			if op := agentOps[rec.Event]; op != "" {
 				st.op = op
@@ -160,6 +173,15 @@ func fromAgentRow(row *ordereddict.Dict) Record {
 	if f.Len() > 0 {
 		rec.Fields = f
 	}
+	agentTail(&rec, str(row, "Era"))
+	return rec
+}
+
+// agentTail sets what a waagent record's Message says: the exit code of
+// "... exit code N" lines, Error (the first line of an ERROR or a
+// non-zero exit), the handler named by the command's path, and an OSTC
+// extension's status line (era 2.0). rec.Message is the row's Message.
+func agentTail(rec *Record, era string) {
 	first := rec.Message
 	if nl := strings.IndexByte(first, '\n'); nl >= 0 {
 		first = first[:nl]
@@ -179,7 +201,7 @@ func fromAgentRow(row *ordereddict.Dict) Record {
 			rec.Handler, rec.Version = h, v
 		}
 	}
-	if era, _ := row.GetString("Era"); era == "2.0" {
+	if era == agentlog.Era20 {
 		// OSTC extensions writing into waagent.log: their status lines.
 		if s := ostcStatus.FindStringSubmatch(first); s != nil {
 			rec.Event = EvStatus
@@ -190,5 +212,65 @@ func fromAgentRow(row *ordereddict.Dict) Record {
 			rec.Fields.Set("status", s[2]).Set("code", s[3])
 		}
 	}
-	return rec
+}
+
+var xitCode = []byte("xit code")
+
+// hasExitCodeWord: m holds "exit code" or "Exit code" (one search).
+func hasExitCodeWord(m []byte) bool {
+	for {
+		i := bytes.Index(m, xitCode)
+		if i < 0 {
+			return false
+		}
+		if i > 0 && (m[i-1] == 'e' || m[i-1] == 'E') {
+			return true
+		}
+		m = m[i+len(xitCode):]
+	}
+}
+
+// execRecord is fromAgentRow for azure_log_executions (Options.ExecOnly):
+// the fields ExecBuilder reads (Line, Time, Level, Pid, Handler, Version,
+// ExtensionName, Event, SeqNo, Unparsed, Operation, Error, ExitCode,
+// Fields' status), with the same values, computed from the agent record
+// without building its row; Message only where those need it (an exit
+// code, an ERROR, an era 2.0 status line, an Executing command's
+// operation). clean: redacting Message and Error again (as readWaagent
+// does the rows' values) would leave them as they are. keep is false
+// for a record of no handler (ExecBuilder
+// ignores those): it costs only the test for an exit code in its text.
+// TestExecRecordMatchesRow and FuzzExecRecord hold it to fromAgentRow.
+func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string) (rec Record, clean, keep bool) {
+	exitWord := hasExitCodeWord(ar.Msg)
+	if !ar.HasHandler() && hintHandler == "" && !exitWord {
+		return rec, false, false
+	}
+	s := rb.Summary(ar)
+	rec = newRecord(ar.Line, FormatWaagent)
+	if !ar.Time.IsZero() {
+		rec.Time = ar.Time.UTC()
+	}
+	rec.Level = s.Level
+	if ar.Pid >= 0 {
+		rec.Pid = ar.Pid
+	}
+	rec.Handler, rec.Version, rec.ExtensionName, rec.Event = s.Handler, s.HandlerVersion, s.ExtensionName, s.Event
+	if s.HasSeqNo {
+		rec.SeqNo = s.SeqNo
+	}
+	rec.Unparsed = ar.Unparsed
+	era := ar.Era()
+	// The redacted text holds "exit code" only where the text does
+	// (redaction puts [REDACTED] in place of a value, removing nothing
+	// around it), so without the word the Message is not needed here.
+	clean = true // no Message, no Error: nothing to redact
+	if exitWord || s.Level == "ERROR" || era == agentlog.Era20 || s.Event == agentlog.EvExecuting {
+		rec.Message, clean = rb.MessageClean(ar)
+		agentTail(&rec, era)
+	}
+	if rec.Handler == "" {
+		rec.Handler = hintHandler
+	}
+	return rec, clean, rec.Handler != ""
 }

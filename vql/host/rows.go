@@ -58,5 +58,8 @@ func Eval(ctx context.Context, scope vfilter.Scope, vql *vfilter.VQL) (rows <-ch
 	}
 	subscope := scope.Copy()
 	subscope.AppendVars(ordereddict.NewDict().Set("$Query", vfilter.FormatToString(scope, vql)))
+	if rows := selectStar(ctx, subscope, vql); rows != nil {
+		return rows, subscope.Close
+	}
 	return vql.Query.Eval(ctx, subscope), subscope.Close
 }

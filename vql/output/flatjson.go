@@ -3,6 +3,7 @@ package output
 import (
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter/types"
@@ -10,48 +11,76 @@ import (
 
 // appendFlatRow appends row as the full encoder (marshalDict with the
 // EncOpts time callback) prints it, indented as json.Indent(prefix " ",
-// indent " ") would when indent is set, for the common flat row: ASCII
-// keys and strings with nothing to escape, integers, bools, NULLs and
-// times. Anything else (an escape, a float, a nested dict, a list)
-// returns ok=false and the caller uses the full encoder, so the bytes are
-// always the full encoder's (TestFlatRowMatchesEncoder, FuzzFlatRow). It
-// exists because a `SELECT count() FROM` over a million-record log prints
-// a million one-column rows, and the reflective encoder plus Indent cost
-// about 0.9 µs each.
+// indent " ") would when indent is set, for the common row: keys and
+// strings (escaped as the encoder escapes them), integers, bools, NULLs,
+// times and nested dicts of those. Anything else (a float, a list, a
+// function) returns ok=false and the caller uses the full encoder, so
+// the bytes are always the full encoder's (TestFlatRowMatchesEncoder,
+// FuzzFlatRow). It exists because a `SELECT count() FROM` over a
+// million-record log prints a million one-column rows, and the
+// reflective encoder plus Indent cost about 0.9 µs each (a 16-column log
+// row with a multi-line message or an Env dict about 3 µs).
 func appendFlatRow(dst []byte, row *ordereddict.Dict, loc *time.Location, indent bool) ([]byte, bool) {
-	items := row.Items()
-	if len(items) == 0 {
+	if row.Len() == 0 {
 		return dst, false
 	}
 	start := len(dst)
+	dst, ok := appendFlatDict(dst, row, loc, indent, 1)
+	if !ok {
+		return dst[:start], false
+	}
+	return dst, true
+}
+
+// appendFlatDict appends d at nesting depth (1: the row itself).
+func appendFlatDict(dst []byte, d *ordereddict.Dict, loc *time.Location, indent bool, depth int) ([]byte, bool) {
+	items := d.Items()
+	if len(items) == 0 {
+		return append(dst, "{}"...), true
+	}
 	dst = append(dst, '{')
 	for i, it := range items {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		if indent {
-			dst = append(dst, "\n  "...)
+			dst = appendNewline(dst, depth)
 		}
-		if !plainASCII(it.Key) {
-			return dst[:start], false
-		}
-		dst = append(dst, '"')
-		dst = append(dst, it.Key...)
-		dst = append(dst, '"', ':')
+		dst = appendJSONString(dst, it.Key)
+		dst = append(dst, ':')
 		if indent {
 			dst = append(dst, ' ')
 		}
 		var ok bool
-		if dst, ok = appendFlatValue(dst, it.Value, loc); !ok {
-			return dst[:start], false
+		if sub, isDict := it.Value.(*ordereddict.Dict); isDict && sub != nil {
+			if depth >= maxFlatDepth {
+				return dst, false
+			}
+			dst, ok = appendFlatDict(dst, sub, loc, indent, depth+1)
+		} else {
+			dst, ok = appendFlatValue(dst, it.Value, loc)
+		}
+		if !ok {
+			return dst, false
 		}
 	}
 	if indent {
-		dst = append(dst, "\n }"...)
-	} else {
-		dst = append(dst, '}')
+		dst = appendNewline(dst, depth-1)
 	}
-	return dst, true
+	return append(dst, '}'), true
+}
+
+// maxFlatDepth bounds the recursion (a dict that holds itself).
+const maxFlatDepth = 16
+
+// appendNewline is json.Indent's line break before an item at depth:
+// the prefix " " and one " " per level.
+func appendNewline(dst []byte, depth int) []byte {
+	dst = append(dst, '\n', ' ')
+	for i := 0; i < depth; i++ {
+		dst = append(dst, ' ')
+	}
+	return dst
 }
 
 func appendFlatValue(dst []byte, v interface{}, loc *time.Location) ([]byte, bool) {
@@ -59,12 +88,7 @@ func appendFlatValue(dst []byte, v interface{}, loc *time.Location) ([]byte, boo
 	case nil, types.Null, *types.Null:
 		return append(dst, "null"...), true
 	case string:
-		if !plainASCII(t) {
-			return dst, false
-		}
-		dst = append(dst, '"')
-		dst = append(dst, t...)
-		return append(dst, '"'), true
+		return appendJSONString(dst, t), true
 	case bool:
 		return strconv.AppendBool(dst, t), true
 	case int:
@@ -102,14 +126,55 @@ func appendFlatValue(dst []byte, v interface{}, loc *time.Location) ([]byte, boo
 	return dst, false
 }
 
-// plainASCII: printable ASCII that the encoder copies as is (no quote,
-// backslash or HTML-escaped <, >, &).
-func plainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+// appendJSONString appends s quoted as the encoder quotes a string
+// (HTML-safe: <, > and & as \u003c..., control bytes as \n \r \t or
+// \u00XX, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped).
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
 		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	return true
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
+
+const hexDigits = "0123456789abcdef"

@@ -63,19 +63,23 @@ func TestFlatRowMatchesEncoder(t *testing.T) {
 			Set("u", uint(1)).Set("u8", uint8(8)).Set("u16", uint16(16)).Set("u32", uint32(32)).
 			Set("u64", uint64(math.MaxUint64)).Set("min", int64(math.MinInt64)).Set("", "empty key").
 			Set("zero time", time.Time{}).Set("local", time.Date(2020, 5, 31, 15, 28, 5, 0, time.FixedZone("X", -5*3600))),
+		// Strings the encoder escapes, and nested dicts (a log row's Env).
+		ordereddict.NewDict().Set("Message", `say "hi"`),
+		ordereddict.NewDict().Set("Message", "a<b>&c"),
+		ordereddict.NewDict().Set("Message", "tab\there\r\nline\x00\x1f\x7f"),
+		ordereddict.NewDict().Set("Message", "héllo \u2028 \u2029 \U0001F600 bad \xff\xfe end"),
+		ordereddict.NewDict().Set("k\\", 1).Set("ké\n", "v"),
+		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("A", "1")).Set("Empty", ordereddict.NewDict()).Set("After", "x"),
+		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("A", ordereddict.NewDict().Set("B", nil).Set("C", when))),
 	}
 	for _, row := range flat {
 		checkFlat(t, row, true)
 	}
 	full := []*ordereddict.Dict{
 		ordereddict.NewDict(),
-		ordereddict.NewDict().Set("Message", `say "hi"`),
-		ordereddict.NewDict().Set("Message", "a<b"),
-		ordereddict.NewDict().Set("Message", "tab\there"),
-		ordereddict.NewDict().Set("Message", "héllo"),
-		ordereddict.NewDict().Set("k\\", 1),
 		ordereddict.NewDict().Set("Float", 1.5),
-		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("A", "1")),
+		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("F", 1.5)),
+		ordereddict.NewDict().Set("Env", (*ordereddict.Dict)(nil)),
 		ordereddict.NewDict().Set("List", []string{"a"}),
 		ordereddict.NewDict().Set("Far", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)),
 	}
@@ -91,16 +95,19 @@ func TestFlatRowMatchesEncoder(t *testing.T) {
 func FuzzFlatRow(f *testing.F) {
 	f.Add("Message", "hello", int64(3), true, int64(1590938885), int64(10), uint8(0))
 	f.Add("k\"", "a<b>&c", int64(-1), false, int64(-62135596800), int64(0), uint8(5))
+	f.Add("k\n", "x\xff\u2028\x01\\", int64(7), true, int64(0), int64(0), uint8(4))
 	f.Fuzz(func(t *testing.T, key, s string, n int64, b bool, sec, nsec int64, pick uint8) {
 		row := ordereddict.NewDict().Set(key, s).Set(key+"n", n).Set(key+"b", b).
 			Set(key+"t", time.Unix(sec, nsec%1e9))
-		switch pick % 4 {
+		switch pick % 5 {
 		case 1:
 			row.Set("Nil", nil)
 		case 2:
 			row.Set("F", float64(n)/3)
 		case 3:
 			row.Delete(key)
+		case 4:
+			row.Set(s, ordereddict.NewDict().Set(key, s).Set(s, n))
 		}
 		checkFlat(t, row, false)
 	})
@@ -110,6 +117,12 @@ func BenchmarkJSONWriter(b *testing.B) {
 	rows := map[string]*ordereddict.Dict{
 		"count":  ordereddict.NewDict().Set("count()", int64(893899)),
 		"nested": ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("A", "1")),
+		// A Command: record of azure_waagent_log: a multi-line message.
+		"logrow": ordereddict.NewDict().Set("Line", int64(36)).Set("Time", time.Date(2024, 1, 1, 0, 6, 22, 63964000, time.UTC)).
+			Set("Level", "INFO").Set("Thread", nil).Set("Tag", nil).Set("Handler", "Microsoft.CPlat.Core.RunCommandHandlerLinux").
+			Set("HandlerVersion", "1.3.9").Set("ExtensionName", "runcmd1").
+			Set("Message", "Command: bin/run-command-handler-shim enable\n[stdout]\n+ nohup /var/lib/waagent/x/bin/extension enable\ntime=2024-01-01T00:06:22Z \"quoted\"\n[stderr]\n").
+			Set("Event", "Command").Set("SeqNo", int64(1)).Set("Env", nil).Set("Host", nil).Set("Pid", nil).Set("Era", "2.2.47+").Set("Unparsed", false),
 	}
 	for name, row := range rows {
 		b.Run(name, func(b *testing.B) {

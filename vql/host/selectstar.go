@@ -1,0 +1,146 @@
+package host
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
+	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/types"
+)
+
+// selectStar runs a bare `SELECT * FROM <plugin>` (no other column, no
+// WHERE, GROUP BY, ORDER BY, LIMIT or EXPLAIN): nil when q is anything
+// else. vfilter's SELECT gives each row a scope copy, a lazy row with a
+// getter per column and a materialized copy (about 4 µs for a 16-column
+// log row, the larger part of `SELECT * FROM azure_waagent_log(...)`),
+// and one more goroutine hand-off. What that yields for a dict of plain
+// values is a new dict with the same keys in the same order and the same
+// values, a nil one made NULL (types.Null{}, as vfilter's dict protocol
+// reads it): selectStar builds exactly that directly. Any other row
+// (lazy values, stored queries, structs, ...) goes through vfilter's own
+// transform and materialization, as in vfilter's SELECT.
+// TestSelectStarMatchesVfilter compares both on every kind of row.
+func selectStar(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <-chan vfilter.Row {
+	sel := q.Query
+	if sel == nil || sel.Explain != nil || sel.SelectExpression == nil || !sel.SelectExpression.All ||
+		len(sel.SelectExpression.Expressions) != 0 || sel.From == nil || sel.Where != nil ||
+		sel.GroupBy != nil || sel.OrderBy != nil || sel.Limit != nil {
+		return nil
+	}
+	out := make(chan vfilter.Row)
+	go func() {
+		defer close(out)
+		scope.Explainer().StartQuery(sel)
+		var c starCopier
+		// From's own goroutine is skipped too: its per-row accounting
+		// is done here.
+		for row := range sel.From.Plugin.Eval(ctx, scope) {
+			scope.GetStats().IncRowsScanned()
+			scope.ChargeOp()
+			if ctx.Err() != nil {
+				return
+			}
+			scope.Explainer().PluginOutput(&sel.From.Plugin, row)
+			if d, ok := c.copy(row); ok {
+				if !send(ctx, out, d) {
+					return
+				}
+				scope.Explainer().SelectOutput(d)
+				continue
+			}
+			// As vfilter's processSingleRow without WHERE.
+			sub := scope.Copy()
+			tr, closer := sel.SelectExpression.Transform(ctx, sub, row)
+			m := vfilter.MaterializedLazyRow(ctx, tr, sub)
+			ok := send(ctx, out, m)
+			closer()
+			sub.Close()
+			if !ok {
+				return
+			}
+			scope.Explainer().SelectOutput(m)
+		}
+	}()
+	return out
+}
+
+func send(ctx context.Context, out chan<- vfilter.Row, row vfilter.Row) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case out <- row:
+		return true
+	}
+}
+
+// starCopier copies dict rows of plain values; rows of the same columns
+// (a plugin's) share one vqlkit.Columns.
+type starCopier struct {
+	names []string
+	cols  *vqlkit.Columns
+	vals  []any
+}
+
+// copy is the row `SELECT *` makes of row, when row is a dict of plain
+// values; ok is false for any other row.
+func (c *starCopier) copy(row vfilter.Row) (*ordereddict.Dict, bool) {
+	d, ok := row.(*ordereddict.Dict)
+	if !ok || d == nil {
+		return nil, false
+	}
+	items := d.Items()
+	if len(items) == 0 {
+		return nil, false
+	}
+	same := len(items) == len(c.names)
+	for i, it := range items {
+		if strings.HasPrefix(it.Key, "@") { // @Keys, @Items, ...: the dict's methods, not its items
+			return nil, false
+		}
+		if same && c.names[i] != it.Key {
+			same = false
+		}
+	}
+	vals := c.vals[:0]
+	for _, it := range items {
+		v, ok := starValue(it.Value)
+		if !ok {
+			return nil, false
+		}
+		vals = append(vals, v)
+	}
+	c.vals = vals
+	if !same {
+		seen := make(map[string]bool, len(items))
+		names := make([]string, 0, len(items))
+		for _, it := range items {
+			if seen[it.Key] { // not from ordereddict's own API; vfilter's path keeps whatever it makes of it
+				return nil, false
+			}
+			seen[it.Key] = true
+			names = append(names, it.Key)
+		}
+		c.names, c.cols = names, vqlkit.NewColumns(names...)
+	}
+	return c.cols.Row(vals...), true
+}
+
+// starValue is a dict item's value as vfilter's dict protocol returns it
+// (nil and *types.Null as types.Null{}), for the values it returns
+// unchanged; ok is false for any other (lazy values, stored queries,
+// typed nils, slices, maps, structs).
+func starValue(v any) (any, bool) {
+	switch t := v.(type) {
+	case nil, types.Null, *types.Null: // types.IsNil: a NULL of either kind is types.Null{}
+		return types.Null{}, true
+	case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64,
+		float32, float64, time.Time:
+		return v, true
+	case *ordereddict.Dict:
+		return v, t != nil
+	}
+	return nil, false
+}
