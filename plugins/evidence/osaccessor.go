@@ -1,6 +1,8 @@
 package evidence
 
 import (
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -39,6 +41,32 @@ func (a OSAccessor) ReadDir(path string) ([]FileInfo, error) {
 		out = append(out, osFileInfo(full, st))
 	}
 	return out, err
+}
+
+// ReadDirNames lists a folder's names and types (from the directory
+// entries: no Lstat per entry), in batches so that a large folder never
+// holds more than its names.
+func (OSAccessor) ReadDirNames(path string) ([]string, []fs.FileMode, error) {
+	f, err := openDir(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var names []string
+	var types []fs.FileMode
+	for {
+		batch, err := f.ReadDir(1024)
+		for _, e := range batch {
+			names = append(names, e.Name())
+			types = append(types, e.Type())
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return names, types, err
+		}
+	}
 }
 
 // Open opens a regular file read-only (never for writing: evidence).
