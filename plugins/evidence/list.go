@@ -3,6 +3,7 @@ package evidence
 import (
 	"io/fs"
 	"sort"
+	"strings"
 )
 
 // NameLister is implemented by accessors that can list a folder's names
@@ -21,6 +22,7 @@ type NameLister interface {
 type Listing struct {
 	r     *Root
 	dir   EvPath
+	dirS  string // dir.String()
 	host  string
 	names []string
 	types []fs.FileMode
@@ -35,6 +37,7 @@ func (r *Root) List(p string) (*Listing, error) {
 		return nil, err
 	}
 	l := &Listing{r: r, dir: ParseEvPath(p), host: host}
+	l.dirS = l.dir.String()
 	if nl, ok := r.Acc.(NameLister); ok {
 		l.names, l.types, err = nl.ReadDirNames(host)
 		if err != nil && len(l.names) == 0 {
@@ -89,7 +92,20 @@ func (l *Listing) IsDir(i int) bool { return l.types[i]&fs.ModeDir != 0 }
 func (l *Listing) IsLink(i int) bool { return l.types[i]&fs.ModeSymlink != 0 }
 
 // OSPath is entry i's evidence path.
-func (l *Listing) OSPath(i int) string { return l.dir.Join(l.names[i]).String() }
+func (l *Listing) OSPath(i int) string {
+	n := l.names[i]
+	if n == "" || n == "." || n == ".." || strings.ContainsAny(n, `/\`) {
+		return l.dir.Join(n).String() // as ReadDir names it
+	}
+	sep := "/"
+	if l.dir.Windows {
+		sep = `\`
+	}
+	if len(l.dir.Parts) == 0 {
+		return l.dirS + n
+	}
+	return l.dirS + sep + n
+}
 
 // Entry describes entry i as ReadDir would (Lstat; a link with its
 // Target). An entry gone since the listing keeps its name and type.

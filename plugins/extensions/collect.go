@@ -103,14 +103,41 @@ type dirRef struct {
 }
 
 // fileRef is a settings or status file in a slot: the folder holding it
-// (1 + index into dirs; 0: none) and its listing's link flag, size and
-// mtime. Its name is the run's canonical one ([<name>.]<seq><ext>) unless
-// the slot's rare parts hold its path.
+// (1 + index into dirs, negative for a symlink; 0: none) and its
+// listing's size and mtime (seconds and nanoseconds, nsec -1 for no
+// time: 24 bytes where an Entry's time.Time alone is 24). Its name is
+// the run's canonical one ([<name>.]<seq><ext>) unless the slot's rare
+// parts hold its path.
 type fileRef struct {
-	dir   int32
-	link  bool
-	size  int64
-	mtime time.Time
+	dir  int32
+	nsec int32
+	sec  int64
+	size int64
+}
+
+func newFileRef(dir int32, e evidence.Entry) fileRef {
+	f := fileRef{dir: dir, size: e.Size, nsec: -1}
+	if e.IsLink {
+		f.dir = -dir
+	}
+	if !e.Mtime.IsZero() {
+		f.sec, f.nsec = e.Mtime.Unix(), int32(e.Mtime.Nanosecond())
+	}
+	return f
+}
+
+func (f fileRef) folder() int32 {
+	if f.dir < 0 {
+		return -f.dir
+	}
+	return f.dir
+}
+
+func (f fileRef) mtime() time.Time {
+	if f.nsec < 0 {
+		return time.Time{}
+	}
+	return time.Unix(f.sec, int64(f.nsec)).UTC()
 }
 
 type slot struct {
@@ -154,6 +181,16 @@ func (c *execCollector) get(extName string, seq int64) *slot {
 	return &c.slots[i]
 }
 
+// reserve sizes the index for the first listing of n files: the usual
+// tree has one settings file per execution, so the index is allocated
+// once at its size instead of doubling.
+func (c *execCollector) reserve(n int) {
+	if len(c.slots) == 0 && n > cap(c.slots) {
+		c.index = make(map[slotKey]int32, n)
+		c.slots = make([]slot, 0, n)
+	}
+}
+
 func (s *slot) rareParts() *execParts {
 	if s.rare == nil {
 		s.rare = &execParts{}
@@ -192,14 +229,14 @@ func (c *execCollector) filePath(s *slot, f fileRef, rare *partRef, ext string) 
 	if rare != nil {
 		return rare.OSPath
 	}
-	return joinName(c.dirs[f.dir-1].path, seqFileName(c.names[s.name], s.seq, ext))
+	return joinName(c.dirs[f.folder()-1].path, seqFileName(c.names[s.name], s.seq, ext))
 }
 
 func (c *execCollector) partRef(s *slot, f fileRef, rare *partRef, ext string) *partRef {
 	if f.dir == 0 {
 		return nil
 	}
-	return &partRef{OSPath: c.filePath(s, f, rare, ext), Version: c.dirs[f.dir-1].version, Size: f.size, Mtime: f.mtime, IsLink: f.link}
+	return &partRef{OSPath: c.filePath(s, f, rare, ext), Version: c.dirs[f.folder()-1].version, Size: f.size, Mtime: f.mtime(), IsLink: f.dir < 0}
 }
 
 // workPath is the OSPath of a slot's working folder ("" for none).
@@ -242,6 +279,7 @@ func (c *execCollector) listSeqFiles(dir, ext string, fn func(extName string, se
 		}
 		return
 	}
+	c.reserve(l.Len())
 	for i := 0; i < l.Len(); i++ {
 		n, seq, ok := ParseSeqFileName(l.Name(i), ext)
 		if l.IsDir(i) {
@@ -399,7 +437,7 @@ func (c *execCollector) collectKind(ctx context.Context, kind *catalog.Handler, 
 					c.logf("%s and %s: two settings files for one execution (folders named alike but for case); this row reads the second", old, e.OSPath)
 				}
 			}
-			s.settings = fileRef{dir: cd, link: e.IsLink, size: e.Size, mtime: e.Mtime}
+			s.settings = newFileRef(cd, e)
 			if e.Name != seqFileName(n, seq, ".settings") {
 				s.rareParts().settings = &partRef{OSPath: e.OSPath}
 			} else if prev != nil {
@@ -425,7 +463,7 @@ func (c *execCollector) collectKind(ctx context.Context, kind *catalog.Handler, 
 					c.logf("%s and %s: two status files for one execution (folders named alike but for case); this row reads the second", old, e.OSPath)
 				}
 			}
-			s.status = fileRef{dir: sd, link: e.IsLink, size: e.Size, mtime: e.Mtime}
+			s.status = newFileRef(sd, e)
 			if e.Name != seqFileName(n, seq, ".status") {
 				s.rareParts().status = &partRef{OSPath: e.OSPath}
 			} else if prev != nil {

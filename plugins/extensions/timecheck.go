@@ -33,13 +33,14 @@ func (c *execCollector) checkUniformTimes(warned *bool) {
 	for i := range c.slots {
 		s := &c.slots[i]
 		for _, ref := range [2]*fileRef{&s.settings, &s.status} {
-			if ref.dir == 0 || ref.mtime.IsZero() {
+			m := ref.mtime()
+			if ref.dir == 0 || m.IsZero() {
 				continue
 			}
-			if n > 0 && !ref.mtime.Equal(t) {
+			if n > 0 && !m.Equal(t) {
 				return
 			}
-			t = ref.mtime
+			t = m
 			n++
 		}
 	}
