@@ -14,12 +14,31 @@ import (
 // which cannot leave the evidence root (open_unix.go, beneath_*.go).
 type OSAccessor struct{}
 
-func (OSAccessor) Lstat(path string) (FileInfo, error) {
+func (OSAccessor) Lstat(path string) (FileInfo, error) { return lstatOS(path) }
+
+// lstatSlow is os.Lstat plus fillTimes (lstatOS where one call cannot
+// give both).
+func lstatSlow(path string) (FileInfo, error) {
 	st, err := os.Lstat(path)
 	if err != nil {
 		return FileInfo{}, err
 	}
 	return osFileInfo(path, st), nil
+}
+
+// baseName is the last element of path, as os.Lstat names it.
+func baseName(path string) string {
+	i := len(path) - 1
+	for i > 0 && os.IsPathSeparator(path[i]) {
+		i--
+	}
+	path = path[:i+1]
+	for j := len(path) - 1; j >= 0; j-- {
+		if os.IsPathSeparator(path[j]) {
+			return path[j+1:]
+		}
+	}
+	return path
 }
 
 func (a OSAccessor) ReadDir(path string) ([]FileInfo, error) {
@@ -32,13 +51,13 @@ func (a OSAccessor) ReadDir(path string) ([]FileInfo, error) {
 	out := make([]FileInfo, 0, len(entries))
 	for _, e := range entries {
 		full := filepath.Join(path, e.Name())
-		st, serr := os.Lstat(full)
+		fi, serr := lstatOS(full)
 		if serr != nil {
 			// Listed but gone or unreadable: still report the name.
 			out = append(out, FileInfo{Name: e.Name(), Path: full, IsDir: e.IsDir()})
 			continue
 		}
-		out = append(out, osFileInfo(full, st))
+		out = append(out, fi)
 	}
 	return out, err
 }
