@@ -78,7 +78,11 @@ func (OSAccessor) ReadDirBeneath(base string, rel []string) ([]FileInfo, error) 
 	defer unix.Close(dirfd)
 	fd, err := openNoatime(func(extra int) (int, error) {
 		return unix.Openat2(dirfd, strings.Join(rel, "/"), &unix.OpenHow{
-			Flags:   uint64(dirFlags | unix.O_NOFOLLOW | extra),
+			// Not O_NONBLOCK (dirFlags has it): O_DIRECTORY opens only a
+			// folder, which never blocks, and a blocking descriptor keeps
+			// os.NewFile from offering it to the poller (a refused
+			// epoll_ctl per folder).
+			Flags:   uint64((dirFlags &^ unix.O_NONBLOCK) | unix.O_NOFOLLOW | extra),
 			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 		})
 	})
