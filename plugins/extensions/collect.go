@@ -427,22 +427,7 @@ func (c *execCollector) collectKind(ctx context.Context, kind *catalog.Handler, 
 			if cd == 0 {
 				cd = c.dir(h.ConfigDir, h.Version)
 			}
-			s := c.get(n, seq)
-			var prev *partRef
-			if s.rare != nil {
-				prev = s.rare.settings
-			}
-			if s.settings.dir != 0 {
-				if old := c.filePath(s, s.settings, prev, ".settings"); old != e.OSPath { // folders whose names differ only in case
-					c.logf("%s and %s: two settings files for one execution (folders named alike but for case); this row reads the second", old, e.OSPath)
-				}
-			}
-			s.settings = newFileRef(cd, e)
-			if e.Name != seqFileName(n, seq, ".settings") {
-				s.rareParts().settings = &partRef{OSPath: e.OSPath}
-			} else if prev != nil {
-				s.rare.settings = nil
-			}
+			c.addFile(c.get(n, seq), false, cd, n, e)
 		})
 		c.listStatus(h.StatusDir, func(n string, seq int64, e evidence.Entry, temp bool) {
 			if sd == 0 {
@@ -454,21 +439,7 @@ func (c *execCollector) collectKind(ctx context.Context, kind *catalog.Handler, 
 				r.leftovers = append(r.leftovers, e.OSPath)
 				return
 			}
-			var prev *partRef
-			if s.rare != nil {
-				prev = s.rare.status
-			}
-			if s.status.dir != 0 {
-				if old := c.filePath(s, s.status, prev, ".status"); old != e.OSPath {
-					c.logf("%s and %s: two status files for one execution (folders named alike but for case); this row reads the second", old, e.OSPath)
-				}
-			}
-			s.status = newFileRef(sd, e)
-			if e.Name != seqFileName(n, seq, ".status") {
-				s.rareParts().status = &partRef{OSPath: e.OSPath}
-			} else if prev != nil {
-				s.rare.status = nil
-			}
+			c.addFile(s, true, sd, n, e)
 		})
 		if !kind.MultiConfig {
 			st := readHandlerState(c.r, h.OSPath, "", c.logf)
@@ -503,6 +474,39 @@ func (c *execCollector) collectKind(ctx context.Context, kind *catalog.Handler, 
 		c.collectRootPlaceholders()
 	}
 	c.attributeFlat()
+}
+
+// addFile records e, in folder d, as the run's settings file (status:
+// its status file). Folders are read oldest version first, so the later
+// file wins; two files for one run (folders or names alike but for case,
+// leading zeros) are reported. A name other than the run's canonical one
+// is kept in rare.
+func (c *execCollector) addFile(s *slot, status bool, d int32, extName string, e evidence.Entry) {
+	ext, what, ref := ".settings", "settings", &s.settings
+	if status {
+		ext, what, ref = ".status", "status", &s.status
+	}
+	named := func(r *execParts) **partRef {
+		if status {
+			return &r.status
+		}
+		return &r.settings
+	}
+	var prev *partRef
+	if s.rare != nil {
+		prev = *named(s.rare)
+	}
+	if ref.dir != 0 {
+		if old := c.filePath(s, *ref, prev, ext); old != e.OSPath {
+			c.logf("%s and %s: two %s files for one execution (folders named alike but for case); this row reads the second", old, e.OSPath, what)
+		}
+	}
+	*ref = newFileRef(d, e)
+	if e.Name != seqFileName(extName, s.seq, ext) {
+		*named(s.rareParts()) = &partRef{OSPath: e.OSPath}
+	} else if prev != nil {
+		*named(s.rare) = nil
+	}
 }
 
 // kindsInOrder are the catalog's handler kinds in the order of their
