@@ -68,6 +68,14 @@ type BeneathOpener interface {
 	OpenBeneath(base string, rel []string) (File, error)
 }
 
+// BeneathLister is implemented by accessors that can list a folder below
+// base in one step that follows no link and cannot leave base (as
+// BeneathOpener opens a file). Root.ReadDir tries it first; on any error
+// it takes its checked path.
+type BeneathLister interface {
+	ReadDirBeneath(base string, rel []string) ([]FileInfo, error)
+}
+
 // Factory makes an accessor for one query. The scope lets a host
 // (Velociraptor) hand over its own accessors, remapping and ACLs.
 type Factory func(scope vfilter.Scope) (Accessor, error)

@@ -58,3 +58,53 @@ func (OSAccessor) OpenBeneath(base string, rel []string) (File, error) {
 	}
 	return walkOpen(dirfd, rel, display)
 }
+
+// ReadDirBeneath lists the folder base/rel opened with openat2(
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) and
+// O_DIRECTORY: one call checks that no link is on the way and that the
+// folder is below base (Root.ReadDir's Lstat of every component did the
+// same, one call each); entries are described relative to the open
+// folder, so nothing swapped in meanwhile redirects them. Any error
+// (including openat2 missing) sends Root.ReadDir back to its checked
+// path, which names what was refused.
+func (OSAccessor) ReadDirBeneath(base string, rel []string) ([]FileInfo, error) {
+	if noOpenat2.Load() || len(rel) == 0 {
+		return nil, unix.ENOSYS
+	}
+	dirfd, err := unix.Open(base, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dirfd)
+	fd, err := openNoatime(func(extra int) (int, error) {
+		return unix.Openat2(dirfd, strings.Join(rel, "/"), &unix.OpenHow{
+			// Not O_NONBLOCK (dirFlags has it): O_DIRECTORY opens only a
+			// folder, which never blocks, and a blocking descriptor keeps
+			// os.NewFile from offering it to the poller (a refused
+			// epoll_ctl per folder).
+			Flags:   uint64((dirFlags &^ unix.O_NONBLOCK) | unix.O_NOFOLLOW | extra),
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(append([]string{base}, rel...)...)
+	f := os.NewFile(uintptr(fd), dir)
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FileInfo, 0, len(entries))
+	for _, e := range entries {
+		full := filepath.Join(dir, e.Name())
+		fi, serr := statxAt(fd, e.Name(), full)
+		if serr != nil {
+			out = append(out, FileInfo{Name: e.Name(), Path: full, IsDir: e.IsDir()})
+			continue
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}

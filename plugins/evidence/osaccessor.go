@@ -1,6 +1,8 @@
 package evidence
 
 import (
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -12,12 +14,31 @@ import (
 // which cannot leave the evidence root (open_unix.go, beneath_*.go).
 type OSAccessor struct{}
 
-func (OSAccessor) Lstat(path string) (FileInfo, error) {
+func (OSAccessor) Lstat(path string) (FileInfo, error) { return lstatOS(path) }
+
+// lstatSlow is os.Lstat plus fillTimes (lstatOS where one call cannot
+// give both).
+func lstatSlow(path string) (FileInfo, error) {
 	st, err := os.Lstat(path)
 	if err != nil {
 		return FileInfo{}, err
 	}
 	return osFileInfo(path, st), nil
+}
+
+// baseName is the last element of path, as os.Lstat names it.
+func baseName(path string) string {
+	i := len(path) - 1
+	for i > 0 && os.IsPathSeparator(path[i]) {
+		i--
+	}
+	path = path[:i+1]
+	for j := len(path) - 1; j >= 0; j-- {
+		if os.IsPathSeparator(path[j]) {
+			return path[j+1:]
+		}
+	}
+	return path
 }
 
 func (a OSAccessor) ReadDir(path string) ([]FileInfo, error) {
@@ -30,15 +51,41 @@ func (a OSAccessor) ReadDir(path string) ([]FileInfo, error) {
 	out := make([]FileInfo, 0, len(entries))
 	for _, e := range entries {
 		full := filepath.Join(path, e.Name())
-		st, serr := os.Lstat(full)
+		fi, serr := lstatOS(full)
 		if serr != nil {
 			// Listed but gone or unreadable: still report the name.
 			out = append(out, FileInfo{Name: e.Name(), Path: full, IsDir: e.IsDir()})
 			continue
 		}
-		out = append(out, osFileInfo(full, st))
+		out = append(out, fi)
 	}
 	return out, err
+}
+
+// ReadDirNames lists a folder's names and types (from the directory
+// entries: no Lstat per entry), in batches so that a large folder never
+// holds more than its names.
+func (OSAccessor) ReadDirNames(path string) ([]string, []fs.FileMode, error) {
+	f, err := openDir(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var names []string
+	var types []fs.FileMode
+	for {
+		batch, err := f.ReadDir(1024)
+		for _, e := range batch {
+			names = append(names, e.Name())
+			types = append(types, e.Type())
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return names, types, err
+		}
+	}
 }
 
 // Open opens a regular file read-only (never for writing: evidence).

@@ -233,27 +233,18 @@ func (r *Root) Lstat(p string) (Entry, error) {
 // their evidence path in OSPath (and a link its Target). A link where
 // the folder should be is refused, not listed.
 func (r *Root) ReadDir(p string) ([]Entry, error) {
-	host, _, rel, err := r.resolve("readdir", p)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := r.Acc.Lstat(host)
-	if err != nil {
-		return nil, withEvPath(err, p)
-	}
-	switch {
-	case len(rel) == 0:
-		// The root itself: Base is trusted, and may be a link.
-	case fi.IsLink:
-		return nil, &RefusedError{Op: "readdir", Path: ParseEvPath(p).String(), Type: "symlink", Target: r.readlink(host)}
-	case !fi.IsDir:
-		return nil, &os.PathError{Op: "readdir", Path: ParseEvPath(p).String(), Err: fmt.Errorf("a %s, not a folder", entryType(fi))}
-	}
-	list, err := r.Acc.ReadDir(host)
-	if err != nil && len(list) == 0 {
-		return nil, withEvPath(err, p)
-	}
 	ev := ParseEvPath(p)
+	list, ok := r.readDirBeneath(ev)
+	if !ok {
+		host, err := r.listable(p)
+		if err != nil {
+			return nil, err
+		}
+		list, err = r.Acc.ReadDir(host)
+		if err != nil && len(list) == 0 {
+			return nil, withEvPath(err, p)
+		}
+	}
 	out := make([]Entry, 0, len(list))
 	for _, fi := range list {
 		if fi.IsLink && fi.Target == "" {
@@ -263,6 +254,44 @@ func (r *Root) ReadDir(p string) ([]Entry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// readDirBeneath is ReadDir's fast path: a folder below Base (POSIX
+// evidence paths, matched exactly) listed by a confining lister in one
+// step; false sends ReadDir to its checks, which name any refusal.
+func (r *Root) readDirBeneath(ev EvPath) ([]FileInfo, bool) {
+	bl, ok := r.Acc.(BeneathLister)
+	if !ok || ev.Windows || len(ev.Parts) == 0 {
+		return nil, false
+	}
+	base, err := r.base(ev)
+	if err != nil {
+		return nil, false
+	}
+	list, err := bl.ReadDirBeneath(base, ev.Parts)
+	return list, err == nil
+}
+
+// listable resolves the folder p for listing: the accessor path of a
+// folder below Base reached through no link (ReadDir's and List's checks).
+func (r *Root) listable(p string) (string, error) {
+	host, _, rel, err := r.resolve("readdir", p)
+	if err != nil {
+		return "", err
+	}
+	fi, err := r.Acc.Lstat(host)
+	if err != nil {
+		return "", withEvPath(err, p)
+	}
+	switch {
+	case len(rel) == 0:
+		// The root itself: Base is trusted, and may be a link.
+	case fi.IsLink:
+		return "", &RefusedError{Op: "readdir", Path: ParseEvPath(p).String(), Type: "symlink", Target: r.readlink(host)}
+	case !fi.IsDir:
+		return "", &os.PathError{Op: "readdir", Path: ParseEvPath(p).String(), Err: fmt.Errorf("a %s, not a folder", entryType(fi))}
+	}
+	return host, nil
 }
 
 // Open opens an evidence file read-only. It is the one way plugins read

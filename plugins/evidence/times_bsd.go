@@ -15,3 +15,5 @@ func fillTimes(path string, st os.FileInfo, fi *FileInfo) {
 		fi.Btime = time.Unix(s.Birthtimespec.Unix()).UTC()
 	}
 }
+
+func lstatOS(path string) (FileInfo, error) { return lstatSlow(path) }

@@ -16,3 +16,5 @@ func fillTimes(path string, st os.FileInfo, fi *FileInfo) {
 	fi.Atime = time.Unix(0, d.LastAccessTime.Nanoseconds()).UTC()
 	fi.Btime = time.Unix(0, d.CreationTime.Nanoseconds()).UTC()
 }
+
+func lstatOS(path string) (FileInfo, error) { return lstatSlow(path) }

@@ -72,8 +72,10 @@ func WalkExecutions(ctx context.Context, r *evidence.Root, red bool, logf func(s
 func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec *protected.Decryptor, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
 	// One handler kind at a time: its executions are emitted (sorted) as
 	// soon as its folders are read, and its index is dropped before the
-	// next kind's is built, so memory holds one kind's names and paths,
-	// not the tree's. The order is the one a whole-tree sort gives.
+	// next kind's is built. The index holds a small slot per execution
+	// (numbers, no paths: see execCollector), so memory grows by tens of
+	// bytes per execution of the largest kind. The order is the one a
+	// whole-tree sort gives.
 	handlers := ListHandlers(r, logf)
 	var goal map[string]*goalRef
 	warned := false // the lost-file-times warning is said once per tree
@@ -81,10 +83,9 @@ func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec 
 		if ctx.Err() != nil {
 			return
 		}
-		c := &execCollector{r: r, logf: logf, dec: dec, parts: map[execKey]*execParts{}, states: map[string]*handlerState{},
-			hdirs: map[string][]string{}, flatPool: map[string][]evidence.Entry{}}
+		c := newExecCollector(r, dec, logf)
 		c.collectKind(ctx, kind, handlers)
-		if len(c.parts) == 0 || ctx.Err() != nil {
+		if len(c.slots) == 0 || ctx.Err() != nil {
 			continue
 		}
 		c.checkUniformTimes(&warned)
@@ -93,15 +94,17 @@ func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec 
 			goal = c.goal
 		}
 		c.goal = goal
-		for _, k := range c.sortedKeys() {
+		c.sortSlots()
+		for i := range c.slots {
 			if ctx.Err() != nil {
 				return
 			}
-			p := c.parts[k]
-			st := c.stateFor(k, p.kind)
-			if !emit(c.join(k, p, st, red).row()) {
+			s := &c.slots[i]
+			k := execKey{kind.Name, c.names[s.name], s.seq}
+			if !emit(c.join(k, c.partsOf(s, kind), c.stateFor(k, kind), red).row()) {
 				return
 			}
+			s.rare = nil // emitted: its flat files and paths can go
 		}
 	}
 }

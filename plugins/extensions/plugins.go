@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
@@ -32,10 +33,28 @@ const (
 // evidence Root, so a linked folder on its way is refused as everywhere
 // else; a path outside root is the caller's own and only its last
 // component is checked.
-func readDoc(acc evidence.Accessor, root, path string) ([]byte, evidence.FileInfo, bool, error) {
+//
+// r is the Root of root, shared by the files of one call (nil: made here).
+func readDoc(acc evidence.Accessor, r *evidence.Root, root, path string) ([]byte, evidence.FileInfo, bool, error) {
 	if root != "" {
 		if ev := OSPathFor(root, path); ev != path {
-			r := evidence.NewRoot(acc, root)
+			if r == nil {
+				r = evidence.NewRoot(acc, root)
+			}
+			// Fast path: Root.Open opens only a regular file reached
+			// through no link (one openat2 on Linux); the open file says
+			// what Lstat would. Any failure takes the checked path,
+			// which gives the documented reasons.
+			if f, err := r.Open(ev); err == nil {
+				if st, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
+					if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+						data, trunc, err := evidence.ReadAllCapped(f, MaxDocBytes)
+						f.Close()
+						return data, evidence.FileInfo{Name: fi.Name(), Path: path, Size: fi.Size(), Mode: fi.Mode(), Mtime: fi.ModTime().UTC()}, trunc, err
+					}
+				}
+				f.Close()
+			}
 			e, err := r.Lstat(ev)
 			if err != nil {
 				return nil, e.FileInfo, false, err
@@ -128,10 +147,11 @@ func (SettingsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 			return
 		}
 		popts.Plugin = name
-		keys := newSettingsKeys(scope, evidence.NewRoot(acc, a.Root), popts, a.Root)
+		root := evidence.NewRoot(acc, a.Root)
+		keys := newSettingsKeys(scope, root, popts, a.Root)
 		for _, fn := range a.Filenames {
 			dec, looked := keys.For(fn)
-			data, fi, trunc, rerr := readDoc(acc, a.Root, fn)
+			data, fi, trunc, rerr := readDoc(acc, root, a.Root, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {
@@ -192,8 +212,9 @@ func (StatusPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ordered
 			vqlkit.Logf(scope, name, "%v", err)
 			return
 		}
+		root := evidence.NewRoot(acc, a.Root)
 		for _, fn := range a.Filenames {
-			data, fi, trunc, rerr := readDoc(acc, a.Root, fn)
+			data, fi, trunc, rerr := readDoc(acc, root, a.Root, fn)
 			m := metaFromInfo(OSPathFor(a.Root, fn), fi)
 			m.Truncated = trunc
 			if rerr != nil {

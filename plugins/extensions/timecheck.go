@@ -30,15 +30,17 @@ const minUniformFiles = 3
 func (c *execCollector) checkUniformTimes(warned *bool) {
 	var t time.Time
 	n := 0
-	for _, p := range c.parts {
-		for _, ref := range []*partRef{p.settings, p.status} {
-			if ref == nil || ref.Mtime.IsZero() {
+	for i := range c.slots {
+		s := &c.slots[i]
+		for _, ref := range [2]*fileRef{&s.settings, &s.status} {
+			m := ref.mtime()
+			if ref.dir == 0 || m.IsZero() {
 				continue
 			}
-			if n > 0 && !ref.Mtime.Equal(t) {
+			if n > 0 && !m.Equal(t) {
 				return
 			}
-			t = ref.Mtime
+			t = m
 			n++
 		}
 	}
