@@ -157,7 +157,7 @@ func (b *builder) fileRows(e *ordereddict.Dict) error {
 		return r
 	}
 	if sp := get(e, "SettingsPath"); set(sp) {
-		err := b.each("azure_extension_settings", b.rootArgs().Set("filename", b.a.Root+rootPath(sp)), func(d *ordereddict.Dict) error {
+		err := b.each("azure_extension_settings", b.rootArgs().Set("filename", b.fileArg(sp)), func(d *ordereddict.Dict) error {
 			r := fileRow(d, "SettingsFile", sp)
 			r.Time, r.TimeKind = timep(get(d, "Mtime")), sp2("Modified")
 			emptied := ""
@@ -175,7 +175,7 @@ func (b *builder) fileRows(e *ordereddict.Dict) error {
 	if !set(stp) {
 		return nil
 	}
-	return b.each("azure_extension_status", b.rootArgs().Set("filename", b.a.Root+rootPath(stp)), func(d *ordereddict.Dict) error {
+	return b.each("azure_extension_status", b.rootArgs().Set("filename", b.fileArg(stp)), func(d *ordereddict.Dict) error {
 		h := str(or(get(d, "Handler"), handler)) + seq(get(d, "SeqNo"))
 		status := str(or(get(d, "Status"), "no status"))
 		r := fileRow(d, "StatusFile", stp)
@@ -199,6 +199,17 @@ func (b *builder) fileRows(e *ordereddict.Dict) error {
 }
 
 func sp2(s string) *string { return &s }
+
+// fileArg names an execution's file (a path as on the VM) to a file
+// plugin: below the root folder when there is one, else as the VM names
+// it (the running system, or the volume of vql --image), so the source
+// row's OSPath reads the same either way.
+func (b *builder) fileArg(vmPath any) string {
+	if b.a.Root == "" {
+		return str(vmPath)
+	}
+	return b.a.Root + rootPath(vmPath)
+}
 
 func (b *builder) handlers() error {
 	args := ordereddict.NewDict().Set("root", b.a.Root)
