@@ -198,7 +198,6 @@ func (b *builder) fileRows(e *ordereddict.Dict) error {
 	})
 }
 
-
 // fileArg names an execution's file (a path as on the VM) to a file
 // plugin: below the root folder when there is one, else as the VM names
 // it (the running system, or the volume of vql --image), so the source
