@@ -142,7 +142,7 @@ func (s *Sorter) sortBuf() {
 
 func (s *Sorter) spill() error {
 	s.sortBuf()
-	f, err := os.CreateTemp(s.Dir, "azvql-timeline-*.jsonl")
+	f, err := os.CreateTemp(s.Dir, "azvql-timeline-*.run")
 	if err != nil {
 		return fmt.Errorf("timeline: temp file for a sorted run: %w", err)
 	}
@@ -186,24 +186,73 @@ func (s *Sorter) Each(fn func(*Row) bool) error {
 			return err
 		}
 	}
+	// More runs than maxFanIn are merged in groups into longer runs
+	// first, so a huge timeline never holds more than maxFanIn files
+	// (and read buffers) open.
+	for len(s.runs) > maxFanIn {
+		if err := s.mergeRuns(maxFanIn); err != nil {
+			return err
+		}
+	}
+	return merge(s.runs, fn)
+}
+
+// maxFanIn is how many runs are merged at once.
+var maxFanIn = 64
+
+// mergeRuns merges the first n runs into one new run at the end.
+func (s *Sorter) mergeRuns(n int) error {
+	f, err := os.CreateTemp(s.Dir, "azvql-timeline-*.run")
+	if err != nil {
+		return fmt.Errorf("timeline: temp file for a merged run: %w", err)
+	}
+	s.runs = append(s.runs, f.Name())
+	w := bufio.NewWriterSize(f, 1<<16)
+	var b []byte
+	var werr error
+	err = merge(s.runs[:n], func(r *Row) bool {
+		b = appendRow(b[:0], r)
+		_, werr = w.Write(b)
+		return werr == nil
+	})
+	if err == nil {
+		err = werr
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("timeline: writing %s: %w", f.Name(), err)
+	}
+	for _, name := range s.runs[:n] {
+		os.Remove(name)
+	}
+	s.runs = s.runs[n:]
+	return nil
+}
+
+// merge calls fn with the rows of the runs in order (k-way, one row of
+// each run in memory) until fn returns false.
+func merge(runs []string, fn func(*Row) bool) error {
 	h := &mergeHeap{}
-	for _, name := range s.runs {
+	defer h.close()
+	for _, name := range runs {
 		f, err := os.Open(name)
 		if err != nil {
-			h.close()
 			return fmt.Errorf("timeline: reading back %s: %w", name, err)
 		}
 		src := &runReader{f: f, rd: bufio.NewReaderSize(f, 1<<16), name: name}
 		h.srcs = append(h.srcs, src)
 		if err := src.next(); err != nil {
-			h.close()
 			return err
 		}
 		if src.cur != nil {
 			h.live = append(h.live, src)
 		}
 	}
-	defer h.close()
 	heap.Init(h)
 	for h.Len() > 0 {
 		top := h.live[0]

@@ -156,10 +156,10 @@ func (b *builder) fileRows(e *ordereddict.Dict) error {
 		r.TimeConflict = conflict
 		return r
 	}
-	if sp := get(e, "SettingsPath"); set(sp) {
-		err := b.each("azure_extension_settings", b.rootArgs().Set("filename", b.a.Root+rootPath(sp)), func(d *ordereddict.Dict) error {
-			r := fileRow(d, "SettingsFile", sp)
-			r.Time, r.TimeKind = timep(get(d, "Mtime")), sp2("Modified")
+	if settings := get(e, "SettingsPath"); set(settings) {
+		err := b.each("azure_extension_settings", b.rootArgs().Set("filename", b.fileArg(settings)), func(d *ordereddict.Dict) error {
+			r := fileRow(d, "SettingsFile", settings)
+			r.Time, r.TimeKind = timep(get(d, "Mtime")), sp("Modified")
 			emptied := ""
 			if set(get(d, "Empty")) {
 				emptied = " (emptied: 0 bytes)"
@@ -175,18 +175,18 @@ func (b *builder) fileRows(e *ordereddict.Dict) error {
 	if !set(stp) {
 		return nil
 	}
-	return b.each("azure_extension_status", b.rootArgs().Set("filename", b.a.Root+rootPath(stp)), func(d *ordereddict.Dict) error {
+	return b.each("azure_extension_status", b.rootArgs().Set("filename", b.fileArg(stp)), func(d *ordereddict.Dict) error {
 		h := str(or(get(d, "Handler"), handler)) + seq(get(d, "SeqNo"))
 		status := str(or(get(d, "Status"), "no status"))
 		r := fileRow(d, "StatusFile", stp)
-		r.Time, r.TimeKind = timep(get(d, "Mtime")), sp2("Modified")
+		r.Time, r.TimeKind = timep(get(d, "Mtime")), sp("Modified")
 		r.Summary = h + " status file written (" + status + ")"
 		if err := b.emit(r); err != nil {
 			return err
 		}
 		if ts := get(d, "Timestamp"); set(ts) {
 			r := fileRow(d, "StatusFile", stp)
-			r.Time, r.TimeKind = timep(ts), sp2("Reported")
+			r.Time, r.TimeKind = timep(ts), sp("Reported")
 			exit := ""
 			if c := get(d, "ExitCode"); c != nil {
 				exit = ", exit " + str(c)
@@ -198,7 +198,16 @@ func (b *builder) fileRows(e *ordereddict.Dict) error {
 	})
 }
 
-func sp2(s string) *string { return &s }
+// fileArg names an execution's file (a path as on the VM) to a file
+// plugin: below the root folder when there is one, else as the VM names
+// it (the running system, or the volume of vql --image), so the source
+// row's OSPath reads the same either way.
+func (b *builder) fileArg(vmPath any) string {
+	if b.a.Root == "" {
+		return str(vmPath)
+	}
+	return b.a.Root + rootPath(vmPath)
+}
 
 func (b *builder) handlers() error {
 	args := ordereddict.NewDict().Set("root", b.a.Root)

@@ -74,6 +74,11 @@ var queries = []query{
 			c={SELECT * FROM azure_mft_executions(image=OSPath)})})`},
 	{plugins: []string{"azure_usn_entries"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**/$J', root=Tree)},
 		query={SELECT * FROM azure_usn_entries(filename=OSPath, root=Tree, accessor=Acc)})`},
+	// The timeline calls the plugins above on the tree; spilled every
+	// few rows, so the merge and its temp files are exercised on every
+	// case too.
+	{plugins: []string{"azure_timeline"}, vql: `SELECT * FROM chain(a={SELECT * FROM azure_timeline(root=Tree, accessor=Acc, run_bytes=4096)},
+		b={SELECT * FROM azure_timeline(root=Tree, accessor=Acc, undated=TRUE)})`},
 	{plugins: []string{"azure_activity_log"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
 		query={SELECT * FROM azure_activity_log(filename=OSPath, root=Tree, accessor=Acc)})`},
 	{plugins: []string{"azure_activity_operations"}, vql: `SELECT * FROM foreach(row={SELECT OSPath FROM glob(globs='/**', root=Tree) WHERE NOT IsDir},
