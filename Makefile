@@ -36,9 +36,11 @@ timeline: build
 	  "SELECT Time, TimeKind, Source, Summary FROM Artifact.Generic.Azure.Timeline(Root=Tree, source='Timeline') \
 	   WHERE Source =~ 'Executions|AgentLog|GoalState|Telemetry|Processes|PowerShell'"
 
-# Everything CI runs.
+# Everything CI runs. The adversarial suite (184 cases, each a real vql
+# process) takes 1-2 minutes alone and went past go test's default
+# 10-minute limit on a machine loaded 15-20 deep: hence -timeout.
 test: build
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 	$(VQL) artifacts verify
 
 vet:

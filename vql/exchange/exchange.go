@@ -319,6 +319,9 @@ errors, never returned as an empty result.
 -- vql escapes top-level strings that Velociraptor's JSON decoder would take for times.
 LET VqlUnescape(Value) = if(condition=typeof(x=Value) = 'string' AND Value =~ '^%[5]s',
   then=regex_replace(source=Value, re='^%[5]s', replace=''), else=Value)
+-- and the strings one level inside a dict column (the timeline's Detail).
+LET VqlUnescapeDict(Value) = if(condition=typeof(x=Value) = '*ordereddict.Dict',
+  then=to_dict(item={ SELECT _key, VqlUnescape(Value=_value) AS _value FROM items(item=Value) }), else=Value)
 LET VqlTool <= SELECT format(format='Azvql_%%v_%%v', args=[OS, Architecture]) AS Name FROM info()
 LET VqlFetched = SELECT OSPath FROM Artifact.Generic.Utils.FetchBinary(ToolName=VqlTool[0].Name)
 LET VqlPath <= if(condition=%[1]s, then=%[1]s, else=VqlFetched[0].OSPath)
@@ -372,6 +375,8 @@ LET VqlResults <= SELECT Name, OSPath FROM glob(globs='*.json', root=path_join(c
 				sel = append(sel, fmt.Sprintf("if(condition=%s, then=timestamp(string=%s)) AS %s", id, id, id))
 			} else if c.Type == "string" || c.Type == "any" {
 				sel = append(sel, fmt.Sprintf("VqlUnescape(Value=%s) AS %s", id, id))
+			} else if c.Type == "dict" {
+				sel = append(sel, fmt.Sprintf("VqlUnescapeDict(Value=%s) AS %s", id, id))
 			} else {
 				sel = append(sel, id)
 			}
@@ -442,11 +447,41 @@ func looksLikeTime(s string) bool {
 	return err == nil
 }
 
-// EscapeRow escapes a row's top-level strings in place (see EscapeMarker).
+// EscapeRow escapes a row's top-level strings in place (see EscapeMarker),
+// and the top-level strings of a dict value (the timeline's Detail is a
+// whole source row), in a copy: the dict may be shared. The edition
+// unescapes both levels (VqlUnescape, VqlUnescapeDict); strings deeper
+// down come back as Velociraptor's decoder makes them.
 func EscapeRow(row *ordereddict.Dict) {
 	for _, item := range row.Items() {
-		if s, ok := item.Value.(string); ok && (looksLikeTime(s) || strings.HasPrefix(s, EscapeMarker)) {
-			row.Update(item.Key, EscapeMarker+s)
+		switch v := item.Value.(type) {
+		case string:
+			if needsEscape(v) {
+				row.Update(item.Key, EscapeMarker+v)
+			}
+		case *ordereddict.Dict:
+			if v != nil && dictNeedsEscape(v) {
+				c := ordereddict.NewDict()
+				for _, it := range v.Items() {
+					if s, ok := it.Value.(string); ok && needsEscape(s) {
+						c.Set(it.Key, EscapeMarker+s)
+					} else {
+						c.Set(it.Key, it.Value)
+					}
+				}
+				row.Update(item.Key, c)
+			}
 		}
 	}
+}
+
+func needsEscape(s string) bool { return looksLikeTime(s) || strings.HasPrefix(s, EscapeMarker) }
+
+func dictNeedsEscape(d *ordereddict.Dict) bool {
+	for _, it := range d.Items() {
+		if s, ok := it.Value.(string); ok && needsEscape(s) {
+			return true
+		}
+	}
+	return false
 }

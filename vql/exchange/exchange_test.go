@@ -273,10 +273,18 @@ func TestEscapeRow(t *testing.T) {
 		Set("Short", "2025-06-10").
 		Set("Time", time.Unix(0, 0)).
 		Set("Int", 3)
+	detail := ordereddict.NewDict().Set("TimestampRaw", "2025-06-10T14:06:31.5900000Z").Set("N", 1).
+		Set("Deeper", ordereddict.NewDict().Set("T", "2025-06-10T14:06:31.5900000Z"))
+	row.Set("Detail", detail)
 	EscapeRow(row)
 	got, _ := json.Marshal(row)
-	want := `{"Raw":"~2025-06-10T14:06:31.5900000Z","Offset":"~2025-06-10T14:06:31+00:00","Tilde":"~~x","Plain":"hello","Short":"2025-06-10","Time":"1970-01-01T00:00:00Z","Int":3}`
+	want := `{"Raw":"~2025-06-10T14:06:31.5900000Z","Offset":"~2025-06-10T14:06:31+00:00","Tilde":"~~x","Plain":"hello","Short":"2025-06-10","Time":"1970-01-01T00:00:00Z","Int":3,` +
+		`"Detail":{"TimestampRaw":"~2025-06-10T14:06:31.5900000Z","N":1,"Deeper":{"T":"2025-06-10T14:06:31.5900000Z"}}}`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// The dict is copied, never changed: it may be shared with other rows.
+	if v, _ := detail.Get("TimestampRaw"); v != "2025-06-10T14:06:31.5900000Z" {
+		t.Errorf("EscapeRow changed the shared dict: %v", v)
 	}
 }
