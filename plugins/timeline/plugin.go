@@ -27,6 +27,7 @@ type Args struct {
 	ActivityLogs vfilter.Any `vfilter:"optional,field=activity_logs,doc=Azure Activity Log export files (a path or a list of them) of any shape azure_activity_operations reads, whose operations join the timeline as Source ActivityLog."`
 	VMName       string      `vfilter:"optional,field=vm_name,doc=Only Activity Log operations on VMs whose name matches this regex (case-insensitive)."`
 	Image        string      `vfilter:"optional,field=image,doc=A disk image on this system whose NTFS volume's MFT entries and USN records of the extension folders join the timeline (default: the accessor's volume when it is NTFS, else none)."`
+	USNFile      string      `vfilter:"optional,field=usn_file,doc=An extracted $UsnJrnl:$J (a triage collection's) whose records join the timeline as Source USN (every record: an extracted journal has no MFT to place them under the extension folders)."`
 	DateAfter    vfilter.Any `vfilter:"optional,field=date_after,doc=Only rows at or after this time (rows without a time are always kept)."`
 	DateBefore   vfilter.Any `vfilter:"optional,field=date_before,doc=Only rows at or before this time."`
 	Undated      bool        `vfilter:"optional,field=undated,doc=Return the rows whose source gave no time (sorted by Source, OSPath, Summary) instead of the timeline."`

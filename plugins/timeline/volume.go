@@ -109,8 +109,14 @@ func (b *builder) volumeArgs() *ordereddict.Dict {
 }
 
 // volume are the MFT entries' $STANDARD_INFORMATION created and modified
-// times and the USN journal's records of the extension folders.
+// times and the USN journal's records of the extension folders, and the
+// records of an extracted journal (usn_file).
 func (b *builder) volume() error {
+	if b.a.USNFile != "" {
+		if err := b.usn(ordereddict.NewDict().Set("filename", b.a.USNFile)); err != nil {
+			return err
+		}
+	}
 	args := b.volumeArgs()
 	if args == nil {
 		return nil
@@ -140,9 +146,17 @@ func (b *builder) volume() error {
 	if err != nil {
 		return err
 	}
+	return b.usn(args)
+}
+
+// usn are azure_usn_entries' records: a volume's (paths rebuilt from the
+// MFT) or an extracted $J's (names only).
+func (b *builder) usn(args *ordereddict.Dict) error {
 	return b.each("azure_usn_entries", args, func(d *ordereddict.Dict) error {
+		// An extracted journal's record has a name, not a path: OSPath
+		// stays NULL and the summary names the file.
 		p := or(get(d, "OSPath"), get(d, "Filename"))
-		r := b.volumeRow(d, "USN", p)
+		r := b.volumeRow(d, "USN", get(d, "OSPath"))
 		reasons := stringsOf(get(d, "Reason"))
 		r.Time, r.TimeKind = timep(get(d, "Timestamp")), sp(usnKind(reasons))
 		r.Summary = fmt.Sprintf("%v: %s (USN %v)", str(p), strings.Join(reasons, ", "), str(get(d, "Usn")))
