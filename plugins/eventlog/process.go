@@ -98,12 +98,27 @@ type procNode struct {
 // when its process exits (4689, Sysmon 5), when a new process takes its
 // id, and when the boot ends (with the tables).
 type treeBuilder struct {
-	live    map[int64]procNode
-	roots   []treeRoot // the boot's trees, each once
-	rootID  map[treeRoot]uint32
-	images  []string // the images of processes in trees, each once
-	imageID map[string]uint32
-	boot    int64
+	live   map[int64]procNode
+	roots  table[treeRoot] // the boot's trees, each once
+	images table[string]   // the images of processes in trees, each once
+	boot   int64
+}
+
+// table numbers values, each kept once: a node holds a 4-byte number,
+// not the value.
+type table[T comparable] struct {
+	vals []T
+	ids  map[T]uint32
+}
+
+func (t *table[T]) id(v T) uint32 {
+	id, ok := t.ids[v]
+	if !ok {
+		id = uint32(len(t.vals))
+		t.vals = append(t.vals, v)
+		t.ids[v] = id
+	}
+	return id
 }
 
 func newTreeBuilder() *treeBuilder {
@@ -113,8 +128,9 @@ func newTreeBuilder() *treeBuilder {
 }
 
 func (b *treeBuilder) reset() {
-	b.live, b.roots, b.rootID = map[int64]procNode{}, nil, map[treeRoot]uint32{}
-	b.images, b.imageID = nil, map[string]uint32{}
+	b.live = map[int64]procNode{}
+	b.roots = table[treeRoot]{ids: map[treeRoot]uint32{}}
+	b.images = table[string]{ids: map[string]uint32{}}
 }
 
 // add reads one event; ok when it is a process in a handler's tree.
@@ -136,42 +152,22 @@ func (b *treeBuilder) add(ev *Event) (Process, bool) {
 	in := false
 	if parent, ok := b.live[p.ParentPid]; ok {
 		in = true
-		t := &b.roots[parent.tree]
+		t := &b.roots.vals[parent.tree]
 		p.Match, p.Depth, p.RootPid = MatchDescendant, int64(parent.depth)+1, t.pid
 		p.Handler, p.Folder = t.handler, t.folder
 		if p.ParentImage == "" {
-			p.ParentImage = b.images[parent.image]
+			p.ParentImage = b.images.vals[parent.image]
 		}
-		b.live[p.Pid] = procNode{depth: parent.depth + 1, tree: parent.tree, image: b.image(p.Image)}
+		b.live[p.Pid] = procNode{depth: parent.depth + 1, tree: parent.tree, image: b.images.id(p.Image)}
 	} else if in = root(&p); in {
-		b.live[p.Pid] = procNode{depth: int32(p.Depth), tree: b.tree(treeRoot{p.RootPid, p.Handler, p.Folder}),
-			image: b.image(p.Image)}
+		b.live[p.Pid] = procNode{depth: int32(p.Depth), tree: b.roots.id(treeRoot{p.RootPid, p.Handler, p.Folder}),
+			image: b.images.id(p.Image)}
 	} else {
 		// A process outside the trees that took the id of one in a
 		// tree: a later child is not the tree's.
 		delete(b.live, p.Pid)
 	}
 	return p, in
-}
-
-func (b *treeBuilder) tree(r treeRoot) uint32 {
-	id, ok := b.rootID[r]
-	if !ok {
-		id = uint32(len(b.roots))
-		b.roots = append(b.roots, r)
-		b.rootID[r] = id
-	}
-	return id
-}
-
-func (b *treeBuilder) image(s string) uint32 {
-	id, ok := b.imageID[s]
-	if !ok {
-		id = uint32(len(b.images))
-		b.images = append(b.images, s)
-		b.imageID[s] = id
-	}
-	return id
 }
 
 // root marks a process whose parent is not in a tree: a handler's
