@@ -24,6 +24,7 @@ import (
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/catalog"
+	"github.com/azvql/azvql/plugins/vqlkit"
 )
 
 // Event is one parse_evtx row, with the fields the plugins read.
@@ -152,31 +153,8 @@ func str(v interface{}) string {
 }
 
 func toInt(v interface{}) (int64, bool) {
-	switch t := v.(type) {
-	case int:
-		return int64(t), true
-	case int8:
-		return int64(t), true
-	case int16:
-		return int64(t), true
-	case int32:
-		return int64(t), true
-	case int64:
-		return t, true
-	case uint:
-		return int64(t), true
-	case uint8:
-		return int64(t), true
-	case uint16:
-		return int64(t), true
-	case uint32:
-		return int64(t), true
-	case uint64:
-		return int64(t), true
-	case float64:
-		return int64(t), true
-	case string:
-		s := strings.TrimSpace(t)
+	if s, ok := v.(string); ok {
+		s = strings.TrimSpace(s)
 		if strings.HasPrefix(strings.ToLower(s), "0x") {
 			n, err := strconv.ParseUint(s[2:], 16, 64)
 			return int64(n), err == nil
@@ -184,7 +162,7 @@ func toInt(v interface{}) (int64, bool) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		return n, err == nil
 	}
-	return 0, false
+	return vqlkit.NumberInt64(v)
 }
 
 func toFloat(v interface{}) (float64, bool) {

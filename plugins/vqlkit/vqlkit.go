@@ -86,3 +86,36 @@ func Redact(args *ordereddict.Dict, v bool) bool {
 	}
 	return v
 }
+
+// NumberInt64 is v as an int64 when it is a Go number of any width (a
+// float truncated toward zero); ok is false for anything else, strings
+// included: callers differ on which string forms they accept.
+func NumberInt64(v any) (int64, bool) {
+	switch t := v.(type) {
+	case int:
+		return int64(t), true
+	case int8:
+		return int64(t), true
+	case int16:
+		return int64(t), true
+	case int32:
+		return int64(t), true
+	case int64:
+		return t, true
+	case uint:
+		return int64(t), true
+	case uint8:
+		return int64(t), true
+	case uint16:
+		return int64(t), true
+	case uint32:
+		return int64(t), true
+	case uint64:
+		return int64(t), true
+	case float32:
+		return int64(t), true
+	case float64:
+		return int64(t), true
+	}
+	return 0, false
+}

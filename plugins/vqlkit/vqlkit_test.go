@@ -60,3 +60,19 @@ func TestRedactDefault(t *testing.T) {
 		t.Error("redact=false must be honoured")
 	}
 }
+
+func TestNumberInt64(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want int64
+		ok   bool
+	}{
+		{int8(-3), -3, true}, {uint16(7), 7, true}, {uint64(1 << 40), 1 << 40, true},
+		{float32(2.9), 2, true}, {float64(-2.9), -2, true},
+		{"12", 0, false}, {nil, 0, false}, {true, 0, false},
+	} {
+		if got, ok := NumberInt64(c.in); got != c.want || ok != c.ok {
+			t.Errorf("NumberInt64(%#v) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -49,36 +49,11 @@ func parseLocation(scope vfilter.Scope) *time.Location {
 }
 
 func toInt64(v vfilter.Any) (int64, bool) {
-	switch t := v.(type) {
-	case int:
-		return int64(t), true
-	case int8:
-		return int64(t), true
-	case int16:
-		return int64(t), true
-	case int32:
-		return int64(t), true
-	case int64:
-		return t, true
-	case uint:
-		return int64(t), true
-	case uint8:
-		return int64(t), true
-	case uint16:
-		return int64(t), true
-	case uint32:
-		return int64(t), true
-	case uint64:
-		return int64(t), true
-	case float32:
-		return int64(t), true
-	case float64:
-		return int64(t), true
-	case string:
+	if t, ok := v.(string); ok {
 		i, err := strconv.ParseInt(t, 0, 64)
 		return i, err == nil
 	}
-	return 0, false
+	return vqlkit.NumberInt64(v)
 }
 
 // parseTimeFromInt64 guesses seconds, milliseconds, microseconds or
