@@ -58,6 +58,12 @@ func appendValue(b []byte, v any) []byte {
 		return binary.AppendVarint(append(b, tagInt), int64(x))
 	case int32:
 		return binary.AppendVarint(append(b, tagInt), int64(x))
+	case int16:
+		return binary.AppendVarint(append(b, tagInt), int64(x))
+	case int8:
+		return binary.AppendVarint(append(b, tagInt), int64(x))
+	case uint:
+		return binary.AppendUvarint(append(b, tagUint), uint64(x))
 	case uint64:
 		return binary.AppendUvarint(append(b, tagUint), x)
 	case uint32:
@@ -73,6 +79,11 @@ func appendValue(b []byte, v any) []byte {
 	case time.Time:
 		b = binary.AppendVarint(append(b, tagTime), x.Unix())
 		return appendUvarint(b, uint64(x.Nanosecond()))
+	case *time.Time:
+		if x == nil {
+			return append(b, tagNil)
+		}
+		return appendValue(b, *x)
 	case *ordereddict.Dict:
 		if x == nil {
 			return append(b, tagNil)

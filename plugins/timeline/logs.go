@@ -1,6 +1,9 @@
 package timeline
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"sort"
@@ -118,10 +121,12 @@ func (b *builder) waagentLogs(root *evidence.Root) error {
 // globFiles are the files (not folders) matching pattern, as paths below
 // the root.
 func globFiles(root *evidence.Root, pattern string) []string {
-	entries, _ := root.Glob(pattern)
+	entries, err := root.Glob(pattern)
+	root.Report(err)
 	var out []string
 	for _, e := range entries {
-		if !e.IsDir && !e.IsLink {
+		// A link or a FIFO is reported (once), never read.
+		if !e.IsDir && root.Readable(e) {
 			out = append(out, pattern[:strings.LastIndex(pattern, "/")+1]+e.Name)
 		}
 	}
@@ -134,13 +139,21 @@ func walkFiles(root *evidence.Root, dir string, patterns []string) []string {
 	var out []string
 	var walk func(d string, depth int)
 	walk = func(d string, depth int) {
+		if depth > 30 {
+			root.Report(fmt.Errorf("%s: not read, deeper than 30 folders below %s", d, dir))
+			return
+		}
 		entries, err := root.ReadDir(d)
-		if err != nil || depth > 30 {
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				root.Report(err)
+			}
 			return
 		}
 		for _, e := range entries {
 			p := d + "/" + e.Name
 			if e.IsLink {
+				root.Readable(e) // reports the link and its target
 				continue
 			}
 			if e.IsDir {

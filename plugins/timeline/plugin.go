@@ -93,7 +93,11 @@ func (Plugin) Call(ctx context.Context, scope vfilter.Scope, args *ordereddict.D
 			}
 			return
 		}
-		_ = s.Each(func(r *Row) bool { return vqlkit.Send(ctx, out, outRow(r)) })
+		// A failed spill or merge (a full disk, a temp run gone) would
+		// otherwise end the timeline short without a word.
+		if err := s.Each(func(r *Row) bool { return vqlkit.Send(ctx, out, outRow(r)) }); err != nil && ctx.Err() == nil {
+			vqlkit.Errorf(scope, pluginName, "%v", err)
+		}
 	})
 }
 

@@ -32,13 +32,6 @@ type Row struct {
 	Seq int64
 }
 
-func optString(p *string) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 // appendRow encodes a row for a spilled run: its length, then its fields.
 func appendRow(b []byte, r *Row) []byte {
 	var t, n any
@@ -49,8 +42,8 @@ func appendRow(b []byte, r *Row) []byte {
 		n = *r.SeqNo
 	}
 	start := len(b)
-	for _, v := range []any{r.Key, r.Seq, t, optString(r.TimeKind), r.Source, optString(r.Handler),
-		optString(r.ExtensionName), n, r.Summary, string(r.Detail), optString(r.OSPath), optString(r.TimeConflict)} {
+	for _, v := range []any{r.Key, r.Seq, t, ptr(r.TimeKind), r.Source, ptr(r.Handler),
+		ptr(r.ExtensionName), n, r.Summary, string(r.Detail), ptr(r.OSPath), ptr(r.TimeConflict)} {
 		b = appendValue(b, v)
 	}
 	body := append([]byte(nil), b[start:]...)

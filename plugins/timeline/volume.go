@@ -113,7 +113,9 @@ func (b *builder) volumeArgs() *ordereddict.Dict {
 // records of an extracted journal (usn_file).
 func (b *builder) volume() error {
 	if b.a.USNFile != "" {
-		if err := b.usn(ordereddict.NewDict().Set("filename", b.a.USNFile)); err != nil {
+		// On the collecting host (as the argument says), not in the
+		// evidence: under vql --image, auto would be the image's volume.
+		if err := b.usn(ordereddict.NewDict().Set("filename", b.a.USNFile).Set("accessor", "file")); err != nil {
 			return err
 		}
 	}
