@@ -122,7 +122,7 @@ func (ParseMFTPlugin) Info(scope vfilter.Scope, typeMap *vfilter.TypeMap) *vfilt
 
 // ParseUSNArgs are parse_usn()'s arguments.
 type ParseUSNArgs struct {
-	Device        string `vfilter:"optional,field=device,doc=A raw NTFS volume (device file) read with accessor; its components prefix every path."`
+	Device        string `vfilter:"optional,field=device,doc=A raw NTFS volume read with accessor; its components prefix every path. The vql host's file accessor refuses device files (a block device is not a regular file): give image_filename, an image of the volume."`
 	ImageFilename string `vfilter:"optional,field=image_filename,doc=An image of a bare NTFS volume read with accessor."`
 	Accessor      string `vfilter:"optional,field=accessor,doc=The accessor the files are read with (default auto)."`
 	MFTFilename   string `vfilter:"optional,field=mft_filename,doc=An extracted $MFT whose records give the journal entries' paths."`

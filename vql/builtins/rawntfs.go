@@ -81,12 +81,13 @@ func (a rawNTFSAccessor) open(p string) (f *rawNTFSFile, err error) {
 		closer()
 		return nil, fmt.Errorf("raw_ntfs: %s: no NTFS volume at offset 0: %w", spec.DelegatePath, err)
 	}
+	done := func() { v.Close(); closer() }
 	data, err := ntfs.GetDataForPath(v, spec.Path)
 	if err != nil {
-		closer()
+		done()
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
-	return &rawNTFSFile{SectionReader: io.NewSectionReader(data, 0, ntfs.RangeSize(data)), close: closer}, nil
+	return &rawNTFSFile{SectionReader: io.NewSectionReader(data, 0, ntfs.RangeSize(data)), close: done}, nil
 }
 
 func (a rawNTFSAccessor) Open(p string) (evidence.File, error) { return a.open(p) }

@@ -45,7 +45,7 @@ func selectStar(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <-chan
 			}
 			scope.Explainer().PluginOutput(&sel.From.Plugin, row)
 			if d, ok := c.copy(row); ok {
-				if !send(ctx, out, d) {
+				if !vqlkit.Send(ctx, out, d) {
 					return
 				}
 				scope.Explainer().SelectOutput(d)
@@ -55,7 +55,7 @@ func selectStar(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <-chan
 			sub := scope.Copy()
 			tr, closer := sel.SelectExpression.Transform(ctx, sub, row)
 			m := vfilter.MaterializedLazyRow(ctx, tr, sub)
-			ok := send(ctx, out, m)
+			ok := vqlkit.Send(ctx, out, m)
 			closer()
 			sub.Close()
 			if !ok {
@@ -65,15 +65,6 @@ func selectStar(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <-chan
 		}
 	}()
 	return out
-}
-
-func send(ctx context.Context, out chan<- vfilter.Row, row vfilter.Row) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case out <- row:
-		return true
-	}
 }
 
 // starCopier copies dict rows of plain values; rows of the same columns
