@@ -8,6 +8,7 @@ package evidence
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"sync"
@@ -74,6 +75,12 @@ type BeneathOpener interface {
 // it takes its checked path.
 type BeneathLister interface {
 	ReadDirBeneath(base string, rel []string) ([]FileInfo, error)
+}
+
+// BeneathNameLister is NameLister's confined form (as BeneathLister is
+// ReadDir's): Root.List tries it first.
+type BeneathNameLister interface {
+	ReadDirNamesBeneath(base string, rel []string) ([]string, []fs.FileMode, error)
 }
 
 // Factory makes an accessor for one query. The scope lets a host

@@ -4,6 +4,7 @@ package evidence
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +47,8 @@ func (OSAccessor) OpenBeneath(base string, rel []string) (File, error) {
 		switch {
 		case err == nil:
 			return fileFromFD(fd, display)
-		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM), errors.Is(err, unix.EINVAL), errors.Is(err, unix.E2BIG):
-			// Not available here (or filtered): walk, now and later.
-			noOpenat2.Store(true)
+		case openat2Missing(err):
+			// Walk, now and later.
 		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV), errors.Is(err, unix.ENXIO):
 			// A link (or a socket) on the way: the walk finds which and
 			// says so, still without following anything.
@@ -68,6 +68,44 @@ func (OSAccessor) OpenBeneath(base string, rel []string) (File, error) {
 // (including openat2 missing) sends Root.ReadDir back to its checked
 // path, which names what was refused.
 func (OSAccessor) ReadDirBeneath(base string, rel []string) ([]FileInfo, error) {
+	f, err := openDirBeneath(base, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fd, dir := int(f.Fd()), f.Name()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FileInfo, 0, len(entries))
+	for _, e := range entries {
+		full := filepath.Join(dir, e.Name())
+		fi, serr := statxAt(fd, e.Name(), full)
+		if serr != nil {
+			out = append(out, FileInfo{Name: e.Name(), Path: full, IsDir: e.IsDir()})
+			continue
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}
+
+// ReadDirNamesBeneath is ReadDirNames of the folder base/rel opened as
+// ReadDirBeneath opens it: no link on the way, nothing outside base, so
+// a folder swapped for a link after it was checked is not listed.
+func (OSAccessor) ReadDirNamesBeneath(base string, rel []string) ([]string, []fs.FileMode, error) {
+	f, err := openDirBeneath(base, rel)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	return namesOf(f)
+}
+
+// openDirBeneath opens the folder base/rel with openat2(RESOLVE_BENEATH|
+// RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) and O_DIRECTORY.
+func openDirBeneath(base string, rel []string) (*os.File, error) {
 	if noOpenat2.Load() || len(rel) == 0 {
 		return nil, unix.ENOSYS
 	}
@@ -87,24 +125,19 @@ func (OSAccessor) ReadDirBeneath(base string, rel []string) ([]FileInfo, error) 
 		})
 	})
 	if err != nil {
+		openat2Missing(err) // later calls go straight to the checked path
 		return nil, err
 	}
-	dir := filepath.Join(append([]string{base}, rel...)...)
-	f := os.NewFile(uintptr(fd), dir)
-	defer f.Close()
-	entries, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, err
+	return os.NewFile(uintptr(fd), filepath.Join(append([]string{base}, rel...)...)), nil
+}
+
+// openat2Missing is true (and remembered in noOpenat2) when err says
+// openat2 is not available here or is filtered (seccomp), not that the
+// path was refused.
+func openat2Missing(err error) bool {
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
+		noOpenat2.Store(true)
+		return true
 	}
-	out := make([]FileInfo, 0, len(entries))
-	for _, e := range entries {
-		full := filepath.Join(dir, e.Name())
-		fi, serr := statxAt(fd, e.Name(), full)
-		if serr != nil {
-			out = append(out, FileInfo{Name: e.Name(), Path: full, IsDir: e.IsDir()})
-			continue
-		}
-		out = append(out, fi)
-	}
-	return out, nil
+	return false
 }

@@ -71,6 +71,11 @@ func (OSAccessor) ReadDirNames(path string) ([]string, []fs.FileMode, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
+	return namesOf(f)
+}
+
+// namesOf reads an open folder's names and types.
+func namesOf(f *os.File) ([]string, []fs.FileMode, error) {
 	var names []string
 	var types []fs.FileMode
 	for {
