@@ -8,7 +8,14 @@ import (
 	"runtime/pprof"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/azvql/azvql/internal/gctune"
 )
+
+// gcFloor is the heap vql lets the collector grow to before collecting
+// while its live heap is small (internal/gctune). 48 MiB keeps the peak
+// RSS of the 100,000-execution walk under issue 18's 64 MB.
+const gcFloor = 48 << 20
 
 var (
 	app = kingpin.New("vql", "Query Azure VM extension evidence with VQL (azvql).")
@@ -25,6 +32,7 @@ var (
 func main() {
 	app.HelpFlag.Short('h')
 	command := kingpin.MustParse(app.Parse(os.Args[1:]))
+	gctune.Start(gcFloor)
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
