@@ -72,10 +72,20 @@ func FuzzFlatJSON(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"a": "\u00e9\/\n", "b":"c"}`))
 	f.Add([]byte(`{"a": 1}`))
+	f.Add([]byte("{\"\\ud83d\\ude00\": \"\\ud800\\u0041 \\udc00\\ud800 \xff\xe2\x82 \\b\\f\\r\\t\\\\\\\"\", \"k\": \"\\ud83d\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := parseFlatJSON(data)
+		d := parseFlatJSON(data, nil)
 		if d == nil {
 			return
+		}
+		// Through a string cache (twice: the second from it) the same dict.
+		c := &strCache{}
+		for i := 0; i < 2; i++ {
+			a, _ := json.Marshal(d)
+			b, _ := json.Marshal(parseFlatJSON(data, c))
+			if !bytes.Equal(a, b) {
+				t.Fatalf("cached %s != uncached %s for %q", b, a, data)
+			}
 		}
 		ref := ordereddict.NewDict()
 		if err := ref.UnmarshalJSON(data); err != nil {
@@ -122,7 +132,7 @@ func FuzzEnvFacts(f *testing.F) {
 	f.Add([]byte(`Executing command: x with environment variables: {"ConfigSequenceNumber": "1", "ConfigSequenceNumber": "x", "Config\u0045xtensionName": "b"}` + "\nmore"))
 	f.Add([]byte(`Executing command: x with environment variables: {"ConfigSequenceNumber": "-7", "ConfigExtensionName": ""}  `))
 	f.Fuzz(func(t *testing.T, m []byte) {
-		if got, want := envFactsOf(m), factsOf(parseEnv(m)); got != want {
+		if got, want := envFactsOf(m), factsOf(parseEnv(m, nil)); got != want {
 			t.Fatalf("envFactsOf %+v, factsOf(parseEnv) %+v for %q", got, want, m)
 		}
 	})
