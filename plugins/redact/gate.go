@@ -5,8 +5,8 @@ import "unsafe"
 // The gate answers "can String change this text?" in one pass, so the
 // common log line skips the regexps. It is derived from the catalogue's
 // need sets: the words of every set are numbered (at most 64), a pass
-// over the text marks the words it holds (a table of the bytes that can
-// start one), and the answer is yes as soon as one set is complete. Any
+// over the text marks the words it holds (a table of the pairs of bytes
+// that can start one), and the answer is yes as soon as one set is complete. Any
 // byte >= 0x80 also says yes: the rules' (?i) regexps fold Unicode
 // (U+017F 'ſ' matches s, U+212A KELVIN SIGN matches k), which an ASCII
 // word test cannot see. String runs a rule only when its set is complete
@@ -18,14 +18,13 @@ type gateTable struct {
 	first  [256][]uint8 // word numbers by first byte (both cases)
 	sets   []uint64     // one mask per need set of every rule
 	ruleOf [][]uint64   // each rule's masks, in catalogue order
-	start  [256]bool    // first[c] is not empty, or c >= 0x80
-	// pair[c][b] numbers the group of words (groups[n]) that can start
+	// pair[c<<7|b] numbers the group of words (groups[n]) that can start
 	// at c followed by b (< 0x80): the words whose first two bytes are
 	// c and b in either case, and the one-byte words c. 0: none. Most
-	// start bytes are passed over without a word compare, and the
-	// others compare only the words of their two bytes.
-	pair   [128][128]uint8
-	single [128]uint8 // the group of one-byte words c (the last byte, or one before a byte >= 0x80)
+	// bytes are passed over after this one lookup, and the others
+	// compare only the words of their two bytes.
+	pair   [128 * 128]uint8
+	single [128]uint8       // the group of one-byte words c (the last byte, or one before a byte >= 0x80)
 	groups [][]uint8
 	// head[k] is word k's first (up to) four bytes as one compare:
 	// a text's four bytes x match when x|fold&care == want (fold sets
@@ -67,9 +66,6 @@ func buildGate(rules []*rule) *gateTable {
 			g.sets = append(g.sets, m)
 		}
 		g.ruleOf = append(g.ruleOf, masks)
-	}
-	for c := 0; c < 256; c++ {
-		g.start[c] = len(g.first[c]) > 0 || c >= 0x80
 	}
 	for _, w := range g.words {
 		var h wordHead
@@ -114,7 +110,7 @@ func buildGate(rules []*rule) *gateTable {
 					ks = append(ks, k)
 				}
 			}
-			g.pair[c][b] = number(ks)
+			g.pair[c<<7|b] = number(ks)
 		}
 	}
 	return g
@@ -125,18 +121,20 @@ func buildGate(rules []*rule) *gateTable {
 func scan(g *gateTable, m []byte, stop bool) (found uint64, nonASCII bool) {
 	for i := 0; i < len(m); i++ {
 		c := m[i]
-		if !g.start[c] {
-			continue
-		}
-		if c >= 0x80 {
-			return found, true
-		}
-		n := g.single[c]
-		if i+1 < len(m) && m[i+1] < 0x80 {
-			n = g.pair[c][m[i+1]]
-		}
-		if n == 0 {
-			continue
+		var n uint8
+		if i+1 < len(m) && c|m[i+1] < 0x80 {
+			// The common byte: one lookup of it and the next, most
+			// often 0 (a branch the processor predicts).
+			if n = g.pair[(uint(c)<<7|uint(m[i+1]))&uint(len(g.pair)-1)]; n == 0 {
+				continue
+			}
+		} else {
+			if c >= 0x80 {
+				return found, true
+			}
+			if n = g.single[c]; n == 0 {
+				continue
+			}
 		}
 		var x uint32
 		if i+4 <= len(m) {
