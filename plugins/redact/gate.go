@@ -24,7 +24,7 @@ type gateTable struct {
 	// bytes are passed over after this one lookup, and the others
 	// compare only the words of their two bytes.
 	pair   [128 * 128]uint8
-	single [128]uint8       // the group of one-byte words c (the last byte, or one before a byte >= 0x80)
+	single [128]uint8 // the group of one-byte words c (the last byte, or one before a byte >= 0x80)
 	groups [][]uint8
 	// head[k] is word k's first (up to) four bytes as one compare:
 	// a text's four bytes x match when x|fold&care == want (fold sets
