@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -34,7 +35,7 @@ func appendFlatRow(dst []byte, row *ordereddict.Dict, loc *time.Location, indent
 
 // appendFlatDict appends d at nesting depth (1: the row itself).
 func appendFlatDict(dst []byte, d *ordereddict.Dict, loc *time.Location, indent bool, depth int) ([]byte, bool) {
-	items := d.Items()
+	items := vqlkit.ItemsView(d) // no copy: the writer owns the row
 	if len(items) == 0 {
 		return append(dst, "{}"...), true
 	}
