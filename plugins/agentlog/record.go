@@ -150,6 +150,8 @@ type Assembler struct {
 
 	h header
 	s syslogHdr
+
+	prefixes [8]handlerParts // see handler
 }
 
 // NewAssembler returns an assembler that calls emit for every record.
@@ -315,7 +317,14 @@ func (a *Assembler) start(h *header) {
 	} else {
 		r.Time = a.z.utc(&h.date)
 	}
-	a.yearH, a.monthH, a.hintEnd = r.Time.Year(), int(r.Time.Month()), false
+	if c := &h.date; !h.local && c.offset == 0 && c.day <= 28 && c.sec < 60 {
+		// The date as written is the UTC time's (nothing rolls over):
+		// Year and Month cost a calendar computation per record.
+		a.yearH, a.monthH = c.year, c.month
+	} else {
+		a.yearH, a.monthH = r.Time.Year(), int(r.Time.Month())
+	}
+	a.hintEnd = false
 	r.Thread = a.in.get(h.thread)
 	if p := h.prefix; len(p) > 0 {
 		if p[0] == '[' {
@@ -345,8 +354,29 @@ func (a *Assembler) start(h *header) {
 // (multi-config): their log prefix is [<Handler>.<extName>-<version>].
 var multiConfigHandlers = catalog.MultiConfigNames()
 
-// handler splits "Publisher.Type[.extName]-version".
+// handlerParts are the Handler, HandlerVersion and ExtensionName of a
+// prefix.
+type handlerParts struct {
+	prefix                string
+	handler, version, ext *istr
+}
+
+// handler sets the record's handler columns of the prefix
+// "Publisher.Type[.extName]-version", remembered per prefix in a few
+// slots (a log interleaves the records of a few handlers).
 func (a *Assembler) handler(p []byte) {
+	slot := &a.prefixes[(uint(len(p))+uint(p[len(p)-1]))%uint(len(a.prefixes))]
+	if slot.prefix != string(p) || slot.handler == nil {
+		a.splitHandler(p)
+		r := &a.cur
+		*slot = handlerParts{a.in.get(p).str(), r.Handler, r.HandlerVersion, r.ExtensionName}
+		return
+	}
+	a.cur.Handler, a.cur.HandlerVersion, a.cur.ExtensionName = slot.handler, slot.version, slot.ext
+}
+
+// splitHandler splits "Publisher.Type[.extName]-version".
+func (a *Assembler) splitHandler(p []byte) {
 	r := &a.cur
 	d := bytes.LastIndexByte(p, '-')
 	name := p
