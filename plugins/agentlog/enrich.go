@@ -129,6 +129,7 @@ func classify(m []byte) *istr {
 var (
 	envMarker = []byte(" with environment variables: ")
 	settings  = []byte(".settings")
+	seqKeys   = [2][]byte{[]byte("seqNo"), []byte("sequence number")} // in the order they are tried; both start "seq"
 )
 
 // envJSON is the JSON dict of an "Executing command: ... with
@@ -510,8 +511,24 @@ func seqNo(m []byte, env envFacts) (int64, bool) {
 			}
 		}
 	}
-	for _, key := range [][]byte{[]byte("seqNo"), []byte("sequence number")} {
-		i := bytes.Index(m, key)
+	// The first "seqNo" and the first "sequence number", found in one
+	// pass over the "seq"s of the message.
+	at := [2]int{-1, -1}
+	for off := 0; at[0] < 0 || at[1] < 0; {
+		j := bytes.Index(m[off:], seqKeys[0][:3])
+		if j < 0 {
+			break
+		}
+		off += j
+		for n, key := range seqKeys {
+			if at[n] < 0 && bytes.HasPrefix(m[off:], key) {
+				at[n] = off
+			}
+		}
+		off++
+	}
+	for n, key := range seqKeys {
+		i := at[n]
 		if i < 0 {
 			continue
 		}

@@ -3,6 +3,7 @@ package agentlog
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,55 @@ func FuzzEnvFacts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, m []byte) {
 		if got, want := envFactsOf(m), factsOf(parseEnv(m, nil)); got != want {
 			t.Fatalf("envFactsOf %+v, factsOf(parseEnv) %+v for %q", got, want, m)
+		}
+	})
+}
+
+// seqNoKeysRef is seqNo's search of "seqNo" then "sequence number" as
+// two scans (the first occurrence of each key), kept to check the
+// one-pass search against.
+func seqNoKeysRef(m []byte) (int64, bool) {
+	for _, key := range seqKeys {
+		i := bytes.Index(m, key)
+		if i < 0 {
+			continue
+		}
+		k := i + len(key)
+		for n := 0; k < len(m) && n < 5 && !isDigit(m[k]); n++ {
+			c := m[k]
+			if c != ' ' && c != ':' && c != '=' && c != 'i' && c != 's' && c != 't' && c != 'o' && c != '"' {
+				break
+			}
+			k++
+		}
+		e := k
+		for e < len(m) && isDigit(m[e]) && e-k < 18 {
+			e++
+		}
+		if e > k {
+			if n, err := strconv.ParseInt(string(m[k:e]), 10, 64); err == nil {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// FuzzSeqNo: seqNo's one pass over the "seq"s finds the number the
+// first "seqNo" or else the first "sequence number" gives.
+func FuzzSeqNo(f *testing.F) {
+	for _, s := range []string{"seqNo 4", "sequence number is 7", "seqNo x sequence number 9", "sequence number 3 seqNo 5",
+		"seqseqNo=12", "sequence numbe seqNo", "seq", "[seqNo: \"8\"] sequence number to 2"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, m []byte) {
+		if bytes.Contains(m, settings) {
+			return // the .settings form comes first; not this search
+		}
+		n, ok := seqNo(m, envFacts{})
+		wn, wok := seqNoKeysRef(m)
+		if n != wn || ok != wok {
+			t.Fatalf("seqNo(%q) = %d %v, two scans: %d %v", m, n, ok, wn, wok)
 		}
 	})
 }
