@@ -151,7 +151,7 @@ type Assembler struct {
 	h header
 	s syslogHdr
 
-	prefixes [8]handlerParts // see handler
+	prefixes [16]handlerParts // see handler
 }
 
 // NewAssembler returns an assembler that calls emit for every record.
@@ -365,11 +365,17 @@ type handlerParts struct {
 // "Publisher.Type[.extName]-version", remembered per prefix in a few
 // slots (a log interleaves the records of a few handlers).
 func (a *Assembler) handler(p []byte) {
-	slot := &a.prefixes[(uint(len(p))+uint(p[len(p)-1]))%uint(len(a.prefixes))]
+	// The slot of a prefix: its length and last bytes (where
+	// multi-config extensions' names and versions differ).
+	h := uint(len(p))
+	for _, c := range p[max(0, len(p)-12):] {
+		h = h*31 + uint(c)
+	}
+	slot := &a.prefixes[h%uint(len(a.prefixes))]
 	if slot.prefix != string(p) || slot.handler == nil {
 		a.splitHandler(p)
 		r := &a.cur
-		*slot = handlerParts{a.in.get(p).str(), r.Handler, r.HandlerVersion, r.ExtensionName}
+		*slot = handlerParts{string(p), r.Handler, r.HandlerVersion, r.ExtensionName} // not interned: the parts are
 		return
 	}
 	a.cur.Handler, a.cur.HandlerVersion, a.cur.ExtensionName = slot.handler, slot.version, slot.ext
