@@ -189,11 +189,12 @@ func eventOf(r *Record) *istr {
 // RowBuilder turns records into rows. Not safe for concurrent use.
 type RowBuilder struct {
 	Redact bool
+	env    strCache // the Env dicts' repeated strings
 }
 
 // Row builds the row of a record.
 func (rb *RowBuilder) Row(r *Record) *ordereddict.Dict {
-	ev, env, ext, seq := derive(r, true)
+	ev, env, ext, seq := derive(r, &rb.env)
 	m := logscan.String(r.Msg)
 	if rb.Redact && redact.MayHoldSecret(r.Msg) {
 		m = redact.CommandLine(m)
@@ -224,9 +225,10 @@ type optInt struct {
 }
 
 // derive computes the columns a record's message decides: Event, Env
-// (of an Executing record, not redacted; only with withEnv),
-// ExtensionName (the prefix's, else Env's ConfigExtensionName) and SeqNo.
-func derive(r *Record, withEnv bool) (ev *istr, env *ordereddict.Dict, ext *istr, seq optInt) {
+// (of an Executing record, not redacted, its strings through envCache;
+// only with an envCache), ExtensionName (the prefix's, else Env's
+// ConfigExtensionName) and SeqNo.
+func derive(r *Record, envCache *strCache) (ev *istr, env *ordereddict.Dict, ext *istr, seq optInt) {
 	ext = r.ExtensionName
 	if r.Unparsed || r.era == eraSyslog {
 		return nil, nil, ext, seq
@@ -235,8 +237,8 @@ func derive(r *Record, withEnv bool) (ev *istr, env *ordereddict.Dict, ext *istr
 	ev = eventOf(r)
 	var facts envFacts
 	if ev != nil && ev.s == EvExecuting {
-		if withEnv {
-			env = parseEnv(msg)
+		if envCache != nil {
+			env = parseEnv(msg, envCache)
 			facts = factsOf(env)
 		} else {
 			facts = envFactsOf(msg)
@@ -263,7 +265,7 @@ type Summary struct {
 
 // Summary summarises a record (see Summary).
 func (rb *RowBuilder) Summary(r *Record) Summary {
-	ev, _, ext, seq := derive(r, false)
+	ev, _, ext, seq := derive(r, nil)
 	return Summary{Level: r.Level.str(), Handler: r.Handler.str(), HandlerVersion: r.HandlerVersion.str(),
 		ExtensionName: ext.str(), Event: ev.str(), SeqNo: seq.n, HasSeqNo: seq.ok}
 }

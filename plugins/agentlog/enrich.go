@@ -2,8 +2,9 @@ package agentlog
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
 )
@@ -128,6 +129,7 @@ func classify(m []byte) *istr {
 var (
 	envMarker = []byte(" with environment variables: ")
 	settings  = []byte(".settings")
+	seqKeys   = [2][]byte{[]byte("seqNo"), []byte("sequence number")} // in the order they are tried; both start "seq"
 )
 
 // envJSON is the JSON dict of an "Executing command: ... with
@@ -148,13 +150,14 @@ func envJSON(m []byte) []byte {
 	return bytes.TrimRight(js, " \r\t")
 }
 
-// parseEnv reads the JSON dict of an Executing message.
-func parseEnv(m []byte) *ordereddict.Dict {
+// parseEnv reads the JSON dict of an Executing message; its strings
+// through c (nil: none).
+func parseEnv(m []byte, c *strCache) *ordereddict.Dict {
 	js := envJSON(m)
 	if js == nil {
 		return nil
 	}
-	if d := parseFlatJSON(js); d != nil {
+	if d := parseFlatJSON(js, c); d != nil {
 		return d
 	}
 	d := ordereddict.NewDict()
@@ -226,15 +229,15 @@ func envFactsOf(m []byte) envFacts {
 		}
 		return f
 	}
-	return factsOf(parseEnv(m))
+	return factsOf(parseEnv(m, nil))
 }
 
 // parseFlatJSON parses a JSON object whose values are all strings (the
 // agent's environment dict) without a general decoder; nil for anything
 // else (the caller falls back to one).
-func parseFlatJSON(b []byte) *ordereddict.Dict {
+func parseFlatJSON(b []byte, c *strCache) *ordereddict.Dict {
 	d := ordereddict.NewDict()
-	if !flatJSON(b, func(k, v jsonStr) { d.Set(k.String(), v.String()) }) {
+	if !flatJSON(b, func(k, v jsonStr) { d.Set(k.str(c), v.str(c)) }) {
 		return nil
 	}
 	return d
@@ -288,59 +291,206 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// jsonStr is a JSON string: its bytes between the quotes when they need
-// no decoding, else its decoded value.
+// jsonStr is a JSON string as written, quotes included, already
+// checked to decode; esc: it holds an escape or a byte >= 0x80, so its
+// value is the decoder's (escapes resolved, invalid UTF-8 as U+FFFD),
+// computed only when it is read.
 type jsonStr struct {
-	raw []byte
-	dec string
-	esc bool
+	quoted []byte
+	esc    bool
 }
+
+func (v jsonStr) raw() []byte { return v.quoted[1 : len(v.quoted)-1] }
 
 func (v jsonStr) String() string {
-	if v.esc {
-		return v.dec
+	if !v.esc {
+		return string(v.raw())
 	}
-	return string(v.raw)
+	return string(unquote(nil, v.raw()))
 }
 
-// is compares without allocating.
+// str is String through the string cache c (nil: none).
+func (v jsonStr) str(c *strCache) string {
+	if c == nil {
+		return v.String()
+	}
+	if !v.esc {
+		return c.get(v.raw())
+	}
+	var buf [256]byte
+	return c.get(unquote(buf[:0], v.raw()))
+}
+
+// unquote appends the value of the checked JSON string body b (see
+// jsonSpan) as encoding/json decodes it: escapes resolved, a UTF-16
+// surrogate pair as its rune and a lone surrogate as U+FFFD, each byte
+// of invalid UTF-8 as U+FFFD (FuzzFlatJSON compares it with the
+// decoder).
+func unquote(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c == '\\':
+			switch b[i+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(b[i+2:])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' {
+						r2 = hex4(b[i+2:])
+					}
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						r = d
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default: // " \ /
+				dst = append(dst, b[i+1])
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, b[i:i+n]...)
+			}
+			i += n
+		}
+	}
+	return dst
+}
+
+// hex4 is the value of four hex digits (checked by jsonSpan).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// strCache shares the strings an agent log repeats in every Executing
+// record's environment (its keys, the handler's path and version):
+// bounded, as the interner.
+type strCache struct{ m map[string]string }
+
+func (c *strCache) get(b []byte) string {
+	if s, ok := c.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(b) <= maxInternedLen && len(c.m) < maxInterned {
+		if c.m == nil {
+			c.m = make(map[string]string, 32)
+		}
+		c.m[s] = s
+	}
+	return s
+}
+
+// is compares without allocating (unless v needs decoding).
 func (v jsonStr) is(s string) bool {
 	if v.esc {
-		return v.dec == s
+		return v.String() == s
 	}
-	return string(v.raw) == s
+	return string(v.raw()) == s
 }
 
-// jsonSpan reads a JSON string at b[i:].
+// jsonByte classes the bytes of a JSON string: 0 as it is, or one of
+// the others.
+const (
+	jsPlain = iota
+	jsQuote
+	jsEscape
+	jsControl // < 0x20: not allowed in a string
+	jsHigh    // >= 0x80: UTF-8, decoded (and repaired) by the decoder
+)
+
+var jsonByte = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c < 0x20:
+			t[c] = jsControl
+		case c == '"':
+			t[c] = jsQuote
+		case c == '\\':
+			t[c] = jsEscape
+		case c >= 0x80:
+			t[c] = jsHigh
+		}
+	}
+	return t
+}()
+
+// jsonSpan reads a JSON string at b[i:]: ok when the JSON decoder reads
+// it (every escape one of \" \\ \/ \b \f \n \r \t \uXXXX, no control
+// byte), as encoding/json's scanner checks a string.
 func jsonSpan(b []byte, i int) (jsonStr, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return jsonStr{}, i, false
 	}
 	esc := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			esc = true
+	for j := i + 1; j < len(b); {
+		switch jsonByte[b[j]] {
+		case jsPlain:
 			j++
-		case '"':
-			if !esc {
-				return jsonStr{raw: b[i+1 : j]}, j + 1, true
+		case jsQuote:
+			return jsonStr{quoted: b[i : j+1], esc: esc}, j + 1, true
+		case jsEscape:
+			esc = true
+			if j+1 >= len(b) {
+				return jsonStr{}, len(b), false
 			}
-			var s string
-			if err := json.Unmarshal(b[i:j+1], &s); err != nil {
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+					return jsonStr{}, j, false
+				}
+				j += 6
+			default:
 				return jsonStr{}, j, false
 			}
-			return jsonStr{dec: s, esc: true}, j + 1, true
+		case jsHigh:
+			esc = true // let the decoder deal with UTF-8 (invalid bytes become U+FFFD)
+			j++
 		default:
-			if b[j] < 0x20 {
-				return jsonStr{}, j, false
-			}
-			if b[j] >= 0x80 {
-				esc = true // let the decoder deal with UTF-8 (invalid bytes become U+FFFD)
-			}
+			return jsonStr{}, j, false
 		}
 	}
 	return jsonStr{}, len(b), false
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // seqNo finds a configuration sequence number in a message:
@@ -361,8 +511,24 @@ func seqNo(m []byte, env envFacts) (int64, bool) {
 			}
 		}
 	}
-	for _, key := range [][]byte{[]byte("seqNo"), []byte("sequence number")} {
-		i := bytes.Index(m, key)
+	// The first "seqNo" and the first "sequence number", found in one
+	// pass over the "seq"s of the message.
+	at := [2]int{-1, -1}
+	for off := 0; at[0] < 0 || at[1] < 0; {
+		j := bytes.Index(m[off:], seqKeys[0][:3])
+		if j < 0 {
+			break
+		}
+		off += j
+		for n, key := range seqKeys {
+			if at[n] < 0 && bytes.HasPrefix(m[off:], key) {
+				at[n] = off
+			}
+		}
+		off++
+	}
+	for n, key := range seqKeys {
+		i := at[n]
 		if i < 0 {
 			continue
 		}

@@ -3,6 +3,7 @@ package agentlog
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,10 +73,20 @@ func FuzzFlatJSON(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"a": "\u00e9\/\n", "b":"c"}`))
 	f.Add([]byte(`{"a": 1}`))
+	f.Add([]byte("{\"\\ud83d\\ude00\": \"\\ud800\\u0041 \\udc00\\ud800 \xff\xe2\x82 \\b\\f\\r\\t\\\\\\\"\", \"k\": \"\\ud83d\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := parseFlatJSON(data)
+		d := parseFlatJSON(data, nil)
 		if d == nil {
 			return
+		}
+		// Through a string cache (twice: the second from it) the same dict.
+		c := &strCache{}
+		for i := 0; i < 2; i++ {
+			a, _ := json.Marshal(d)
+			b, _ := json.Marshal(parseFlatJSON(data, c))
+			if !bytes.Equal(a, b) {
+				t.Fatalf("cached %s != uncached %s for %q", b, a, data)
+			}
 		}
 		ref := ordereddict.NewDict()
 		if err := ref.UnmarshalJSON(data); err != nil {
@@ -122,8 +133,57 @@ func FuzzEnvFacts(f *testing.F) {
 	f.Add([]byte(`Executing command: x with environment variables: {"ConfigSequenceNumber": "1", "ConfigSequenceNumber": "x", "Config\u0045xtensionName": "b"}` + "\nmore"))
 	f.Add([]byte(`Executing command: x with environment variables: {"ConfigSequenceNumber": "-7", "ConfigExtensionName": ""}  `))
 	f.Fuzz(func(t *testing.T, m []byte) {
-		if got, want := envFactsOf(m), factsOf(parseEnv(m)); got != want {
+		if got, want := envFactsOf(m), factsOf(parseEnv(m, nil)); got != want {
 			t.Fatalf("envFactsOf %+v, factsOf(parseEnv) %+v for %q", got, want, m)
+		}
+	})
+}
+
+// seqNoKeysRef is seqNo's search of "seqNo" then "sequence number" as
+// two scans (the first occurrence of each key), kept to check the
+// one-pass search against.
+func seqNoKeysRef(m []byte) (int64, bool) {
+	for _, key := range seqKeys {
+		i := bytes.Index(m, key)
+		if i < 0 {
+			continue
+		}
+		k := i + len(key)
+		for n := 0; k < len(m) && n < 5 && !isDigit(m[k]); n++ {
+			c := m[k]
+			if c != ' ' && c != ':' && c != '=' && c != 'i' && c != 's' && c != 't' && c != 'o' && c != '"' {
+				break
+			}
+			k++
+		}
+		e := k
+		for e < len(m) && isDigit(m[e]) && e-k < 18 {
+			e++
+		}
+		if e > k {
+			if n, err := strconv.ParseInt(string(m[k:e]), 10, 64); err == nil {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// FuzzSeqNo: seqNo's one pass over the "seq"s finds the number the
+// first "seqNo" or else the first "sequence number" gives.
+func FuzzSeqNo(f *testing.F) {
+	for _, s := range []string{"seqNo 4", "sequence number is 7", "seqNo x sequence number 9", "sequence number 3 seqNo 5",
+		"seqseqNo=12", "sequence numbe seqNo", "seq", "[seqNo: \"8\"] sequence number to 2"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, m []byte) {
+		if bytes.Contains(m, settings) {
+			return // the .settings form comes first; not this search
+		}
+		n, ok := seqNo(m, envFacts{})
+		wn, wok := seqNoKeysRef(m)
+		if n != wn || ok != wok {
+			t.Fatalf("seqNo(%q) = %d %v, two scans: %d %v", m, n, ok, wn, wok)
 		}
 	})
 }

@@ -54,9 +54,13 @@ func init() {
 }
 
 // interner maps byte strings to shared *istr without allocating on a hit.
-// Misses beyond its bounds allocate a fresh *istr.
+// Misses beyond its bounds allocate a fresh *istr. recent holds the last
+// string seen per (length, first and last byte): a log repeats a few
+// threads, prefixes and handlers, and comparing with the last one costs
+// less than hashing for the map (which cost a tenth of a record).
 type interner struct {
-	m map[string]*istr
+	m      map[string]*istr
+	recent [64]*istr
 }
 
 // The interner keeps at most maxInterned strings of at most maxInternedLen
@@ -72,13 +76,18 @@ func (in *interner) get(b []byte) *istr {
 	if len(b) == 0 {
 		return nil
 	}
-	if s, ok := in.m[string(b)]; ok {
+	slot := &in.recent[(uint(len(b))*5+uint(b[0])+uint(b[len(b)-1])*3)%uint(len(in.recent))]
+	if s := *slot; s != nil && s.s == string(b) {
 		return s
 	}
-	s := newIstr(string(b))
-	if len(in.m) < maxInterned && len(b) <= maxInternedLen {
-		in.m[s.s] = s
+	s, ok := in.m[string(b)]
+	if !ok {
+		s = newIstr(string(b))
+		if len(in.m) < maxInterned && len(b) <= maxInternedLen {
+			in.m[s.s] = s
+		}
 	}
+	*slot = s
 	return s
 }
 
@@ -141,6 +150,8 @@ type Assembler struct {
 
 	h header
 	s syslogHdr
+
+	prefixes [16]handlerParts // see handler
 }
 
 // NewAssembler returns an assembler that calls emit for every record.
@@ -306,7 +317,14 @@ func (a *Assembler) start(h *header) {
 	} else {
 		r.Time = a.z.utc(&h.date)
 	}
-	a.yearH, a.monthH, a.hintEnd = r.Time.Year(), int(r.Time.Month()), false
+	if c := &h.date; !h.local && c.offset == 0 && c.day <= 28 && c.sec < 60 {
+		// The date as written is the UTC time's (nothing rolls over):
+		// Year and Month cost a calendar computation per record.
+		a.yearH, a.monthH = c.year, c.month
+	} else {
+		a.yearH, a.monthH = r.Time.Year(), int(r.Time.Month())
+	}
+	a.hintEnd = false
 	r.Thread = a.in.get(h.thread)
 	if p := h.prefix; len(p) > 0 {
 		if p[0] == '[' {
@@ -336,8 +354,35 @@ func (a *Assembler) start(h *header) {
 // (multi-config): their log prefix is [<Handler>.<extName>-<version>].
 var multiConfigHandlers = catalog.MultiConfigNames()
 
-// handler splits "Publisher.Type[.extName]-version".
+// handlerParts are the Handler, HandlerVersion and ExtensionName of a
+// prefix.
+type handlerParts struct {
+	prefix                string
+	handler, version, ext *istr
+}
+
+// handler sets the record's handler columns of the prefix
+// "Publisher.Type[.extName]-version", remembered per prefix in a few
+// slots (a log interleaves the records of a few handlers).
 func (a *Assembler) handler(p []byte) {
+	// The slot of a prefix: its length and last bytes (where
+	// multi-config extensions' names and versions differ).
+	h := uint(len(p))
+	for _, c := range p[max(0, len(p)-12):] {
+		h = h*31 + uint(c)
+	}
+	slot := &a.prefixes[h%uint(len(a.prefixes))]
+	if slot.prefix != string(p) || slot.handler == nil {
+		a.splitHandler(p)
+		r := &a.cur
+		*slot = handlerParts{string(p), r.Handler, r.HandlerVersion, r.ExtensionName} // not interned: the parts are
+		return
+	}
+	a.cur.Handler, a.cur.HandlerVersion, a.cur.ExtensionName = slot.handler, slot.version, slot.ext
+}
+
+// splitHandler splits "Publisher.Type[.extName]-version".
+func (a *Assembler) splitHandler(p []byte) {
 	r := &a.cur
 	d := bytes.LastIndexByte(p, '-')
 	name := p

@@ -33,6 +33,21 @@ func BenchmarkRow(b *testing.B) {
 			}
 		}
 	})
+	// An Executing record of Run Command (as tools/loggen writes it): its
+	// Env dict and the facts azure_log_executions reads of it.
+	ex := benchRecord(b, `2024-01-01T00:06:21.016677Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandHandlerLinux.runcmd1-1.3.9] Executing command: /var/lib/waagent/Microsoft.CPlat.Core.RunCommandHandlerLinux-1.3.9/bin/run-command-handler-shim enable with environment variables: {"AZURE_GUEST_AGENT_UNINSTALL_CMD_EXIT_CODE": "NOT_RUN", "AZURE_GUEST_AGENT_EXTENSION_PATH": "/var/lib/waagent/Microsoft.CPlat.Core.RunCommandHandlerLinux-1.3.9", "AZURE_GUEST_AGENT_EXTENSION_VERSION": "1.3.9", "AZURE_GUEST_AGENT_WIRE_PROTOCOL_ADDRESS": "168.63.129.16", "ConfigSequenceNumber": "1", "ConfigExtensionName": "runcmd1", "AZURE_GUEST_AGENT_EXTENSION_SUPPORTED_FEATURES": "[{\"Key\": \"ExtensionTelemetryPipeline\", \"Value\": \"1.0\"}]"}`)
+	b.Run("executing", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			rb.Row(ex)
+		}
+	})
+	b.Run("executing-summary", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			rb.Summary(ex)
+		}
+	})
 	b.Run("gate", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			redact.MayHoldSecret(r.Msg)

@@ -170,3 +170,28 @@ func FuzzExecRecord(f *testing.F) {
 		checkModes(t, data, name)
 	})
 }
+
+// TestExecutingOp: the operation of an Executing record is the last
+// word of its command (before the environment and the first line's
+// end), in any ASCII case; anything else is none. It is read before
+// redaction: a secret-looking command keeps its operation.
+func TestExecutingOp(t *testing.T) {
+	for m, want := range map[string]string{
+		"Executing command: /var/lib/waagent/X-1.0/bin/shim enable with environment variables: {\"a\": \"uninstall\"}": "enable",
+		"Executing command: /var/lib/waagent/X-1.0/bin/shim DISABLE with environment variables: {}":                    "disable",
+		"Launch command: [/var/lib/waagent/X-1.0/scripts/run.sh -Uninstall]":                                           "",
+		"Launch command: /var/lib/waagent/X-1.0/scripts/run.sh -Uninstall":                                             "uninstall",
+		"Executing command: shim update \nwith environment variables: {}":                                              "update",
+		"Executing command: shim install\n[stdout]\nenable":                                                            "install",
+		"Executing command: shim enabled with environment variables: {}":                                               "",
+		"Executing command: shim \u212anable":                                                                          "", // not an ASCII word
+		"Executing command: mysql --password=enable":                                                                   "",
+		"Executing command: sshpass -p hunter2 enable with environment variables: {\"PASSWORD\": \"x\"}":               "enable",
+		"enable":         "",
+		"Executing cmd:": "",
+	} {
+		if got := executingOp([]byte(m)); got != want {
+			t.Errorf("executingOp(%q) = %q, want %q", m, got, want)
+		}
+	}
+}

@@ -31,6 +31,10 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 	states := map[handlerKey]*state{}
 	rb := &agentlog.RowBuilder{Redact: opt.Redact}
 	hint := hintFromPath(opt.Name)
+	// One Record for every emit (valid during the callback, as the other
+	// dialects' Assembler emits its own): a record allocated per call
+	// cost a tenth of azure_log_executions over a large waagent.log.
+	var rec Record
 	a := agentlog.NewAssembler(agentlog.Options{Loc: opt.Loc, MaxLine: opt.MaxLine, MaxRecord: opt.MaxRecord},
 		func(ar *agentlog.Record) bool {
 			if ctx.Err() != nil {
@@ -39,7 +43,6 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 			if ar.Truncated {
 				logf(opt.Name + ": line " + itoa(ar.Line) + ": record truncated (line or record longer than the cap)")
 			}
-			var rec Record
 			clean := false // redaction is known to leave Message (and Error, a part of it) as they are
 			if opt.ExecOnly {
 				var keep bool
@@ -72,7 +75,7 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 			if op := agentOps[rec.Event]; op != "" {
 				st.op = op
 			} else if rec.Event == agentlog.EvExecuting {
-				if op := executingOp(rec.Message); op != "" {
+				if op := executingOp(ar.Msg); op != "" {
 					st.op = op
 				}
 			}
@@ -90,21 +93,44 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 }
 
 // executingOp: "Executing command: /var/lib/waagent/X/bin/shim enable with
-// environment variables: {...}" -> "enable".
-func executingOp(m string) string {
-	if i := strings.Index(m, " with environment variables"); i > 0 {
+// environment variables: {...}" -> "enable". It reads the message as
+// logged, before redaction: the operation is one of five words, never a
+// secret, and azure_log_executions then needs neither the message's
+// string nor its redaction (whose gate over the environment JSON cost
+// more than the rest of an Executing record).
+func executingOp(m []byte) string {
+	if i := bytes.Index(m, withEnv); i > 0 {
 		m = m[:i]
 	}
-	if nl := strings.IndexByte(m, '\n'); nl >= 0 {
+	if nl := bytes.IndexByte(m, '\n'); nl >= 0 {
 		m = m[:nl]
 	}
-	m = strings.TrimSpace(m)
-	if i := strings.LastIndexAny(m, " -"); i >= 0 {
-		op := strings.ToLower(m[i+1:])
-		switch op {
-		case "enable", "install", "uninstall", "disable", "update":
-			return op
+	m = bytes.TrimSpace(m)
+	if i := bytes.LastIndexAny(m, " -"); i >= 0 {
+		return opWord(m[i+1:])
+	}
+	return ""
+}
+
+var withEnv = []byte(" with environment variables")
+
+// opWord is w's operation when w is one in any ASCII case (as
+// strings.ToLower would have found it: no other rune lowers to these
+// letters).
+func opWord(w []byte) string {
+	if len(w) < 6 || len(w) > 9 {
+		return ""
+	}
+	var b [9]byte
+	for i, c := range w {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
 		}
+		b[i] = c
+	}
+	switch op := string(b[:len(w)]); op {
+	case "enable", "install", "uninstall", "disable", "update":
+		return op
 	}
 	return ""
 }
@@ -235,11 +261,12 @@ func hasExitCodeWord(m []byte) bool {
 // ExtensionName, Event, SeqNo, Unparsed, Operation, Error, ExitCode,
 // Fields' status), with the same values, computed from the agent record
 // without building its row; Message only where those need it (an exit
-// code, an ERROR, an era 2.0 status line, an Executing command's
-// operation). clean: redacting Message and Error again (as readWaagent
-// does the rows' values) would leave them as they are. keep is false
-// for a record of no handler (ExecBuilder
-// ignores those): it costs only the test for an exit code in its text.
+// code, an ERROR, an era 2.0 status line; an Executing command's
+// operation is read from the record's bytes). clean: redacting Message
+// and Error again (as readWaagent does the rows' values) would leave
+// them as they are. keep is false for a record of no handler
+// (ExecBuilder ignores those): it costs only the test for an exit code
+// in its text.
 // TestExecRecordMatchesRow and FuzzExecRecord hold it to fromAgentRow.
 func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string) (rec Record, clean, keep bool) {
 	exitWord := hasExitCodeWord(ar.Msg)
@@ -265,7 +292,9 @@ func execRecord(ar *agentlog.Record, rb *agentlog.RowBuilder, hintHandler string
 	// (redaction puts [REDACTED] in place of a value, removing nothing
 	// around it), so without the word the Message is not needed here.
 	clean = true // no Message, no Error: nothing to redact
-	if exitWord || s.Level == "ERROR" || era == agentlog.Era20 || s.Event == agentlog.EvExecuting {
+	// An Executing record's operation is read from ar.Msg (executingOp);
+	// without these, agentTail would set nothing from the Message.
+	if exitWord || s.Level == "ERROR" || era == agentlog.Era20 {
 		rec.Message, clean = rb.MessageClean(ar)
 		agentTail(&rec, era)
 	}

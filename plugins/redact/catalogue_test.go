@@ -93,5 +93,49 @@ func FuzzRedactGate(f *testing.F) {
 		if MayHoldSecret([]byte(s)) != MayHoldSecretString(s) {
 			t.Fatalf("byte and string gates differ on %q", s)
 		}
+		found, na := scan(gate, []byte(s), false)
+		if want, wantNA := naiveScan([]byte(s)); na != wantNA || !na && found != want {
+			t.Fatalf("scan of %q: words %x (non-ASCII %v), every word at every byte: %x (%v)", s, found, na, want, wantNA)
+		}
 	})
+}
+
+// naiveScan is what scan computes, the slow way: every word compared at
+// every byte up to the first byte >= 0x80.
+func naiveScan(m []byte) (found uint64, nonASCII bool) {
+	for i, c := range m {
+		if c >= 0x80 {
+			return found, true
+		}
+		for k, w := range gate.words {
+			if foldAt(m, i, w) {
+				found |= 1 << k
+			}
+		}
+	}
+	return found, false
+}
+
+// TestScanMatchesNaive: the gate's tables find the words a compare of
+// every word at every byte finds, on the catalogue's samples, plain
+// text and the benchmark's log lines, in any case.
+func TestScanMatchesNaive(t *testing.T) {
+	var texts []string
+	for _, r := range catalogue {
+		for _, s := range r.samples {
+			texts = append(texts, s[0], s[1])
+		}
+	}
+	texts = append(texts, plainSamples...)
+	for _, l := range gateLines {
+		texts = append(texts, string(l))
+	}
+	for _, s := range texts {
+		for _, v := range []string{s, strings.ToUpper(s), strings.ToLower(s), s + "|", "@" + s + "%"} {
+			found, na := scan(gate, []byte(v), false)
+			if want, wantNA := naiveScan([]byte(v)); na != wantNA || !na && found != want {
+				t.Errorf("scan of %q: words %x, want %x", v, found, want)
+			}
+		}
+	}
 }

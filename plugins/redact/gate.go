@@ -5,8 +5,8 @@ import "unsafe"
 // The gate answers "can String change this text?" in one pass, so the
 // common log line skips the regexps. It is derived from the catalogue's
 // need sets: the words of every set are numbered (at most 64), a pass
-// over the text marks the words it holds (a table of the bytes that can
-// start one), and the answer is yes as soon as one set is complete. Any
+// over the text marks the words it holds (a table of the pairs of bytes
+// that can start one), and the answer is yes as soon as one set is complete. Any
 // byte >= 0x80 also says yes: the rules' (?i) regexps fold Unicode
 // (U+017F 'ſ' matches s, U+212A KELVIN SIGN matches k), which an ASCII
 // word test cannot see. String runs a rule only when its set is complete
@@ -18,12 +18,22 @@ type gateTable struct {
 	first  [256][]uint8 // word numbers by first byte (both cases)
 	sets   []uint64     // one mask per need set of every rule
 	ruleOf [][]uint64   // each rule's masks, in catalogue order
-	start  [256]bool    // first[c] is not empty, or c >= 0x80
-	// second[c] has bit b set when some word starting with c has b
-	// (either case) as its second byte, or is one byte long: most
-	// start bytes are then passed over without a word compare.
-	second [256][4]uint64
+	// pair[c<<7|b] numbers the group of words (groups[n]) that can start
+	// at c followed by b (< 0x80): the words whose first two bytes are
+	// c and b in either case, and the one-byte words c. 0: none. Most
+	// bytes are passed over after this one lookup, and the others
+	// compare only the words of their two bytes.
+	pair   [128 * 128]uint8
+	single [128]uint8 // the group of one-byte words c (the last byte, or one before a byte >= 0x80)
+	groups [][]uint8
+	// head[k] is word k's first (up to) four bytes as one compare:
+	// a text's four bytes x match when x|fold&care == want (fold sets
+	// the lower-case bit where the word has a letter, care masks the
+	// bytes past a shorter word).
+	head []wordHead
 }
+
+type wordHead struct{ want, fold, care uint32 }
 
 var gate = buildGate(catalogue)
 
@@ -48,11 +58,6 @@ func buildGate(rules []*rule) *gateTable {
 							continue
 						}
 						g.first[c] = append(g.first[c], k)
-						for b := 0; b < 256; b++ {
-							if len(w) == 1 || lower(byte(b)) == w[1] {
-								g.second[c][b>>6] |= 1 << (b & 63)
-							}
-						}
 					}
 				}
 				m |= 1 << k
@@ -62,8 +67,51 @@ func buildGate(rules []*rule) *gateTable {
 		}
 		g.ruleOf = append(g.ruleOf, masks)
 	}
-	for c := 0; c < 256; c++ {
-		g.start[c] = len(g.first[c]) > 0 || c >= 0x80
+	for _, w := range g.words {
+		var h wordHead
+		for j := 0; j < len(w) && j < 4; j++ {
+			h.want |= uint32(w[j]) << (8 * j)
+			h.care |= 0xff << (8 * j)
+			if w[j] >= 'a' && w[j] <= 'z' {
+				h.fold |= 0x20 << (8 * j)
+			}
+		}
+		g.head = append(g.head, h)
+	}
+	g.groups = [][]uint8{nil}
+	group := map[string]uint8{}
+	number := func(ks []uint8) uint8 {
+		if len(ks) == 0 {
+			return 0
+		}
+		n, ok := group[string(ks)]
+		if !ok {
+			if len(g.groups) == 256 {
+				panic("redact: more than 255 gate word groups")
+			}
+			n = uint8(len(g.groups))
+			group[string(ks)] = n
+			g.groups = append(g.groups, ks)
+		}
+		return n
+	}
+	for c := 0; c < 128; c++ {
+		var one []uint8
+		for _, k := range g.first[c] {
+			if len(g.words[k]) == 1 {
+				one = append(one, k)
+			}
+		}
+		g.single[c] = number(one)
+		for b := 0; b < 128; b++ {
+			var ks []uint8
+			for _, k := range g.first[c] {
+				if w := g.words[k]; len(w) == 1 || lower(byte(b)) == w[1] {
+					ks = append(ks, k)
+				}
+			}
+			g.pair[c<<7|b] = number(ks)
+		}
 	}
 	return g
 }
@@ -73,19 +121,35 @@ func buildGate(rules []*rule) *gateTable {
 func scan(g *gateTable, m []byte, stop bool) (found uint64, nonASCII bool) {
 	for i := 0; i < len(m); i++ {
 		c := m[i]
-		if !g.start[c] {
-			continue
-		}
-		if c >= 0x80 {
-			return found, true
-		}
-		if i+1 < len(m) {
-			if b := m[i+1]; g.second[c][b>>6]&(1<<(b&63)) == 0 {
+		var n uint8
+		if i+1 < len(m) && c|m[i+1] < 0x80 {
+			// The common byte: one lookup of it and the next, most
+			// often 0 (a branch the processor predicts).
+			if n = g.pair[(uint(c)<<7|uint(m[i+1]))&uint(len(g.pair)-1)]; n == 0 {
+				continue
+			}
+		} else {
+			if c >= 0x80 {
+				return found, true
+			}
+			if n = g.single[c]; n == 0 {
 				continue
 			}
 		}
-		for _, k := range g.first[c] {
-			if found&(1<<k) != 0 || !foldAt(m, i, g.words[k]) {
+		var x uint32
+		if i+4 <= len(m) {
+			x = uint32(m[i]) | uint32(m[i+1])<<8 | uint32(m[i+2])<<16 | uint32(m[i+3])<<24
+		}
+		for _, k := range g.groups[n] {
+			if found&(1<<k) != 0 {
+				continue
+			}
+			if i+4 <= len(m) {
+				h := &g.head[k]
+				if (x|h.fold)&h.care != h.want || len(g.words[k]) > 4 && !foldAt(m, i, g.words[k]) {
+					continue
+				}
+			} else if !foldAt(m, i, g.words[k]) {
 				continue
 			}
 			found |= 1 << k

@@ -73,6 +73,24 @@ func (c *Columns) slowRow(values []interface{}) *ordereddict.Dict {
 	return d
 }
 
+// ItemsView is d.Items() without its copy: d's own item slice when no
+// item was deleted (and the layout is the mirrored one), else Items().
+// The caller only reads it, and owns d (no one writes d meanwhile, as
+// for any row once sent): a writer (vql/output) walks every row's items
+// once, and the copy was a 16-column log row's largest allocation there.
+func ItemsView(d *ordereddict.Dict) []ordereddict.Item {
+	if !dictLayoutKnown() {
+		return d.Items()
+	}
+	items := (*dictLayout)(unsafe.Pointer(d)).items
+	for _, it := range items {
+		if p, ok := it.Value.(*int); ok && p == &ordereddict.Deleted {
+			return d.Items()
+		}
+	}
+	return items
+}
+
 // dictLayout mirrors ordereddict.Dict (v0.0.0-20250821063524): the
 // embedded mutex, the items in order, the key -> item index map, the
 // case-insensitivity flag and the default value.

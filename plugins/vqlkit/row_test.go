@@ -101,3 +101,21 @@ func TestColumnsMisuse(t *testing.T) {
 	mustPanic("duplicate column", func() { NewColumns("A", "A") })
 	mustPanic("short row", func() { NewColumns("A", "B").Row(1) })
 }
+
+// ItemsView holds what Items returns: the items in order, without the
+// deleted ones, for a Columns row, a Set-built dict, one after Delete
+// (then a copy) and one after a new key was added.
+func TestItemsView(t *testing.T) {
+	c := NewColumns(rowCols...)
+	deleted := setRow(rowValues())
+	deleted.Delete("Level")
+	grown := c.Row(rowValues()...).Set("Extra", "x")
+	for _, d := range []*ordereddict.Dict{c.Row(rowValues()...), setRow(rowValues()), deleted, grown, ordereddict.NewDict()} {
+		if got, want := ItemsView(d), d.Items(); (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
+			t.Errorf("ItemsView = %v, Items = %v", got, want)
+		}
+	}
+	if got := ItemsView(deleted); len(got) != len(rowCols)-1 {
+		t.Errorf("deleted item kept: %v", got)
+	}
+}

@@ -82,7 +82,7 @@ func (c *starCopier) copy(row vfilter.Row) (*ordereddict.Dict, bool) {
 	if !ok || d == nil {
 		return nil, false
 	}
-	items := d.Items()
+	items := vqlkit.ItemsView(d) // read only: the copy below is the new row
 	if len(items) == 0 {
 		return nil, false
 	}

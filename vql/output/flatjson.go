@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter/types"
 )
 
@@ -34,7 +35,7 @@ func appendFlatRow(dst []byte, row *ordereddict.Dict, loc *time.Location, indent
 
 // appendFlatDict appends d at nesting depth (1: the row itself).
 func appendFlatDict(dst []byte, d *ordereddict.Dict, loc *time.Location, indent bool, depth int) ([]byte, bool) {
-	items := d.Items()
+	items := vqlkit.ItemsView(d) // no copy: the writer owns the row
 	if len(items) == 0 {
 		return append(dst, "{}"...), true
 	}
@@ -117,11 +118,13 @@ func appendFlatValue(dst []byte, v interface{}, loc *time.Location) ([]byte, boo
 		} else {
 			t = t.In(loc)
 		}
-		b, err := t.MarshalJSON() // the EncOpts callback; errors outside years 0-9999
+		// MarshalJSON is '"' + AppendText + '"' (the EncOpts callback;
+		// errors outside years 0-9999), here without its own buffer.
+		b, err := t.AppendText(append(dst, '"'))
 		if err != nil {
 			return dst, false
 		}
-		return append(dst, b...), true
+		return append(b, '"'), true
 	}
 	return dst, false
 }
@@ -134,11 +137,11 @@ func appendJSONString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -178,3 +181,12 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// jsonPlain: the bytes appendJSONString copies as they are (printable
+// ASCII but " \ < > &); one lookup per byte of a message.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
