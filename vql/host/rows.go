@@ -53,7 +53,10 @@ func plainValues(d *ordereddict.Dict) bool {
 // (or the context cancelled); it closes the subscope, as vql.Eval's
 // goroutine does.
 func Eval(ctx context.Context, scope vfilter.Scope, vql *vfilter.VQL) (rows <-chan vfilter.Row, done func()) {
-	if vql.Let != "" || vql.Query == nil {
+	if vql.Let != "" {
+		return rememberStarLet(ctx, scope, vql), func() {}
+	}
+	if vql.Query == nil {
 		return vql.Eval(ctx, scope), func() {}
 	}
 	subscope := scope.Copy()

@@ -24,20 +24,35 @@ import (
 // transform and materialization, as in vfilter's SELECT.
 // TestSelectStarMatchesVfilter compares both on every kind of row.
 func selectStar(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <-chan vfilter.Row {
+	return selectStarThen(ctx, scope, q, nil)
+}
+
+// bareStar: q is `SELECT * FROM <plugin>` and nothing else.
+func bareStar(q *vfilter.VQL) bool {
 	sel := q.Query
-	if sel == nil || sel.Explain != nil || sel.SelectExpression == nil || !sel.SelectExpression.All ||
+	return !(sel == nil || sel.Explain != nil || sel.SelectExpression == nil || !sel.SelectExpression.All ||
 		len(sel.SelectExpression.Expressions) != 0 || sel.From == nil || sel.Where != nil ||
-		sel.GroupBy != nil || sel.OrderBy != nil || sel.Limit != nil {
+		sel.GroupBy != nil || sel.OrderBy != nil || sel.Limit != nil)
+}
+
+// selectStarThen is selectStar calling after (when not nil) once its
+// rows are sent.
+func selectStarThen(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL, after func()) <-chan vfilter.Row {
+	if !bareStar(q) {
 		return nil
 	}
+	sel := q.Query
 	out := make(chan vfilter.Row)
 	go func() {
 		defer close(out)
+		if after != nil {
+			defer after()
+		}
 		scope.Explainer().StartQuery(sel)
 		var c starCopier
 		// From's own goroutine is skipped too: its per-row accounting
 		// is done here.
-		for row := range sel.From.Plugin.Eval(ctx, scope) {
+		for row := range starFrom(ctx, scope, &sel.From.Plugin) {
 			scope.GetStats().IncRowsScanned()
 			scope.ChargeOp()
 			if ctx.Err() != nil {
@@ -122,7 +137,7 @@ func (c *starCopier) copy(row vfilter.Row) (*ordereddict.Dict, bool) {
 // starValue is a dict item's value as vfilter's dict protocol returns it
 // (nil and *types.Null as types.Null{}), for the values it returns
 // unchanged; ok is false for any other (lazy values, stored queries,
-// typed nils, slices, maps, structs).
+// typed nils, other slices, maps, structs).
 func starValue(v any) (any, bool) {
 	switch t := v.(type) {
 	case nil, types.Null, *types.Null: // types.IsNil: a NULL of either kind is types.Null{}
@@ -132,6 +147,11 @@ func starValue(v any) (any, bool) {
 		return v, true
 	case *ordereddict.Dict:
 		return v, t != nil
+	case []any: // a list column (Files, FileUris): vfilter's dict protocol returns it as it is, a nil one as NULL
+		if t == nil {
+			return types.Null{}, true
+		}
+		return v, true
 	}
 	return nil, false
 }
