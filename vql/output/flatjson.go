@@ -76,14 +76,20 @@ func appendFlatItem(dst []byte, v interface{}, loc *time.Location, indent bool, 
 			return dst, false
 		}
 		return appendFlatList(dst, t, loc, indent, depth+1)
+	case []types.Any: // a list after vfilter.RowToDict
+		if t == nil || depth >= maxFlatDepth {
+			return dst, false
+		}
+		return appendFlatList(dst, t, loc, indent, depth+1)
 	}
 	return appendFlatValue(dst, v, loc)
 }
 
-// appendFlatList appends a list (Files, FileUris) at depth as the
-// encoder prints a []interface{} and json.Indent lays it out: [] when
+// appendFlatList appends a list (Files, FileUris; []interface{} from a
+// plugin, []types.Any after RowToDict) at depth as the encoder prints it
+// and json.Indent lays it out: [] when
 // empty, else one element per line.
-func appendFlatList(dst []byte, l []interface{}, loc *time.Location, indent bool, depth int) ([]byte, bool) {
+func appendFlatList[E any](dst []byte, l []E, loc *time.Location, indent bool, depth int) ([]byte, bool) {
 	if len(l) == 0 {
 		return append(dst, "[]"...), true
 	}
@@ -96,7 +102,7 @@ func appendFlatList(dst []byte, l []interface{}, loc *time.Location, indent bool
 			dst = appendNewline(dst, depth)
 		}
 		var ok bool
-		if dst, ok = appendFlatItem(dst, v, loc, indent, depth); !ok {
+		if dst, ok = appendFlatItem(dst, any(v), loc, indent, depth); !ok {
 			return dst, false
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/Velocidex/json"
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/types"
 )
 
 // fullEncoding is what the writers print without the flat path.
@@ -80,6 +81,9 @@ func TestFlatRowMatchesEncoder(t *testing.T) {
 		ordereddict.NewDict().Set("L", []interface{}{"a<", nil, int64(1), []interface{}{}, []interface{}{"x", true,
 			[]interface{}{ordereddict.NewDict().Set("K", []interface{}{when})}}, vfilter.Null{}, &vfilter.Null{}}),
 		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("L", []interface{}{ordereddict.NewDict().Set("E", ordereddict.NewDict())})),
+		// A list as vfilter.RowToDict rebuilds it.
+		ordereddict.NewDict().Set("Files", []types.Any{ordereddict.NewDict().Set("Name", "a"), "x", []types.Any{}, []interface{}{nil}}),
+		ordereddict.NewDict().Set("Files", []types.Any{}),
 	}
 	for _, row := range flat {
 		checkFlat(t, row, true)
@@ -91,6 +95,8 @@ func TestFlatRowMatchesEncoder(t *testing.T) {
 		ordereddict.NewDict().Set("Env", (*ordereddict.Dict)(nil)),
 		ordereddict.NewDict().Set("List", []string{"a"}),
 		ordereddict.NewDict().Set("NilList", []interface{}(nil)),
+		ordereddict.NewDict().Set("NilList", []types.Any(nil)),
+		ordereddict.NewDict().Set("L", []types.Any{1.5}),
 		ordereddict.NewDict().Set("L", []interface{}{"a", 1.5}),
 		ordereddict.NewDict().Set("L", []interface{}{[]string{"a"}}),
 		ordereddict.NewDict().Set("L", []interface{}{(*ordereddict.Dict)(nil)}),
@@ -113,7 +119,7 @@ func FuzzFlatRow(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key, s string, n int64, b bool, sec, nsec int64, pick uint8) {
 		row := ordereddict.NewDict().Set(key, s).Set(key+"n", n).Set(key+"b", b).
 			Set(key+"t", time.Unix(sec, nsec%1e9))
-		switch pick % 8 {
+		switch pick % 9 {
 		case 1:
 			row.Set("Nil", nil)
 		case 2:
@@ -128,6 +134,8 @@ func FuzzFlatRow(f *testing.F) {
 			row.Set("L", []interface{}{})
 		case 7:
 			row.Set(key, []interface{}{[]interface{}{key, time.Unix(sec, 0)}, float64(n)})
+		case 8:
+			row.Set("L", []types.Any{s, []types.Any{n, b}, ordereddict.NewDict().Set(s, []types.Any{})})
 		}
 		checkFlat(t, row, false)
 	})
