@@ -52,13 +52,21 @@ func selectStarThen(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL, af
 		var c starCopier
 		// From's own goroutine is skipped too: its per-row accounting
 		// is done here.
-		for row := range starFrom(ctx, scope, &sel.From.Plugin) {
+		rows, made := starFrom(ctx, scope, &sel.From.Plugin)
+		for row := range rows {
 			scope.GetStats().IncRowsScanned()
 			scope.ChargeOp()
 			if ctx.Err() != nil {
 				return
 			}
 			scope.Explainer().PluginOutput(&sel.From.Plugin, row)
+			if d, ok := row.(*ordereddict.Dict); made && ok { // already what SELECT * makes of a row, and nobody else's
+				if !vqlkit.Send(ctx, out, d) {
+					return
+				}
+				scope.Explainer().SelectOutput(d)
+				continue
+			}
 			if d, ok := c.copy(row); ok {
 				if !vqlkit.Send(ctx, out, d) {
 					return

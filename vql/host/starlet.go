@@ -49,19 +49,20 @@ func rememberStarLet(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <
 // starFrom evaluates a SELECT's FROM as vfilter's Plugin.Eval does,
 // except that a remembered stored query (named alone, not called) runs
 // through selectStar in a copy of scope, as vfilter's stored query
-// runs its SELECT.
-func starFrom(ctx context.Context, scope vfilter.Scope, p *vfilter.Plugin) <-chan vfilter.Row {
+// runs its SELECT. made says the rows are then selectStar's own: new
+// dicts that a `SELECT *` over them would copy unchanged.
+func starFrom(ctx context.Context, scope vfilter.Scope, p *vfilter.Plugin) (rows <-chan vfilter.Row, made bool) {
 	if !p.Call {
 		if parts := utils.SplitIdent(p.Name); len(parts) == 1 {
 			if sym, ok := scope.Associative(scope, parts[0]); ok {
 				if sq, ok := sym.(types.StoredQuery); ok {
 					if inner, ok := starLets.Load(sq); ok && !scope.CheckForOverflow() {
 						sub := scope.Copy()
-						return selectStarThen(ctx, sub, inner.(*vfilter.VQL), sub.Close)
+						return selectStarThen(ctx, sub, inner.(*vfilter.VQL), sub.Close), true
 					}
 				}
 			}
 		}
 	}
-	return p.Eval(ctx, scope)
+	return p.Eval(ctx, scope), false
 }
