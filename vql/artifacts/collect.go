@@ -135,6 +135,7 @@ func RunRequest(ctx context.Context, scope vfilter.Scope, request *Request,
 			return fmt.Errorf("%v: %w", request.Artifact, err)
 		}
 		rows := 0
+		var copier host.RowCopier
 		// host.Eval: a source's `LET <Name> = SELECT * FROM <plugin>`
 		// then `SELECT * FROM <Name>` skips vfilter's per-row copies.
 		results, done := host.Eval(ctx, subscope, vql)
@@ -143,7 +144,7 @@ func RunRequest(ctx context.Context, scope vfilter.Scope, request *Request,
 				continue
 			}
 			rows++
-			if err := emit(query.Name, vfilter.RowToDict(ctx, subscope, row)); err != nil {
+			if err := emit(query.Name, copier.Copy(ctx, subscope, row)); err != nil {
 				done()
 				return err
 			}
