@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"reflect"
 	"sync"
 
 	"www.velocidex.com/golang/vfilter"
@@ -36,7 +37,7 @@ func rememberStarLet(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <
 	}
 	v, ok := scope.Resolve(utils.Unquote_ident(q.Let))
 	sq, isSQ := v.(types.StoredQuery)
-	if !ok || !isSQ {
+	if !ok || !isSQ || !byPointer(sq) {
 		return rows
 	}
 	starLets.Store(sq, inner)
@@ -55,7 +56,7 @@ func starFrom(ctx context.Context, scope vfilter.Scope, p *vfilter.Plugin) (rows
 	if !p.Call {
 		if parts := utils.SplitIdent(p.Name); len(parts) == 1 {
 			if sym, ok := scope.Associative(scope, parts[0]); ok {
-				if sq, ok := sym.(types.StoredQuery); ok {
+				if sq, ok := sym.(types.StoredQuery); ok && byPointer(sq) {
 					if inner, ok := starLets.Load(sq); ok && !scope.CheckForOverflow() {
 						sub := scope.Copy()
 						return selectStarThen(ctx, sub, inner.(*vfilter.VQL), sub.Close), true
@@ -65,4 +66,10 @@ func starFrom(ctx context.Context, scope vfilter.Scope, p *vfilter.Plugin) (rows
 		}
 	}
 	return p.Eval(ctx, scope), false
+}
+
+// byPointer: sq is a pointer, so it can key starLets (a stored query of
+// another kind may be a value that cannot be hashed).
+func byPointer(sq types.StoredQuery) bool {
+	return reflect.TypeOf(sq).Kind() == reflect.Pointer
 }
