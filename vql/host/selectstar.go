@@ -53,7 +53,21 @@ func selectStarThen(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL, af
 		// From's own goroutine is skipped too: its per-row accounting
 		// is done here.
 		rows, made := starFrom(ctx, scope, &sel.From.Plugin)
-		for row := range rows {
+		for {
+			// Waiting on ctx too: a plugin that never closes its
+			// channel (foreach blocked in its worker pool) must not
+			// outlive a cancelled or timed-out query, as it does not
+			// in vfilter's SELECT.
+			var row vfilter.Row
+			var more bool
+			select {
+			case <-ctx.Done():
+				return
+			case row, more = <-rows:
+			}
+			if !more {
+				return
+			}
 			scope.GetStats().IncRowsScanned()
 			scope.ChargeOp()
 			if ctx.Err() != nil {
