@@ -149,7 +149,7 @@ func TestCLIArgumentErrors(t *testing.T) {
 	}{
 		{"plugin typo", "SELECT * FROM azure_run_executions(rot='/')", []string{
 			`ERROR:azure_run_executions: unexpected argument "rot"`,
-			"(valid arguments: root, accessor, redact, decrypt, keys, password)"}},
+			"(valid arguments: root, accessor, redact, decrypt, keys, password, os, kinds, after, before)"}},
 		{"missing required", "SELECT * FROM azure_extension_settings(root='x')", []string{
 			`ERROR:azure_extension_settings: missing required argument "filename"`,
 			"filename (required), accessor, root"}},

@@ -26,6 +26,10 @@ type executionsArgs struct {
 	Decrypt  vfilter.Any `vfilter:"optional,field=decrypt,doc=Decrypt protectedSettings: auto (default: when key material is found on the evidence or in keys) or true or false."`
 	Keys     []string    `vfilter:"optional,field=keys,doc=Key files (accessor paths) read before the evidence's own /var/lib/waagent keys: PEM certificates and private keys or PKCS#12."`
 	Password string      `vfilter:"optional,field=password,doc=Password of the PKCS#12 files in keys (default empty)."`
+	OS       string      `vfilter:"optional,field=os,doc=Only executions of this OS (Linux or Windows); default both."`
+	Kinds    vfilter.Any `vfilter:"optional,field=kinds,doc=Only executions of these kinds (RunCommand or ManagedRunCommand or CustomScript; a string or a list); default all."`
+	After    vfilter.Any `vfilter:"optional,field=after,doc=Only executions whose start (else end) time is at or after this time; executions with no known time are kept (as the artifacts' InDateRange of Started or else Finished). Default no limit."`
+	Before   vfilter.Any `vfilter:"optional,field=before,doc=Only executions whose start (else end) time is at or before this time; executions with no known time are kept. Default no limit."`
 }
 
 // ExecutionsPlugin is azure_run_executions.
@@ -56,7 +60,12 @@ func (ExecutionsPlugin) Call(ctx context.Context, scope vfilter.Scope, args *ord
 			return
 		}
 		popts.Plugin = name
-		WalkExecutionsDecrypt(ctx, r, red, protected.NewDecryptor(scope, r, popts), logf, func(row *ordereddict.Dict) bool {
+		filter, err := NewExecFilter(a.OS, a.Kinds, a.After, a.Before)
+		if err != nil {
+			vqlkit.Errorf(scope, name, "%v", err)
+			return
+		}
+		WalkExecutionsFiltered(ctx, r, red, protected.NewDecryptor(scope, r, popts), filter, logf, func(row *ordereddict.Dict) bool {
 			return vqlkit.Send(ctx, out, row)
 		})
 	})
@@ -70,6 +79,12 @@ func WalkExecutions(ctx context.Context, r *evidence.Root, red bool, logf func(s
 
 // WalkExecutionsDecrypt is WalkExecutions decrypting protectedSettings with dec (nil: never).
 func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec *protected.Decryptor, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
+	WalkExecutionsFiltered(ctx, r, red, dec, nil, logf, emit)
+}
+
+// WalkExecutionsFiltered is WalkExecutionsDecrypt emitting only the
+// executions f keeps (nil: all); the kinds f excludes are not walked.
+func WalkExecutionsFiltered(ctx context.Context, r *evidence.Root, red bool, dec *protected.Decryptor, f *ExecFilter, logf func(string, ...any), emit func(*ordereddict.Dict) bool) {
 	// One handler kind at a time: its executions are emitted (sorted) as
 	// soon as its folders are read, and its index is dropped before the
 	// next kind's is built. The index holds a small slot per execution
@@ -82,6 +97,9 @@ func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec 
 	for _, kind := range kindsInOrder() {
 		if ctx.Err() != nil {
 			return
+		}
+		if !f.keepKind(kind) {
+			continue
 		}
 		c := newExecCollector(r, dec, logf)
 		c.collectKind(ctx, kind, handlers)
@@ -101,7 +119,8 @@ func WalkExecutionsDecrypt(ctx context.Context, r *evidence.Root, red bool, dec 
 			}
 			s := &c.slots[i]
 			k := execKey{kind.Name, c.names[s.name], s.seq}
-			if !emit(c.join(k, c.partsOf(s, kind), c.stateFor(k, kind), red).row()) {
+			x := c.join(k, c.partsOf(s, kind), c.stateFor(k, kind), red)
+			if f.keepTimes(x.started, x.finished) && !emit(x.row()) {
 				return
 			}
 			s.rare = nil // emitted: its flat files and paths can go

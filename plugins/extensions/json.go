@@ -36,6 +36,16 @@ func decodeJSON(data []byte) (any, error) {
 // handlers' .NET Newtonsoft.Json all keep the last), so the row shows
 // what was acted on, and the Dup carries the value that was dropped.
 func decodeJSONDups(data []byte) (any, []Dup, error) {
+	if v, dups, ok := scanJSON(data); ok {
+		return v, dups, nil
+	}
+	return decodeJSONTokens(data)
+}
+
+// decodeJSONTokens is decodeJSONDups through encoding/json's tokenizer:
+// the reference scanJSON must agree with, and the path that words the
+// errors of invalid input.
+func decodeJSONTokens(data []byte) (any, []Dup, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	st := &jstate{}
@@ -72,6 +82,25 @@ func (st *jstate) pathString() string {
 		}
 	}
 	return b.String()
+}
+
+// set sets d[k] = val, noting a duplicate (exact, or only in case) with
+// the path of d (the top of st.path).
+func (st *jstate) set(d *ordereddict.Dict, k string, val any) {
+	if len(st.dups) < maxDups {
+		if old, ok := d.Get(k); ok {
+			st.dups = append(st.dups, Dup{Path: st.pathString(), Key: k, First: old, Last: val})
+		} else if d.Len() <= 64 { // bounded: hostile objects with many keys
+			for _, o := range d.Keys() {
+				if strings.EqualFold(o, k) {
+					ov, _ := d.Get(o)
+					st.dups = append(st.dups, Dup{Path: st.pathString(), Key: k, Other: o, First: ov, Last: val})
+					break
+				}
+			}
+		}
+	}
+	d.Set(k, val)
 }
 
 // maxDups bounds the duplicates remembered per document (hostile input).
@@ -154,20 +183,7 @@ func decodeToken(dec *json.Decoder, t json.Token, depth int, st *jstate) (any, e
 				if err != nil {
 					return nil, err
 				}
-				if len(st.dups) < maxDups {
-					if old, ok := d.Get(k); ok {
-						st.dups = append(st.dups, Dup{Path: st.pathString(), Key: k, First: old, Last: val})
-					} else if d.Len() <= 64 { // bounded: hostile objects with many keys
-						for _, o := range d.Keys() {
-							if strings.EqualFold(o, k) {
-								ov, _ := d.Get(o)
-								st.dups = append(st.dups, Dup{Path: st.pathString(), Key: k, Other: o, First: ov, Last: val})
-								break
-							}
-						}
-					}
-				}
-				d.Set(k, val)
+				st.set(d, k, val)
 			}
 			if _, err := dec.Token(); err != nil { // '}'
 				return nil, err
@@ -191,16 +207,22 @@ func decodeToken(dec *json.Decoder, t json.Token, depth int, st *jstate) (any, e
 		}
 		return nil, fmt.Errorf("unexpected %q", v)
 	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i, nil
-		}
-		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil {
-			return string(v), nil
-		}
-		return f, nil
+		return jsonNumber(string(v)), nil
 	}
 	return t, nil // string, bool, nil
+}
+
+// jsonNumber is a JSON number's value: int64 when it is one, else
+// float64, else (out of range) its text.
+func jsonNumber(s string) any {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return f
 }
 
 // get looks a key up in a dict, exactly first, then case-insensitively.

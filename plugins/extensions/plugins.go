@@ -257,14 +257,13 @@ func reason(err error) error {
 // and DecryptError columns after ProtectedSettings, and the command of
 // the decrypted settings when the public ones have none.
 func settingsRowDecrypt(dec *protected.Decryptor, looked string, m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
-	row := SettingsRow(m, s, perr, red)
 	var d protected.Decrypted
 	if s != nil && s.ProtectedKind != "" {
 		d = dec.NotCiphertext(s.ProtectedKind)
 	} else if s != nil {
 		d = withLooked(dec.Decrypt(s.ProtectedSettings, s.Thumbprint), looked)
 	}
-	row = d.InsertColumns(row, "ProtectedSettings")
+	row := settingsRow(m, s, perr, red, &d)
 	if s != nil && s.Command == "" && d.Command != "" {
 		row.Update("Command", d.Command).Update("CommandField", protected.CommandSource+"."+d.CommandField).
 			Update("CommandNote", vqlkit.Str(d.CommandNote))

@@ -3,6 +3,7 @@ package extensions
 import (
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
+	"github.com/azvql/azvql/plugins/protected"
 	"github.com/azvql/azvql/plugins/redact"
 	"github.com/azvql/azvql/plugins/vqlkit"
 )
@@ -35,6 +36,25 @@ func errString(err error) interface{} {
 // SettingsRow builds an azure_extension_settings row. s may be partial
 // (parse error) or nil (unreadable file).
 func SettingsRow(m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dict {
+	return settingsRow(m, s, perr, red, nil)
+}
+
+// settingsColumns are SettingsRow's columns; settingsDecryptColumns
+// have the decryption columns after ProtectedSettings (as
+// protected.Decrypted.InsertColumns places them).
+var (
+	settingsColumns = vqlkit.NewColumns("OSPath", "Handler", "HandlerVersion", "ExtensionName", "SeqNo",
+		"Thumbprint", "Protected", "ProtectedSettings", "PublicSettings", "Command", "CommandField", "CommandNote",
+		"FileUris", "Size", "Mtime", "Empty", "Encoding", "Truncated", "ParseError")
+	settingsDecryptColumns = vqlkit.NewColumns("OSPath", "Handler", "HandlerVersion", "ExtensionName", "SeqNo",
+		"Thumbprint", "Protected", "ProtectedSettings", protected.ColumnDecrypted, protected.ColumnDecryptError,
+		"PublicSettings", "Command", "CommandField", "CommandNote",
+		"FileUris", "Size", "Mtime", "Empty", "Encoding", "Truncated", "ParseError")
+)
+
+// settingsRow is SettingsRow, with the decryption columns of d when d is
+// not nil.
+func settingsRow(m fileMeta, s *Settings, perr error, red bool, d *protected.Decrypted) *ordereddict.Dict {
 	handler, version := HandlerFromPath(m.OSPath)
 	extName, seq, ok := ParseSeqFileName(evidence.ParseEvPath(m.OSPath).Base(), ".settings")
 	var seqV interface{}
@@ -65,26 +85,15 @@ func SettingsRow(m fileMeta, s *Settings, perr error, red bool) *ordereddict.Dic
 	if m.ReadErr == nil {
 		empty = s.Empty
 	}
-	return ordereddict.NewDict().
-		Set("OSPath", m.OSPath).
-		Set("Handler", vqlkit.Str(handler)).
-		Set("HandlerVersion", vqlkit.Str(version)).
-		Set("ExtensionName", vqlkit.Str(extName)).
-		Set("SeqNo", seqV).
-		Set("Thumbprint", vqlkit.Str(s.Thumbprint)).
-		Set("Protected", boolOrNil(m, perr == nil || s.Protected, s.Protected)).
-		Set("ProtectedSettings", vqlkit.Str(s.ProtectedSettings)).
-		Set("PublicSettings", pub).
-		Set("Command", vqlkit.Str(redactCmd(s.Command, red))).
-		Set("CommandField", vqlkit.Str(s.CommandField)).
-		Set("CommandNote", vqlkit.Str(s.CommandNote)).
-		Set("FileUris", uris).
-		Set("Size", m.Size).
-		Set("Mtime", m.Mtime).
-		Set("Empty", empty).
-		Set("Encoding", vqlkit.Str(s.Encoding)).
-		Set("Truncated", m.Truncated).
-		Set("ParseError", parseErr(m, perr))
+	head := []interface{}{m.OSPath, vqlkit.Str(handler), vqlkit.Str(version), vqlkit.Str(extName), seqV,
+		vqlkit.Str(s.Thumbprint), boolOrNil(m, perr == nil || s.Protected, s.Protected), vqlkit.Str(s.ProtectedSettings)}
+	tail := []interface{}{pub, vqlkit.Str(redactCmd(s.Command, red)), vqlkit.Str(s.CommandField), vqlkit.Str(s.CommandNote),
+		uris, m.Size, m.Mtime, empty, vqlkit.Str(s.Encoding), m.Truncated, parseErr(m, perr)}
+	if d == nil {
+		return settingsColumns.Row(append(head, tail...)...)
+	}
+	plain, derr := d.Columns()
+	return settingsDecryptColumns.Row(append(append(head, plain, derr), tail...)...)
 }
 
 // boolOrNil is v when the file could be read and parsed far enough to
@@ -138,35 +147,18 @@ func StatusRow(m fileMeta, s *Status, perr error, red bool) *ordereddict.Dict {
 	if m.ReadErr == nil {
 		empty = s.Empty
 	}
-	return ordereddict.NewDict().
-		Set("OSPath", m.OSPath).
-		Set("Handler", vqlkit.Str(handler)).
-		Set("HandlerVersion", vqlkit.Str(version)).
-		Set("ExtensionName", vqlkit.Str(extName)).
-		Set("SeqNo", seqV).
-		Set("Name", vqlkit.Str(s.Name)).
-		Set("Operation", vqlkit.Str(s.Operation)).
-		Set("Status", vqlkit.Str(s.State)).
-		Set("Code", s.Code).
-		Set("Message", msg).
-		Set("StdOut", strPtr(s.StdOut, red)).
-		Set("StdErr", strPtr(s.StdErr, red)).
-		Set("ExitCode", vqlkit.Int(s.ExitCode)).
-		Set("ExecutionState", vqlkit.Str(s.ExecutionState)).
-		Set("StartTime", vqlkit.Time(s.StartTime)).
-		Set("EndTime", vqlkit.Time(s.EndTime)).
-		Set("Timestamp", vqlkit.Time(s.Timestamp)).
-		Set("TimestampRaw", vqlkit.Str(s.TimestampRaw)).
-		Set("Placeholder", placeholder).
-		Set("Writer", writer).
-		Set("Substatus", subs).
-		Set("Size", m.Size).
-		Set("Mtime", m.Mtime).
-		Set("Empty", empty).
-		Set("Encoding", vqlkit.Str(s.Encoding)).
-		Set("Truncated", m.Truncated).
-		Set("ParseError", parseErr(m, perr))
+	return statusColumns.Row(m.OSPath, vqlkit.Str(handler), vqlkit.Str(version), vqlkit.Str(extName), seqV,
+		vqlkit.Str(s.Name), vqlkit.Str(s.Operation), vqlkit.Str(s.State), s.Code, msg,
+		strPtr(s.StdOut, red), strPtr(s.StdErr, red), vqlkit.Int(s.ExitCode), vqlkit.Str(s.ExecutionState),
+		vqlkit.Time(s.StartTime), vqlkit.Time(s.EndTime), vqlkit.Time(s.Timestamp), vqlkit.Str(s.TimestampRaw),
+		placeholder, writer, subs, m.Size, m.Mtime, empty, vqlkit.Str(s.Encoding), m.Truncated, parseErr(m, perr))
 }
+
+// statusColumns are StatusRow's columns.
+var statusColumns = vqlkit.NewColumns("OSPath", "Handler", "HandlerVersion", "ExtensionName", "SeqNo",
+	"Name", "Operation", "Status", "Code", "Message", "StdOut", "StdErr", "ExitCode", "ExecutionState",
+	"StartTime", "EndTime", "Timestamp", "TimestampRaw", "Placeholder", "Writer", "Substatus",
+	"Size", "Mtime", "Empty", "Encoding", "Truncated", "ParseError")
 
 func strPtr(p *string, red bool) interface{} {
 	if p == nil {

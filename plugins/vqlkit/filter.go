@@ -100,6 +100,9 @@ func NewRecordFilter(a FilterArgs) (*RecordFilter, error) {
 	return f, nil
 }
 
+// StringSet is set for other plugins' list arguments (azure_run_executions' kinds=).
+func StringSet(v vfilter.Any) (map[string]bool, error) { return set(v) }
+
 // set is the strings asked for (one string or a list of them); nil (no
 // filter) for NULL, "" or an empty list. (Declared as vfilter.Any, not
 // []string: vfilter's parser turns NULL into the list ["Null"].)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/vql/host"
 	"www.velocidex.com/golang/vfilter"
 )
 
@@ -134,15 +135,21 @@ func RunRequest(ctx context.Context, scope vfilter.Scope, request *Request,
 			return fmt.Errorf("%v: %w", request.Artifact, err)
 		}
 		rows := 0
-		for row := range vql.Eval(ctx, subscope) {
+		var copier host.RowCopier
+		// host.Eval: a source's `LET <Name> = SELECT * FROM <plugin>`
+		// then `SELECT * FROM <Name>` skips vfilter's per-row copies.
+		results, done := host.Eval(ctx, subscope, vql)
+		for row := range results {
 			if query.Name == "" {
 				continue
 			}
 			rows++
-			if err := emit(query.Name, vfilter.RowToDict(ctx, subscope, row)); err != nil {
+			if err := emit(query.Name, copier.Copy(ctx, subscope, row)); err != nil {
+				done()
 				return err
 			}
 		}
+		done()
 		if err := ctx.Err(); err != nil {
 			if errors.Is(err, context.DeadlineExceeded) && request.Timeout > 0 {
 				return fmt.Errorf("%v: Query timed out after %v seconds", request.Artifact, request.Timeout)

@@ -2,9 +2,11 @@ package host
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/types"
 )
@@ -53,7 +55,10 @@ func plainValues(d *ordereddict.Dict) bool {
 // (or the context cancelled); it closes the subscope, as vql.Eval's
 // goroutine does.
 func Eval(ctx context.Context, scope vfilter.Scope, vql *vfilter.VQL) (rows <-chan vfilter.Row, done func()) {
-	if vql.Let != "" || vql.Query == nil {
+	if vql.Let != "" {
+		return rememberStarLet(ctx, scope, vql), func() {}
+	}
+	if vql.Query == nil {
 		return vql.Eval(ctx, scope), func() {}
 	}
 	subscope := scope.Copy()
@@ -62,4 +67,112 @@ func Eval(ctx context.Context, scope vfilter.Scope, vql *vfilter.VQL) (rows <-ch
 		return rows, subscope.Close
 	}
 	return vql.Query.Eval(ctx, subscope), subscope.Close
+}
+
+// RowCopier is vfilter.RowToDict for a caller that changes the result
+// (RunRequest's emit adds _Source): a dict row of plain values (those
+// ReadOnlyRow passes, and lists of them) is copied into a new
+// dict directly, rows of one column layout sharing one vqlkit.Columns;
+// the lists are rebuilt as RowToDict rebuilds them ([]types.Any, a nil
+// element NULL). Any other row goes through RowToDict, so the result is
+// always RowToDict's, value for value (TestRowCopierMatchesRowToDict).
+type RowCopier struct {
+	names []string
+	cols  *vqlkit.Columns
+	vals  []any
+}
+
+// Copy returns a new dict holding what RowToDict would make of row.
+func (c *RowCopier) Copy(ctx context.Context, scope vfilter.Scope, row vfilter.Row) *ordereddict.Dict {
+	d, ok := row.(*ordereddict.Dict)
+	if !ok || d == nil || d.IsCaseInsensitive() || d.GetDefault() != nil {
+		return vfilter.RowToDict(ctx, scope, row)
+	}
+	items := d.Items()
+	same := len(items) == len(c.names)
+	vals := c.vals[:0]
+	for i, it := range items {
+		if strings.HasPrefix(it.Key, "@") { // the dict's methods (@Keys, ...), not its items
+			return vfilter.RowToDict(ctx, scope, row)
+		}
+		v, ok := copiedValue(it.Value, 0)
+		if !ok {
+			return vfilter.RowToDict(ctx, scope, row)
+		}
+		vals = append(vals, v)
+		if same && c.names[i] != it.Key {
+			same = false
+		}
+	}
+	c.vals = vals
+	if len(items) == 0 {
+		return ordereddict.NewDict()
+	}
+	if !same {
+		seen := make(map[string]bool, len(items))
+		names := make([]string, 0, len(items))
+		for _, it := range items {
+			if seen[it.Key] {
+				return vfilter.RowToDict(ctx, scope, row)
+			}
+			seen[it.Key] = true
+			names = append(names, it.Key)
+		}
+		c.names, c.cols = names, vqlkit.NewColumns(names...)
+	}
+	return c.cols.Row(vals...)
+}
+
+// copiedValue is RowToDict's value for v (its dict protocol then its
+// normalization) when v is plain or a list of plain values; ok is false
+// for anything else. The dict protocol makes a nil or a nil pointer,
+// and any *types.Null, NULL; inside a list only a nil becomes NULL.
+// depth bounds nested lists well below RowToDict's own limit (10), past
+// which it makes NULL.
+func copiedValue(v any, depth int) (any, bool) {
+	top := depth == 0
+	switch t := v.(type) {
+	case nil:
+		return types.Null{}, true
+	case string, types.Null, bool, float64, int, uint, int8, int16, int32, int64,
+		uint8, uint16, uint32, uint64, time.Time:
+		return v, true
+	case *types.Null:
+		if top {
+			return types.Null{}, true
+		}
+		return v, true
+	case *time.Time:
+		if top && t == nil {
+			return types.Null{}, true
+		}
+		return v, true
+	case *ordereddict.Dict:
+		if top && t == nil {
+			return types.Null{}, true
+		}
+		return v, true
+	case []any:
+		return copiedList(t, depth)
+	case []types.Any:
+		return copiedList(t, depth)
+	}
+	return nil, false
+}
+
+// copiedList is RowToDict's copy of a non-nil list: []types.Any, each
+// element normalized.
+func copiedList[E any](l []E, depth int) (any, bool) {
+	if l == nil || depth >= 8 {
+		return nil, false
+	}
+	out := make([]types.Any, 0, len(l))
+	for _, e := range l {
+		c, ok := copiedValue(any(e), depth+1)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, c)
+	}
+	return out, true
 }

@@ -24,26 +24,63 @@ import (
 // transform and materialization, as in vfilter's SELECT.
 // TestSelectStarMatchesVfilter compares both on every kind of row.
 func selectStar(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL) <-chan vfilter.Row {
+	return selectStarThen(ctx, scope, q, nil)
+}
+
+// bareStar: q is `SELECT * FROM <plugin>` and nothing else.
+func bareStar(q *vfilter.VQL) bool {
 	sel := q.Query
-	if sel == nil || sel.Explain != nil || sel.SelectExpression == nil || !sel.SelectExpression.All ||
+	return !(sel == nil || sel.Explain != nil || sel.SelectExpression == nil || !sel.SelectExpression.All ||
 		len(sel.SelectExpression.Expressions) != 0 || sel.From == nil || sel.Where != nil ||
-		sel.GroupBy != nil || sel.OrderBy != nil || sel.Limit != nil {
+		sel.GroupBy != nil || sel.OrderBy != nil || sel.Limit != nil)
+}
+
+// selectStarThen is selectStar calling after (when not nil) once its
+// rows are sent.
+func selectStarThen(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL, after func()) <-chan vfilter.Row {
+	if !bareStar(q) {
 		return nil
 	}
+	sel := q.Query
 	out := make(chan vfilter.Row)
 	go func() {
 		defer close(out)
+		if after != nil {
+			defer after()
+		}
 		scope.Explainer().StartQuery(sel)
 		var c starCopier
 		// From's own goroutine is skipped too: its per-row accounting
 		// is done here.
-		for row := range sel.From.Plugin.Eval(ctx, scope) {
+		rows, made := starFrom(ctx, scope, &sel.From.Plugin)
+		for {
+			// Waiting on ctx too: a plugin that never closes its
+			// channel (foreach blocked in its worker pool) must not
+			// outlive a cancelled or timed-out query, as it does not
+			// in vfilter's SELECT.
+			var row vfilter.Row
+			var more bool
+			select {
+			case <-ctx.Done():
+				return
+			case row, more = <-rows:
+			}
+			if !more {
+				return
+			}
 			scope.GetStats().IncRowsScanned()
 			scope.ChargeOp()
 			if ctx.Err() != nil {
 				return
 			}
 			scope.Explainer().PluginOutput(&sel.From.Plugin, row)
+			if d, ok := row.(*ordereddict.Dict); made && ok { // already what SELECT * makes of a row, and nobody else's
+				if !vqlkit.Send(ctx, out, d) {
+					return
+				}
+				scope.Explainer().SelectOutput(d)
+				continue
+			}
 			if d, ok := c.copy(row); ok {
 				if !vqlkit.Send(ctx, out, d) {
 					return
@@ -122,7 +159,7 @@ func (c *starCopier) copy(row vfilter.Row) (*ordereddict.Dict, bool) {
 // starValue is a dict item's value as vfilter's dict protocol returns it
 // (nil and *types.Null as types.Null{}), for the values it returns
 // unchanged; ok is false for any other (lazy values, stored queries,
-// typed nils, slices, maps, structs).
+// typed nils, other slices, maps, structs).
 func starValue(v any) (any, bool) {
 	switch t := v.(type) {
 	case nil, types.Null, *types.Null: // types.IsNil: a NULL of either kind is types.Null{}
@@ -132,6 +169,11 @@ func starValue(v any) (any, bool) {
 		return v, true
 	case *ordereddict.Dict:
 		return v, t != nil
+	case []any: // a list column (Files, FileUris): vfilter's dict protocol returns it as it is, a nil one as NULL
+		if t == nil {
+			return types.Null{}, true
+		}
+		return v, true
 	}
 	return nil, false
 }

@@ -49,6 +49,8 @@ func (rowsPlugin) Call(ctx context.Context, scope types.Scope, args *ordereddict
 			ordereddict.NewDict().Set("@Keys", "not a method").Set("B", 1),
 			ordereddict.NewDict().Set("TypedNil", (*ordereddict.Dict)(nil)).Set("NilNull", (*types.Null)(nil)),
 			ordereddict.NewDict().Set("List", []string{"a", "b"}).Set("Map", map[string]int{"x": 1}),
+			ordereddict.NewDict().Set("Any", []any{"a", int64(1), ordereddict.NewDict().Set("K", nil), nil, []any{}}).
+				Set("Empty", []any{}).Set("NilAny", []any(nil)).Set("Line", int64(4)),
 			ordereddict.NewDict().Set("Func", func() types.Any { return "called" }),
 			ordereddict.NewDict().Set("Struct", structRow{"s", 2}).Set("Ptr", &structRow{"p", 3}),
 			structRow{"row", 1},
@@ -120,6 +122,14 @@ func TestSelectStarMatchesVfilter(t *testing.T) {
 		"SELECT * FROM star_rows()",
 		"SELECT * FROM range(end=3)",
 		"LET X <= SELECT * FROM star_rows() SELECT * FROM X",
+		// An artifact source: LET <Name> = <bare SELECT *> then SELECT * FROM <Name>.
+		"LET S = SELECT * FROM star_rows() SELECT * FROM S",
+		"LET S = SELECT * FROM star_rows() LET T = SELECT * FROM S SELECT * FROM T",
+		"LET S = SELECT * FROM star_rows() SELECT * FROM S WHERE Line",
+		"LET S = SELECT * FROM star_rows() SELECT * FROM foreach(row=S)",
+		"LET S = SELECT * FROM star_rows() SELECT S.Line AS L FROM scope()",
+		"LET S(A) = SELECT * FROM star_rows() SELECT * FROM S(A=1)",
+		"LET S = SELECT * FROM star_rows() WHERE Line SELECT * FROM S",
 		"LET Y = SELECT Line, Level FROM star_rows() SELECT * FROM Y",
 		"SELECT * FROM foreach(row=[dict(A=1), dict(A=NULL)], query={ SELECT A, _value FROM scope() })",
 		"SELECT * FROM star_rows() WHERE Line", // not a bare SELECT *: vfilter's path on both sides

@@ -14,8 +14,8 @@ import (
 // EncOpts time callback) prints it, indented as json.Indent(prefix " ",
 // indent " ") would when indent is set, for the common row: keys and
 // strings (escaped as the encoder escapes them), integers, bools, NULLs,
-// times and nested dicts of those. Anything else (a float, a list, a
-// function) returns ok=false and the caller uses the full encoder, so
+// times and nested dicts and lists ([]interface{}) of those. Anything
+// else (a float, another kind of slice, a function) returns ok=false and the caller uses the full encoder, so
 // the bytes are always the full encoder's (TestFlatRowMatchesEncoder,
 // FuzzFlatRow). It exists because a `SELECT count() FROM` over a
 // million-record log prints a million one-column rows, and the
@@ -53,15 +53,7 @@ func appendFlatDict(dst []byte, d *ordereddict.Dict, loc *time.Location, indent 
 			dst = append(dst, ' ')
 		}
 		var ok bool
-		if sub, isDict := it.Value.(*ordereddict.Dict); isDict && sub != nil {
-			if depth >= maxFlatDepth {
-				return dst, false
-			}
-			dst, ok = appendFlatDict(dst, sub, loc, indent, depth+1)
-		} else {
-			dst, ok = appendFlatValue(dst, it.Value, loc)
-		}
-		if !ok {
+		if dst, ok = appendFlatItem(dst, it.Value, loc, indent, depth); !ok {
 			return dst, false
 		}
 	}
@@ -69,6 +61,56 @@ func appendFlatDict(dst []byte, d *ordereddict.Dict, loc *time.Location, indent 
 		dst = appendNewline(dst, depth-1)
 	}
 	return append(dst, '}'), true
+}
+
+// appendFlatItem appends a value inside a dict or list at depth: a
+// nested dict or list (one level deeper), else a plain value.
+func appendFlatItem(dst []byte, v interface{}, loc *time.Location, indent bool, depth int) ([]byte, bool) {
+	switch t := v.(type) {
+	case *ordereddict.Dict:
+		if t == nil || depth >= maxFlatDepth {
+			return dst, false
+		}
+		return appendFlatDict(dst, t, loc, indent, depth+1)
+	case []interface{}:
+		if t == nil || depth >= maxFlatDepth { // a nil list: the encoder's null, left to it
+			return dst, false
+		}
+		return appendFlatList(dst, t, loc, indent, depth+1)
+	case []types.Any: // a list after vfilter.RowToDict
+		if t == nil || depth >= maxFlatDepth {
+			return dst, false
+		}
+		return appendFlatList(dst, t, loc, indent, depth+1)
+	}
+	return appendFlatValue(dst, v, loc)
+}
+
+// appendFlatList appends a list (Files, FileUris; []interface{} from a
+// plugin, []types.Any after RowToDict) at depth as the encoder prints it
+// and json.Indent lays it out: [] when
+// empty, else one element per line.
+func appendFlatList[E any](dst []byte, l []E, loc *time.Location, indent bool, depth int) ([]byte, bool) {
+	if len(l) == 0 {
+		return append(dst, "[]"...), true
+	}
+	dst = append(dst, '[')
+	for i, v := range l {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if indent {
+			dst = appendNewline(dst, depth)
+		}
+		var ok bool
+		if dst, ok = appendFlatItem(dst, any(v), loc, indent, depth); !ok {
+			return dst, false
+		}
+	}
+	if indent {
+		dst = appendNewline(dst, depth-1)
+	}
+	return append(dst, ']'), true
 }
 
 // maxFlatDepth bounds the recursion (a dict that holds itself).

@@ -10,6 +10,7 @@ import (
 	"github.com/Velocidex/json"
 	"github.com/Velocidex/ordereddict"
 	"www.velocidex.com/golang/vfilter"
+	"www.velocidex.com/golang/vfilter/types"
 )
 
 // fullEncoding is what the writers print without the flat path.
@@ -71,6 +72,18 @@ func TestFlatRowMatchesEncoder(t *testing.T) {
 		ordereddict.NewDict().Set("k\\", 1).Set("ké\n", "v"),
 		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("A", "1")).Set("Empty", ordereddict.NewDict()).Set("After", "x"),
 		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("A", ordereddict.NewDict().Set("B", nil).Set("C", when))),
+		// Lists (an execution's Files, FileUris, RelatedPaths).
+		ordereddict.NewDict().Set("Files", []interface{}{}).Set("After", "x"),
+		ordereddict.NewDict().Set("Files", []interface{}{
+			ordereddict.NewDict().Set("Name", "script.sh").Set("Size", int64(12)).Set("SHA256", nil).Set("Mtime", when),
+			ordereddict.NewDict(),
+		}).Set("FileUris", []interface{}{"https://x/y?sig=[REDACTED]"}),
+		ordereddict.NewDict().Set("L", []interface{}{"a<", nil, int64(1), []interface{}{}, []interface{}{"x", true,
+			[]interface{}{ordereddict.NewDict().Set("K", []interface{}{when})}}, vfilter.Null{}, &vfilter.Null{}}),
+		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("L", []interface{}{ordereddict.NewDict().Set("E", ordereddict.NewDict())})),
+		// A list as vfilter.RowToDict rebuilds it.
+		ordereddict.NewDict().Set("Files", []types.Any{ordereddict.NewDict().Set("Name", "a"), "x", []types.Any{}, []interface{}{nil}}),
+		ordereddict.NewDict().Set("Files", []types.Any{}),
 	}
 	for _, row := range flat {
 		checkFlat(t, row, true)
@@ -81,6 +94,13 @@ func TestFlatRowMatchesEncoder(t *testing.T) {
 		ordereddict.NewDict().Set("Env", ordereddict.NewDict().Set("F", 1.5)),
 		ordereddict.NewDict().Set("Env", (*ordereddict.Dict)(nil)),
 		ordereddict.NewDict().Set("List", []string{"a"}),
+		ordereddict.NewDict().Set("NilList", []interface{}(nil)),
+		ordereddict.NewDict().Set("NilList", []types.Any(nil)),
+		ordereddict.NewDict().Set("L", []types.Any{1.5}),
+		ordereddict.NewDict().Set("L", []interface{}{"a", 1.5}),
+		ordereddict.NewDict().Set("L", []interface{}{[]string{"a"}}),
+		ordereddict.NewDict().Set("L", []interface{}{(*ordereddict.Dict)(nil)}),
+		ordereddict.NewDict().Set("L", []interface{}{func() vfilter.Any { return 1 }}),
 		ordereddict.NewDict().Set("Far", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)),
 	}
 	for _, row := range full {
@@ -99,7 +119,7 @@ func FuzzFlatRow(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key, s string, n int64, b bool, sec, nsec int64, pick uint8) {
 		row := ordereddict.NewDict().Set(key, s).Set(key+"n", n).Set(key+"b", b).
 			Set(key+"t", time.Unix(sec, nsec%1e9))
-		switch pick % 5 {
+		switch pick % 9 {
 		case 1:
 			row.Set("Nil", nil)
 		case 2:
@@ -108,6 +128,14 @@ func FuzzFlatRow(f *testing.F) {
 			row.Delete(key)
 		case 4:
 			row.Set(s, ordereddict.NewDict().Set(key, s).Set(s, n))
+		case 5:
+			row.Set("L", []interface{}{s, n, b, nil, []interface{}{}, ordereddict.NewDict().Set(key, []interface{}{s})})
+		case 6:
+			row.Set("L", []interface{}{})
+		case 7:
+			row.Set(key, []interface{}{[]interface{}{key, time.Unix(sec, 0)}, float64(n)})
+		case 8:
+			row.Set("L", []types.Any{s, []types.Any{n, b}, ordereddict.NewDict().Set(s, []types.Any{})})
 		}
 		checkFlat(t, row, false)
 	})
