@@ -16,7 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync/atomic"
+	"sync"
 )
 
 // minHeap is the Go runtime's minimum heap target at GOGC=100; it
@@ -31,24 +31,33 @@ func Start(floor uint64) (stop func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" || floor <= minHeap {
 		return func() {}
 	}
-	t := &tuner{floor: floor, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	t := &tuner{floor: floor, sample: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}}
 	// Before the first collection there is no live heap to read: start
 	// at the largest percentage whose minimum heap stays within floor.
-	t.set(0)
+	t.set(0, 0)
 	t.arm()
 	return func() {
-		t.stopped.Store(true)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.stopped = true
 		debug.SetGCPercent(100)
 		debug.SetMemoryLimit(math.MaxInt64)
 	}
 }
 
 type tuner struct {
-	floor   uint64
-	sample  []metrics.Sample
+	floor  uint64
+	sample []metrics.Sample
+
+	mu      sync.Mutex // a retune never lands after stop
 	last    int
 	limited bool
-	stopped atomic.Bool
+	stopped bool
 }
 
 // arm attaches a finalizer to a fresh object: it runs on the finalizer
@@ -57,35 +66,57 @@ type tuner struct {
 func (t *tuner) arm() {
 	sentinel := new([16]byte)
 	runtime.SetFinalizer(sentinel, func(*[16]byte) {
-		if t.stopped.Load() {
-			return
+		if t.retune() {
+			t.arm()
 		}
-		t.retune()
-		t.arm()
 	})
 }
 
-func (t *tuner) retune() {
-	metrics.Read(t.sample)
-	live := uint64(0)
-	if t.sample[0].Value.Kind() == metrics.KindUint64 {
-		live = t.sample[0].Value.Uint64()
+// retune reads the heap after a collection and tunes for it; false once
+// stopped.
+func (t *tuner) retune() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
 	}
-	t.set(live)
+	metrics.Read(t.sample)
+	live, total, objects, released := value(t.sample[0]), value(t.sample[1]), value(t.sample[2]), value(t.sample[3])
+	// What the memory limit counts (all Go memory but pages returned to
+	// the OS) besides heap objects: stacks, runtime metadata, free pages.
+	other := uint64(0)
+	if total > objects+released {
+		other = total - objects - released
+	}
+	t.set(live, other)
+	return true
 }
 
-// set tunes for a live heap of live bytes. The percentage alone
-// overshoots floor (Go's target also counts stacks and globals, and the
-// heap holds more than its target between collections), so while the
-// live heap is under half of floor a soft memory limit of floor holds
-// the whole process to it. Above that the limit is lifted: a limit
-// under a growing live heap would make the collector run back to back.
-func (t *tuner) set(live uint64) {
-	if p := Percent(live, t.floor); p != t.last {
+func value(s metrics.Sample) uint64 {
+	if s.Value.Kind() == metrics.KindUint64 {
+		return s.Value.Uint64()
+	}
+	return 0
+}
+
+// set tunes for a live heap of live bytes beside other bytes of Go
+// memory that are not heap objects: the heap's target is what other
+// leaves of floor. That alone still overshoots (Go's target also counts
+// stacks and globals, and the heap holds more than its target between
+// collections), so while twice the live heap and the rest fit in floor,
+// a soft memory limit of floor holds the whole process to it. Beyond that the limit is lifted: a limit the
+// heap cannot double under would collect more often than Go's default,
+// and back to back under a growing live heap.
+func (t *tuner) set(live, other uint64) {
+	heap := t.floor / 2 // what is left of floor for the heap; other is never allowed all of it
+	if other < heap {
+		heap = t.floor - other
+	}
+	if p := Percent(live, heap); p != t.last {
 		debug.SetGCPercent(p)
 		t.last = p
 	}
-	if limit := live*2 < t.floor; limit != t.limited {
+	if limit := live*2+other < t.floor; limit != t.limited {
 		if limit {
 			debug.SetMemoryLimit(int64(t.floor))
 		} else {

@@ -3,7 +3,7 @@ package gctune
 import (
 	"math"
 	"runtime"
-	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -28,11 +28,12 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-// setting reads the GC percentage and memory limit without changing them.
+// setting reads the GC percentage and memory limit without writing
+// them (a write could race with the tuner's own).
 func setting() (int, int64) {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p, debug.SetMemoryLimit(-1)
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64()), int64(s[1].Value.Uint64())
 }
 
 func TestStartRetunesAfterEachGC(t *testing.T) {
@@ -40,6 +41,7 @@ func TestStartRetunesAfterEachGC(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	const floor = 48 << 20
 	stop := Start(floor)
+	t.Cleanup(stop)
 	if p, limit := setting(); p != 1200 || limit != floor {
 		t.Fatalf("after Start: GOGC %d, limit %d; want 1200 and %d", p, limit, floor)
 	}
@@ -57,7 +59,7 @@ func TestStartRetunesAfterEachGC(t *testing.T) {
 	keep = nil
 	waitFor(t, func() bool { p, l := setting(); return p > 100 && l == floor })
 
-	stop()
+	stop() // again at Cleanup: harmless
 	runtime.GC()
 	time.Sleep(10 * time.Millisecond)
 	if p, limit := setting(); p != 100 || limit != math.MaxInt64 {
@@ -85,8 +87,7 @@ func TestUserSettingWins(t *testing.T) {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, "150")
 			before, limit := setting()
-			stop := Start(48 << 20)
-			defer stop()
+			t.Cleanup(Start(48 << 20))
 			if p, l := setting(); p != before || l != limit {
 				t.Fatalf("%s set: Start changed GOGC %d -> %d, limit %d -> %d", env, before, p, limit, l)
 			}
