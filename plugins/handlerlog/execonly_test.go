@@ -173,8 +173,7 @@ func FuzzExecRecord(f *testing.F) {
 
 // TestExecutingOp: the operation of an Executing record is the last
 // word of its command (before the environment and the first line's
-// end), in any ASCII case; anything else is none. It is read before
-// redaction: a secret-looking command keeps its operation.
+// end), in any case strings.ToLower folds; anything else is none.
 func TestExecutingOp(t *testing.T) {
 	for m, want := range map[string]string{
 		"Executing command: /var/lib/waagent/X-1.0/bin/shim enable with environment variables: {\"a\": \"uninstall\"}": "enable",
@@ -184,7 +183,8 @@ func TestExecutingOp(t *testing.T) {
 		"Executing command: shim update \nwith environment variables: {}":                                              "update",
 		"Executing command: shim install\n[stdout]\nenable":                                                            "install",
 		"Executing command: shim enabled with environment variables: {}":                                               "",
-		"Executing command: shim \u212anable":                                                                          "", // not an ASCII word
+		"Executing command: shim \u212anable":                                                                          "",        // K (Kelvin) does not lower to e
+		"Executing command: shim \u0130NSTALL with environment variables: {}":                                          "install", // U+0130 lowers to i, as strings.ToLower has it
 		"Executing command: mysql --password=enable":                                                                   "",
 		"Executing command: sshpass -p hunter2 enable with environment variables: {\"PASSWORD\": \"x\"}":               "enable",
 		"enable":         "",
@@ -192,6 +192,26 @@ func TestExecutingOp(t *testing.T) {
 	} {
 		if got := executingOp([]byte(m)); got != want {
 			t.Errorf("executingOp(%q) = %q, want %q", m, got, want)
+		}
+	}
+}
+
+// TestExecutingOpRedacted: where redaction puts [REDACTED] in the
+// operation's place, the operation is not read from the secret, in
+// either mode, and the state carries the earlier operation on.
+func TestExecutingOpRedacted(t *testing.T) {
+	log := "2024-03-01T10:00:00.000000Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandLinux-1.0.5] Enable extension [bin/run-command-shim enable]\n" +
+		"2024-03-01T10:00:01.000000Z INFO ExtHandler [Microsoft.CPlat.Core.RunCommandLinux-1.0.5] Executing command: /var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5/bin/run-command-shim --password disable with environment variables: {\"ConfigSequenceNumber\": \"3\"}\n"
+	for _, red := range []bool{true, false} {
+		full, lean, _, _ := readModes([]byte(log), "waagent.log", red)
+		want := "enable"
+		if !red {
+			want = "disable" // shown as logged: the analyst asked for secrets
+		}
+		for _, got := range [][]execFields{full, lean} {
+			if len(got) != 2 || got[1].Operation != want {
+				t.Errorf("redact=%v: records %+v, want the Executing record's Operation %q", red, got, want)
+			}
 		}
 	}
 }

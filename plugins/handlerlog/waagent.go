@@ -75,7 +75,7 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 			if op := agentOps[rec.Event]; op != "" {
 				st.op = op
 			} else if rec.Event == agentlog.EvExecuting {
-				if op := executingOp(ar.Msg); op != "" {
+				if op := executingOpOf(ar, rb, opt.Redact); op != "" {
 					st.op = op
 				}
 			}
@@ -92,12 +92,24 @@ func readWaagent(ctx context.Context, r io.Reader, opt Options, kind string, log
 	}
 }
 
+// executingOpOf is an Executing record's operation, read from its
+// message as the row shows it: as logged when redaction cannot change
+// it (then azure_log_executions needs neither the message's string nor
+// its redaction), else redacted, so that a secret in the operation's
+// place ("shim --password disable ...") never becomes an Operation.
+func executingOpOf(ar *agentlog.Record, rb *agentlog.RowBuilder, redactOn bool) string {
+	if !redactOn || !redact.MayHoldSecret(ar.Msg) {
+		return executingOp(ar.Msg)
+	}
+	m, clean := rb.MessageClean(ar)
+	if !clean {
+		m = redact.CommandLine(m)
+	}
+	return executingOp([]byte(m))
+}
+
 // executingOp: "Executing command: /var/lib/waagent/X/bin/shim enable with
-// environment variables: {...}" -> "enable". It reads the message as
-// logged, before redaction: the operation is one of five words, never a
-// secret, and azure_log_executions then needs neither the message's
-// string nor its redaction (whose gate over the environment JSON cost
-// more than the rest of an Executing record).
+// environment variables: {...}" -> "enable".
 func executingOp(m []byte) string {
 	if i := bytes.Index(m, withEnv); i > 0 {
 		m = m[:i]
@@ -114,10 +126,16 @@ func executingOp(m []byte) string {
 
 var withEnv = []byte(" with environment variables")
 
-// opWord is w's operation when w is one in any ASCII case (as
-// strings.ToLower would have found it: no other rune lowers to these
-// letters).
+// opWord is w's operation when w lowers to one (strings.ToLower: U+0130
+// lowers to 'i', so a word that is not ASCII takes that path).
 func opWord(w []byte) string {
+	if !isASCII(w) {
+		switch op := strings.ToLower(string(w)); op {
+		case "enable", "install", "uninstall", "disable", "update":
+			return op
+		}
+		return ""
+	}
 	if len(w) < 6 || len(w) > 9 {
 		return ""
 	}
@@ -133,6 +151,15 @@ func opWord(w []byte) string {
 		return op
 	}
 	return ""
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // handlerInPath finds /var/lib/waagent/<Publisher.Type>-<version>/ in a message.
