@@ -655,3 +655,26 @@ func TestKeeperMatchesKeep(t *testing.T) {
 		t.Logf("%+v: %d of %d kept", fa, kept, n)
 	}
 }
+
+// TestInternerKeepsNoLongString: a string over maxInternedLen (a hostile
+// host or handler name) is neither in the map nor in a recent slot, so
+// what the interner holds stays bounded whatever the log.
+func TestInternerKeepsNoLongString(t *testing.T) {
+	in := newInterner()
+	long := []byte(strings.Repeat("h", maxInternedLen+1))
+	if got := in.get(long); got == nil || got.s != string(long) {
+		t.Fatalf("get(long) = %v", got)
+	}
+	if len(in.m) != 0 {
+		t.Errorf("map holds %d strings", len(in.m))
+	}
+	for i, s := range in.recent {
+		if s != nil && len(s.s) > maxInternedLen {
+			t.Errorf("slot %d holds a %d-byte string", i, len(s.s))
+		}
+	}
+	short := []byte("ExtHandler")
+	if a, b := in.get(short), in.get(short); a != b {
+		t.Error("a short string is not interned")
+	}
+}

@@ -80,10 +80,13 @@ func (in *interner) get(b []byte) *istr {
 	if s := *slot; s != nil && s.s == string(b) {
 		return s
 	}
+	if len(b) > maxInternedLen { // neither kept nor remembered: the bound holds for the slots too
+		return newIstr(string(b))
+	}
 	s, ok := in.m[string(b)]
 	if !ok {
 		s = newIstr(string(b))
-		if len(in.m) < maxInterned && len(b) <= maxInternedLen {
+		if len(in.m) < maxInterned {
 			in.m[s.s] = s
 		}
 	}
@@ -374,8 +377,10 @@ func (a *Assembler) handler(p []byte) {
 	slot := &a.prefixes[h%uint(len(a.prefixes))]
 	if slot.prefix != string(p) || slot.handler == nil {
 		a.splitHandler(p)
-		r := &a.cur
-		*slot = handlerParts{string(p), r.Handler, r.HandlerVersion, r.ExtensionName} // not interned: the parts are
+		if len(p) <= maxInternedLen { // a longer prefix is not remembered (bounded memory)
+			r := &a.cur
+			*slot = handlerParts{string(p), r.Handler, r.HandlerVersion, r.ExtensionName} // not interned: the parts are
+		}
 		return
 	}
 	a.cur.Handler, a.cur.HandlerVersion, a.cur.ExtensionName = slot.handler, slot.version, slot.ext
