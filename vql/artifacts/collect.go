@@ -138,17 +138,24 @@ func RunRequest(ctx context.Context, scope vfilter.Scope, request *Request,
 		var copier host.RowCopier
 		// host.Eval: a source's `LET <Name> = SELECT * FROM <plugin>`
 		// then `SELECT * FROM <Name>` skips vfilter's per-row copies.
-		results, done := host.Eval(ctx, subscope, vql)
+		qctx, cancel := context.WithCancel(ctx)
+		results, done := host.Eval(qctx, subscope, vql)
 		for row := range results {
 			if query.Name == "" {
 				continue
 			}
 			rows++
 			if err := emit(query.Name, copier.Copy(ctx, subscope, row)); err != nil {
+				// Stop the query and let its goroutines end before its
+				// scope is closed under them.
+				cancel()
+				for range results {
+				}
 				done()
 				return err
 			}
 		}
+		cancel()
 		done()
 		if err := ctx.Err(); err != nil {
 			if errors.Is(err, context.DeadlineExceeded) && request.Timeout > 0 {

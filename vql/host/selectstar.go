@@ -74,7 +74,7 @@ func selectStarThen(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL, af
 				return
 			}
 			scope.Explainer().PluginOutput(&sel.From.Plugin, row)
-			if d, ok := row.(*ordereddict.Dict); made && ok { // already what SELECT * makes of a row, and nobody else's
+			if d, ok := row.(*ordereddict.Dict); made && ok && !methodKeys(d) { // already what SELECT * makes of a row, and nobody else's
 				if !vqlkit.Send(ctx, out, d) {
 					return
 				}
@@ -154,6 +154,18 @@ func (c *starCopier) copy(row vfilter.Row) (*ordereddict.Dict, bool) {
 		c.names, c.cols = names, vqlkit.NewColumns(names...)
 	}
 	return c.cols.Row(vals...), true
+}
+
+// methodKeys: d has a key like "@Values", which vfilter's dict protocol
+// would answer with a method of the dict rather than the item: a row
+// holding one is copied through the protocol, as vfilter does.
+func methodKeys(d *ordereddict.Dict) bool {
+	for _, it := range vqlkit.ItemsView(d) {
+		if strings.HasPrefix(it.Key, "@") {
+			return true
+		}
+	}
+	return false
 }
 
 // starValue is a dict item's value as vfilter's dict protocol returns it

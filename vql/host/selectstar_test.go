@@ -132,6 +132,8 @@ func TestSelectStarMatchesVfilter(t *testing.T) {
 		"LET S = SELECT * FROM star_rows() WHERE Line SELECT * FROM S",
 		"LET Y = SELECT Line, Level FROM star_rows() SELECT * FROM Y",
 		"SELECT * FROM foreach(row=[dict(A=1), dict(A=NULL)], query={ SELECT A, _value FROM scope() })",
+		// A key named like a dict method: vfilter's SELECT * over S answers it with the method.
+		"LET S = SELECT * FROM foreach(row=[dict(`@Values`='x', B=1)]) SELECT * FROM S",
 		"SELECT * FROM star_rows() WHERE Line", // not a bare SELECT *: vfilter's path on both sides
 		"SELECT * FROM star_rows() LIMIT 2",
 	} {

@@ -57,7 +57,12 @@ func starFrom(ctx context.Context, scope vfilter.Scope, p *vfilter.Plugin) (rows
 		if parts := utils.SplitIdent(p.Name); len(parts) == 1 {
 			if sym, ok := scope.Associative(scope, parts[0]); ok {
 				if sq, ok := sym.(types.StoredQuery); ok && byPointer(sq) {
-					if inner, ok := starLets.Load(sq); ok && !scope.CheckForOverflow() {
+					if inner, ok := starLets.Load(sq); ok {
+						if scope.CheckForOverflow() { // logged there; vfilter's stored query gives no rows
+							none := make(chan vfilter.Row)
+							close(none)
+							return none, false
+						}
 						sub := scope.Copy()
 						return selectStarThen(ctx, sub, inner.(*vfilter.VQL), sub.Close), true
 					}
