@@ -528,27 +528,33 @@ func seqNo(m []byte, env envFacts) (int64, bool) {
 		off++
 	}
 	for n, key := range seqKeys {
-		i := at[n]
-		if i < 0 {
+		if at[n] < 0 {
 			continue
 		}
-		k := i + len(key)
-		// separators: " ", ": ", "=", " is ", " to "
-		for n := 0; k < len(m) && n < 5 && !isDigit(m[k]); n++ {
-			c := m[k]
-			if c != ' ' && c != ':' && c != '=' && c != 'i' && c != 's' && c != 't' && c != 'o' && c != '"' {
-				break
-			}
-			k++
+		if v, ok := seqNoAfter(m, at[n]+len(key)); ok {
+			return v, true
 		}
-		e := k
-		for e < len(m) && isDigit(m[e]) && e-k < 18 {
-			e++
+	}
+	return 0, false
+}
+
+// seqNoAfter reads the number that follows a sequence key ending at k,
+// past its separators (" ", ": ", "=", " is ", " to ").
+func seqNoAfter(m []byte, k int) (int64, bool) {
+	for n := 0; k < len(m) && n < 5 && !isDigit(m[k]); n++ {
+		c := m[k]
+		if c != ' ' && c != ':' && c != '=' && c != 'i' && c != 's' && c != 't' && c != 'o' && c != '"' {
+			break
 		}
-		if e > k {
-			if n, err := strconv.ParseInt(string(m[k:e]), 10, 64); err == nil {
-				return n, true
-			}
+		k++
+	}
+	e := k
+	for e < len(m) && isDigit(m[e]) && e-k < 18 {
+		e++
+	}
+	if e > k {
+		if n, err := strconv.ParseInt(string(m[k:e]), 10, 64); err == nil {
+			return n, true
 		}
 	}
 	return 0, false

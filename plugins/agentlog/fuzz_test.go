@@ -3,7 +3,6 @@ package agentlog
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,22 +147,8 @@ func seqNoKeysRef(m []byte) (int64, bool) {
 		if i < 0 {
 			continue
 		}
-		k := i + len(key)
-		for n := 0; k < len(m) && n < 5 && !isDigit(m[k]); n++ {
-			c := m[k]
-			if c != ' ' && c != ':' && c != '=' && c != 'i' && c != 's' && c != 't' && c != 'o' && c != '"' {
-				break
-			}
-			k++
-		}
-		e := k
-		for e < len(m) && isDigit(m[e]) && e-k < 18 {
-			e++
-		}
-		if e > k {
-			if n, err := strconv.ParseInt(string(m[k:e]), 10, 64); err == nil {
-				return n, true
-			}
+		if v, ok := seqNoAfter(m, i+len(key)); ok {
+			return v, true
 		}
 	}
 	return 0, false

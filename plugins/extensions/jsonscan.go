@@ -114,21 +114,31 @@ func (s *jscan) object(depth int) (any, bool) {
 			return nil, false
 		}
 		s.st.set(d, k, val)
-		s.skipSpace()
-		if s.pos >= len(s.data) {
+		if done, ok := s.next('}'); !ok {
 			return nil, false
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case '}':
-			s.pos++
+		} else if done {
 			return d, true
-		default:
-			return nil, false
 		}
 	}
+}
+
+// next reads what follows a member or an element: ',' (more follow) or
+// end (done); anything else is not JSON.
+func (s *jscan) next(end byte) (done, ok bool) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return false, false
+	}
+	switch s.data[s.pos] {
+	case ',':
+		s.pos++
+		s.skipSpace()
+		return false, true
+	case end:
+		s.pos++
+		return true, true
+	}
+	return false, false
 }
 
 func (s *jscan) array(depth int) (any, bool) {
@@ -147,19 +157,10 @@ func (s *jscan) array(depth int) (any, bool) {
 			return nil, false
 		}
 		arr = append(arr, val)
-		s.skipSpace()
-		if s.pos >= len(s.data) {
+		if done, ok := s.next(']'); !ok {
 			return nil, false
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case ']':
-			s.pos++
+		} else if done {
 			return arr, true
-		default:
-			return nil, false
 		}
 	}
 }
