@@ -80,9 +80,9 @@ func benchRoot(b *testing.B) string {
 	return dir
 }
 
-// BenchmarkHandlerProcesses: azure_handler_processes over a Security.evtx
-// of 20,000 4688s (parse_evtx through the scope, the tree, the rows).
-func BenchmarkHandlerProcesses(b *testing.B) {
+// benchRows runs plugin over the benchmark's tree b.N times (parse_evtx
+// through the scope) and returns the rows of the last run.
+func benchRows(b *testing.B, plugin vfilter.PluginGeneratorInterface) int {
 	root := benchRoot(b)
 	scope := vfilter.NewScope()
 	scope.AppendPlugins(builtins.ParseEvtxPlugin{})
@@ -90,10 +90,17 @@ func BenchmarkHandlerProcesses(b *testing.B) {
 	rows := 0
 	for i := 0; i < b.N; i++ {
 		rows = 0
-		for range (eventlog.ProcessesPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("root", root)) {
+		for range plugin.Call(context.Background(), scope, ordereddict.NewDict().Set("root", root)) {
 			rows++
 		}
 	}
+	return rows
+}
+
+// BenchmarkHandlerProcesses: azure_handler_processes over a Security.evtx
+// of 20,000 4688s (parse_evtx through the scope, the tree, the rows).
+func BenchmarkHandlerProcesses(b *testing.B) {
+	rows := benchRows(b, eventlog.ProcessesPlugin{})
 	if rows != benchProcs/10+benchProcs/2 {
 		b.Fatalf("%d rows, want %d", rows, benchProcs/10+benchProcs/2)
 	}
@@ -104,17 +111,7 @@ func BenchmarkHandlerProcesses(b *testing.B) {
 // log (no executions on disk: every tree is an execution from the logs
 // only), the processes streamed into the join.
 func BenchmarkEventlogExecutions(b *testing.B) {
-	root := benchRoot(b)
-	scope := vfilter.NewScope()
-	scope.AppendPlugins(builtins.ParseEvtxPlugin{})
-	b.ResetTimer()
-	rows := 0
-	for i := 0; i < b.N; i++ {
-		rows = 0
-		for range (eventlog.ExecutionsPlugin{}).Call(context.Background(), scope, ordereddict.NewDict().Set("root", root)) {
-			rows++
-		}
-	}
+	rows := benchRows(b, eventlog.ExecutionsPlugin{})
 	if rows != 1 {
 		b.Fatalf("%d rows, want 1 (one tree: the handler's pid 8000, its creation not logged)", rows)
 	}
