@@ -141,6 +141,9 @@ func TestLogExecutionsFilterMatchesVQL(t *testing.T) {
 		{re: "RunCommand|CustomScript"},
 		{re: "runcommand"},
 		{after: "2025-03-14T00:00:00Z", re: "CustomScript"},
+		// A bound at or before the epoch is false to VQL: no limit.
+		{before: "1969-12-31T00:00:00Z"},
+		{after: "1970-01-01T00:00:00Z", before: "1965-01-01T00:00:00Z"},
 	} {
 		inPlugin := fmt.Sprintf("LET F <= SELECT OSPath FROM foreach(row={%s}) "+
 			"SELECT * FROM azure_log_executions(filenames=F.OSPath, after=%s, before=%s, handler_regex=%s)",

@@ -61,16 +61,7 @@ func NewExecFilter(os string, kinds, after, before vfilter.Any) (*ExecFilter, er
 		return nil, err
 	}
 	f.window = *w
-	f.window.After, f.window.Before = afterEpoch(f.window.After), afterEpoch(f.window.Before)
 	return f, nil
-}
-
-// afterEpoch is t when VQL holds it true (after the epoch), else zero.
-func afterEpoch(t time.Time) time.Time {
-	if t.Unix() > 0 {
-		return t
-	}
-	return time.Time{}
 }
 
 // keepKind: the kind's executions can be asked for.
@@ -84,9 +75,8 @@ func (f *ExecFilter) keepTimes(started, finished interface{}) bool {
 		return true
 	}
 	when, _ := started.(time.Time)
-	if when = afterEpoch(when); when.IsZero() {
+	if when = vqlkit.KnownTime(when); when.IsZero() {
 		when, _ = finished.(time.Time)
-		when = afterEpoch(when)
 	}
 	return f.window.KeepTime(when)
 }

@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/azvql/azvql/plugins/vqlkit"
 	"github.com/azvql/azvql/tools/loggen/loggen"
 )
 
@@ -213,5 +215,25 @@ func TestExecutingOpRedacted(t *testing.T) {
 				t.Errorf("redact=%v: records %+v, want the Executing record's Operation %q", red, got, want)
 			}
 		}
+	}
+}
+
+// TestKeepPreEpochStarted: a Started at or before the epoch is false to
+// VQL, so `Started || LastSeen` is LastSeen, and the window is applied
+// to it, as the artifacts' InDateRange did.
+func TestKeepPreEpochStarted(t *testing.T) {
+	f, err := vqlkit.NewRecordFilter(vqlkit.FilterArgs{After: "2025-01-01T00:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Execution{Handler: "Microsoft.CPlat.Core.RunCommandLinux",
+		Started:  time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC),
+		LastSeen: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}
+	if !e.keep(f) {
+		t.Error("an execution last seen in 2025 with a 1960 Started was dropped by after=2025-01-01")
+	}
+	e.LastSeen = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	if e.keep(f) {
+		t.Error("an execution last seen in 2024 with a 1960 Started was kept by after=2025-01-01")
 	}
 }

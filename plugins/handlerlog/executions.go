@@ -341,7 +341,7 @@ func (b *ExecBuilder) Add(r *Record) {
 // keep: the execution passes f as the artifacts' filter written in VQL
 // passes its row: `Handler =~ HandlerRegex AND InDateRange(When=Started || LastSeen)`.
 func (e *Execution) keep(f *vqlkit.RecordFilter) bool {
-	when := e.Started
+	when := vqlkit.KnownTime(e.Started) // Started || LastSeen: a time at or before the epoch is false
 	if when.IsZero() {
 		when = e.LastSeen
 	}

@@ -36,9 +36,11 @@ func (f *RecordFilter) Active() bool {
 	return !f.After.IsZero() || !f.Before.IsZero() || f.Handler != nil || f.Levels != nil || f.Events != nil
 }
 
-// KeepTime: t (zero: no time) is inside the window.
+// KeepTime: t is inside the window, or unknown: zero, or at or before
+// the epoch, which VQL holds false (InDateRange keeps a row whose When is
+// false).
 func (f *RecordFilter) KeepTime(t time.Time) bool {
-	if t.IsZero() {
+	if KnownTime(t).IsZero() {
 		return true
 	}
 	if !f.After.IsZero() && t.Before(f.After) {
@@ -72,6 +74,16 @@ type FilterArgs struct {
 	Events       vfilter.Any
 }
 
+// KnownTime is t when VQL holds it true (after the epoch: the host's
+// truth of a time), else the zero time: a time at or before 1970 is no
+// time to InDateRange.
+func KnownTime(t time.Time) time.Time {
+	if t.Unix() > 0 {
+		return t
+	}
+	return time.Time{}
+}
+
 // NewRecordFilter builds the filter of a plugin's arguments. An empty
 // value (NULL, "", the zero time) sets no limit, as an empty DateAfter
 // does in the artifacts; a value that is not a time or a regex that
@@ -86,6 +98,8 @@ func NewRecordFilter(a FilterArgs) (*RecordFilter, error) {
 	if f.Before, err = TimeArg(a.Before); err != nil {
 		return nil, fmt.Errorf("before: %w", err)
 	}
+	// A bound VQL holds false sets no limit, as in InDateRange.
+	f.After, f.Before = KnownTime(f.After), KnownTime(f.Before)
 	if a.HandlerRegex != "" {
 		if f.Handler, err = regexp.Compile("(?i)" + a.HandlerRegex); err != nil {
 			return nil, fmt.Errorf("handler_regex: %w", err)
