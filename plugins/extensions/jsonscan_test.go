@@ -61,7 +61,10 @@ func TestScanJSONMatchesTokens(t *testing.T) {
 				!strings.HasSuffix(p, ".json") {
 				return nil
 			}
-			if b, err := os.ReadFile(p); err == nil && d.Type().IsRegular() {
+			if !d.Type().IsRegular() { // a planted FIFO or link is not read
+				return nil
+			}
+			if b, err := os.ReadFile(p); err == nil {
 				sameDecode(t, b)
 				n++
 			}
