@@ -81,8 +81,8 @@ func TestRowCopierMatchesRowToDict(t *testing.T) {
 		ordereddict.NewDict().Set("OS", "Linux"),
 	}
 	var c RowCopier
-	if c.Copy(ctx, scope, rows[0]); len(c.names) != 14 {
-		t.Fatalf("an execution-like row did not take the direct copy (layout %v)", c.names)
+	if c.Copy(ctx, scope, rows[0]); len(c.layout.names) != 14 {
+		t.Fatalf("an execution-like row did not take the direct copy (layout %v)", c.layout.names)
 	}
 	for _, row := range rows {
 		before := describe(row.(*ordereddict.Dict))
@@ -99,7 +99,7 @@ func TestRowCopierMatchesRowToDict(t *testing.T) {
 			t.Errorf("a second copy after changing the first:\n got  %s\n want %s", again, want)
 		}
 	}
-	if !reflect.DeepEqual(c.names, []string{"OS"}) {
-		t.Errorf("layout %v: the last plain row's columns", c.names)
+	if !reflect.DeepEqual(c.layout.names, []string{"OS"}) {
+		t.Errorf("layout %v: the last plain row's columns", c.layout.names)
 	}
 }

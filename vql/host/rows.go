@@ -2,11 +2,9 @@ package host
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/Velocidex/ordereddict"
-	"github.com/azvql/azvql/plugins/vqlkit"
 	"www.velocidex.com/golang/vfilter"
 	"www.velocidex.com/golang/vfilter/types"
 )
@@ -76,11 +74,7 @@ func Eval(ctx context.Context, scope vfilter.Scope, vql *vfilter.VQL) (rows <-ch
 // the lists are rebuilt as RowToDict rebuilds them ([]types.Any, a nil
 // element NULL). Any other row goes through RowToDict, so the result is
 // always RowToDict's, value for value (TestRowCopierMatchesRowToDict).
-type RowCopier struct {
-	names []string
-	cols  *vqlkit.Columns
-	vals  []any
-}
+type RowCopier struct{ layout columnCache }
 
 // Copy returns a new dict holding what RowToDict would make of row.
 func (c *RowCopier) Copy(ctx context.Context, scope vfilter.Scope, row vfilter.Row) *ordereddict.Dict {
@@ -89,39 +83,17 @@ func (c *RowCopier) Copy(ctx context.Context, scope vfilter.Scope, row vfilter.R
 		return vfilter.RowToDict(ctx, scope, row)
 	}
 	items := d.Items()
-	same := len(items) == len(c.names)
-	vals := c.vals[:0]
-	for i, it := range items {
-		if strings.HasPrefix(it.Key, "@") { // the dict's methods (@Keys, ...), not its items
-			return vfilter.RowToDict(ctx, scope, row)
-		}
-		v, ok := copiedValue(it.Value, 0)
-		if !ok {
-			return vfilter.RowToDict(ctx, scope, row)
-		}
-		vals = append(vals, v)
-		if same && c.names[i] != it.Key {
-			same = false
-		}
-	}
-	c.vals = vals
 	if len(items) == 0 {
 		return ordereddict.NewDict()
 	}
-	if !same {
-		seen := make(map[string]bool, len(items))
-		names := make([]string, 0, len(items))
-		for _, it := range items {
-			if seen[it.Key] {
-				return vfilter.RowToDict(ctx, scope, row)
-			}
-			seen[it.Key] = true
-			names = append(names, it.Key)
-		}
-		c.names, c.cols = names, vqlkit.NewColumns(names...)
+	if out, ok := c.layout.build(items, topValue); ok {
+		return out
 	}
-	return c.cols.Row(vals...)
+	return vfilter.RowToDict(ctx, scope, row)
 }
+
+// topValue is copiedValue for a row's own item.
+func topValue(v any) (any, bool) { return copiedValue(v, 0) }
 
 // copiedValue is RowToDict's value for v (its dict protocol then its
 // normalization) when v is plain or a list of plain values; ok is false

@@ -106,11 +106,7 @@ func selectStarThen(ctx context.Context, scope vfilter.Scope, q *vfilter.VQL, af
 
 // starCopier copies dict rows of plain values; rows of the same columns
 // (a plugin's) share one vqlkit.Columns.
-type starCopier struct {
-	names []string
-	cols  *vqlkit.Columns
-	vals  []any
-}
+type starCopier struct{ layout columnCache }
 
 // copy is the row `SELECT *` makes of row, when row is a dict of plain
 // values; ok is false for any other row.
@@ -123,29 +119,43 @@ func (c *starCopier) copy(row vfilter.Row) (*ordereddict.Dict, bool) {
 	if len(items) == 0 {
 		return nil, false
 	}
+	return c.layout.build(items, starValue)
+}
+
+// columnCache builds new dicts from rows' items, each value converted,
+// rows of one column layout (a plugin's) sharing one vqlkit.Columns.
+type columnCache struct {
+	names []string
+	cols  *vqlkit.Columns
+	vals  []any
+}
+
+// build is the new dict of items with conv applied to every value; ok is
+// false when a key is a dict method (@Keys, @Items, ...: answered by the
+// dict, not its items), repeats (not from ordereddict's own API), or conv
+// refuses a value: the caller then takes vfilter's own path.
+func (c *columnCache) build(items []ordereddict.Item, conv func(any) (any, bool)) (*ordereddict.Dict, bool) {
 	same := len(items) == len(c.names)
+	vals := c.vals[:0]
 	for i, it := range items {
-		if strings.HasPrefix(it.Key, "@") { // @Keys, @Items, ...: the dict's methods, not its items
+		if strings.HasPrefix(it.Key, "@") {
 			return nil, false
 		}
-		if same && c.names[i] != it.Key {
-			same = false
-		}
-	}
-	vals := c.vals[:0]
-	for _, it := range items {
-		v, ok := starValue(it.Value)
+		v, ok := conv(it.Value)
 		if !ok {
 			return nil, false
 		}
 		vals = append(vals, v)
+		if same && c.names[i] != it.Key {
+			same = false
+		}
 	}
 	c.vals = vals
 	if !same {
 		seen := make(map[string]bool, len(items))
 		names := make([]string, 0, len(items))
 		for _, it := range items {
-			if seen[it.Key] { // not from ordereddict's own API; vfilter's path keeps whatever it makes of it
+			if seen[it.Key] {
 				return nil, false
 			}
 			seen[it.Key] = true
