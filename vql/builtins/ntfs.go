@@ -19,6 +19,10 @@ import (
 // structures with go-ntfs, the version Velociraptor pins, so the rows come
 // from the same library code. Stock VQL that reads an extracted $MFT or
 // $J (Windows.Azure.DeletedExtensions' stock path) runs unchanged here.
+// What is Velociraptor's here is behaviour, learned from its source and
+// checked against its binary (integration testcase 904): the preload
+// summary, the empty-MFT fallback, the record-size probe and the default
+// options follow from that parity and go-ntfs's API; the code is ours.
 
 // ParseMFTArgs are parse_mft()'s arguments.
 type ParseMFTArgs struct {
@@ -66,7 +70,11 @@ func (ParseMFTPlugin) Call(ctx context.Context, scope vfilter.Scope, args *order
 // until emit returns false.
 func eachMFTRow(ctx context.Context, r io.ReaderAt, size, start int64, opts ntfs.Options,
 	emit func(*ordereddict.Dict) bool) {
-	// The library's goroutine ends when sub is cancelled.
+	// The library's goroutine ends when sub is cancelled. A panic in it
+	// (a hostile $MFT go-ntfs does not guard against) cannot be recovered
+	// here and ends the process, as under Velociraptor; azure_mft_entries
+	// walks records in its own goroutine and does not have this risk.
+	// FuzzParseMFT has found none.
 	sub, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for hl := range ntfs.ParseMFTFileWithOptions(sub, r, size, mftClusterSize, mftRecordSize, start, opts) {
