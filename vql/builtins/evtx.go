@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"io"
 
 	"github.com/Velocidex/ordereddict"
 	"github.com/azvql/azvql/plugins/evidence"
@@ -66,13 +65,7 @@ func parseEvtxFile(ctx context.Context, scope vfilter.Scope, acc evidence.Access
 		return true
 	}
 	defer fd.Close()
-	ra, ok := fd.(io.ReaderAt)
-	seeker, ok2 := fd.(io.Seeker)
-	if !ok || !ok2 {
-		scope.Log("Unable to parse file %s: the accessor cannot seek in it", name)
-		return true
-	}
-	size, err := seeker.Seek(0, io.SeekEnd)
+	ra, size, err := readerAtOf(fd)
 	if err != nil {
 		scope.Log("Unable to parse file %s: %v", name, err)
 		return true

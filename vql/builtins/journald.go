@@ -3,7 +3,6 @@ package builtins
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -101,13 +100,7 @@ func parseJournalFile(ctx context.Context, scope vfilter.Scope, acc evidence.Acc
 		return true
 	}
 	defer fd.Close()
-	ra, ok := fd.(io.ReaderAt)
-	seeker, ok2 := fd.(io.Seeker)
-	if !ok || !ok2 {
-		vqlkit.Logf(scope, "parse_journald", "%s: the accessor cannot seek in it", name)
-		return true
-	}
-	size, err := seeker.Seek(0, io.SeekEnd)
+	ra, size, err := readerAtOf(fd)
 	if err != nil {
 		vqlkit.Logf(scope, "parse_journald", "%s: %v", name, err)
 		return true

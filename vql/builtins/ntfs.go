@@ -351,13 +351,7 @@ func openReaderAt(scope vfilter.Scope, accessor, name string) (io.ReaderAt, int6
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	ra, ok := fd.(io.ReaderAt)
-	seeker, ok2 := fd.(io.Seeker)
-	if !ok || !ok2 {
-		fd.Close()
-		return nil, 0, nil, errors.New("the accessor cannot seek in it")
-	}
-	size, err := seeker.Seek(0, io.SeekEnd)
+	ra, size, err := readerAtOf(fd)
 	if err != nil {
 		fd.Close()
 		return nil, 0, nil, err
